@@ -1,0 +1,127 @@
+/**
+ * Trigger data: configuration plus the small amount of state a trigger needs to
+ * continue where it left off (APScheduler's model). Every trigger is a
+ * Schema.TaggedClass, so it is stored as JSON and decoded back with validation.
+ * `version` lets later releases migrate stored trigger state.
+ */
+import { Schema } from "effect"
+
+const version = Schema.optionalWith(Schema.Literal(1), { default: () => 1 as const })
+const NullableDate = Schema.optionalWith(Schema.NullOr(Schema.Date), { default: () => null })
+const Count = Schema.optionalWith(Schema.NonNegative, { default: () => 0 })
+const IsoDate = Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/))
+
+/** Fires once at `runTime`. */
+export class DateTrigger extends Schema.TaggedClass<DateTrigger>()("DateTrigger", {
+  version,
+  runTime: Schema.Date,
+  completed: Schema.optionalWith(Schema.Boolean, { default: () => false })
+}) {}
+
+/** Fires every fixed span of absolute time from `startTime` (inclusive) to `endTime` (inclusive). */
+export class IntervalTrigger extends Schema.TaggedClass<IntervalTrigger>()("IntervalTrigger", {
+  version,
+  weeks: Count,
+  days: Count,
+  hours: Count,
+  minutes: Count,
+  seconds: Count,
+  milliseconds: Count,
+  startTime: Schema.Date,
+  endTime: NullableDate,
+  lastFireTime: NullableDate
+}) {}
+
+const CronField = Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
+
+/** Fires when the wall clock in `timezone` matches every field (day and dayOfWeek are ANDed). */
+export class CronTrigger extends Schema.TaggedClass<CronTrigger>()("CronTrigger", {
+  version,
+  year: CronField,
+  month: CronField,
+  day: CronField,
+  week: CronField,
+  dayOfWeek: CronField,
+  hour: CronField,
+  minute: CronField,
+  second: CronField,
+  startTime: Schema.Date,
+  endTime: NullableDate,
+  timezone: Schema.String,
+  lastFireTime: NullableDate
+}) {}
+
+/** Fires every N years/months/weeks/days at a fixed wall-clock time of day in `timezone`. */
+export class CalendarIntervalTrigger extends Schema.TaggedClass<CalendarIntervalTrigger>()(
+  "CalendarIntervalTrigger",
+  {
+    version,
+    years: Count,
+    months: Count,
+    weeks: Count,
+    days: Count,
+    hour: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 23)), { default: () => 0 }),
+    minute: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 59)), { default: () => 0 }),
+    second: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 59)), { default: () => 0 }),
+    startDate: IsoDate,
+    endDate: Schema.optionalWith(Schema.NullOr(IsoDate), { default: () => null }),
+    timezone: Schema.String,
+    lastFireDate: Schema.optionalWith(Schema.NullOr(IsoDate), { default: () => null })
+  }
+) {}
+
+const CurrentFireTimes = Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.NullOr(Schema.Date))), {
+  default: () => null
+})
+
+interface CombinedEncoded {
+  readonly version?: 1 | undefined
+  readonly triggers: ReadonlyArray<TriggerEncoded>
+  readonly currentFireTimes?: ReadonlyArray<string | null> | null | undefined
+}
+export interface AndTriggerEncoded extends CombinedEncoded {
+  readonly _tag: "AndTrigger"
+  readonly threshold?: number | undefined
+  readonly maxIterations?: number | undefined
+}
+export interface OrTriggerEncoded extends CombinedEncoded {
+  readonly _tag: "OrTrigger"
+}
+
+const Children = Schema.Array(Schema.suspend((): Schema.Schema<Trigger, TriggerEncoded> => Trigger)).pipe(
+  Schema.minItems(1)
+)
+
+/** Fires when every child fires within `threshold` seconds of the others. */
+export class AndTrigger extends Schema.TaggedClass<AndTrigger>()("AndTrigger", {
+  version,
+  triggers: Children,
+  threshold: Schema.optionalWith(Schema.NonNegative, { default: () => 1 }),
+  maxIterations: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 10_000 }),
+  currentFireTimes: CurrentFireTimes
+}) {}
+
+/** Fires whenever any child fires (equal fire times are merged). */
+export class OrTrigger extends Schema.TaggedClass<OrTrigger>()("OrTrigger", {
+  version,
+  triggers: Children,
+  currentFireTimes: CurrentFireTimes
+}) {}
+
+export type Trigger = DateTrigger | IntervalTrigger | CronTrigger | CalendarIntervalTrigger | AndTrigger | OrTrigger
+export type TriggerEncoded =
+  | typeof DateTrigger.Encoded
+  | typeof IntervalTrigger.Encoded
+  | typeof CronTrigger.Encoded
+  | typeof CalendarIntervalTrigger.Encoded
+  | AndTriggerEncoded
+  | OrTriggerEncoded
+
+export const Trigger: Schema.Schema<Trigger, TriggerEncoded> = Schema.Union(
+  DateTrigger,
+  IntervalTrigger,
+  CronTrigger,
+  CalendarIntervalTrigger,
+  AndTrigger,
+  OrTrigger
+)

@@ -1,0 +1,121 @@
+/**
+ * The persistence contract (APScheduler 4's data store, extended with retries
+ * and atomic schedule release). Implementations: memory, sqlite, postgres.
+ *
+ * Every method reads the time through Effect's Clock, so TestClock drives it.
+ * Stores publish the task/schedule/job events on the EventBroker themselves,
+ * after the change is committed.
+ */
+import { Context, type Duration, type Effect, type Option } from "effect"
+import type { ConflictPolicy } from "../domain/Coalesce.js"
+import type { ConflictingId, ScheduleNotFound, TaskNotFound } from "../domain/errors.js"
+import type { JobId, ScheduleId, SchedulerId, TaskId } from "../domain/ids.js"
+import type { Job } from "../domain/Job.js"
+import type { JobResult } from "../domain/JobResult.js"
+import type { Schedule } from "../domain/Schedule.js"
+import type { Task } from "../domain/Task.js"
+
+/** A processed schedule handed back by the scheduler that acquired it. */
+export interface ScheduleRelease {
+  /** The schedule with its advanced trigger, nextFireTime and lastFireTime; nextFireTime null = finished (removed). */
+  readonly schedule: Schedule
+  /** Jobs created from the fire times that came due; added in the same transaction. */
+  readonly jobs: ReadonlyArray<Job>
+}
+
+/** What happened to an acquired job. */
+export type JobRelease =
+  /** The job is done (any outcome); it is removed and its result kept until `result.expiresAt`. */
+  | { readonly _tag: "Finished"; readonly job: Job; readonly result: JobResult }
+  /** The attempt failed and another follows: the job stays, with attempt + 1, available at `availableAt`. */
+  | { readonly _tag: "Retry"; readonly job: Job; readonly result: JobResult; readonly availableAt: Date }
+
+export interface DataStoreShape {
+  // tasks
+  /** Inserts or replaces the task (TaskAdded or TaskUpdated). */
+  readonly addTask: (task: Task) => Effect.Effect<void>
+  readonly removeTask: (id: TaskId) => Effect.Effect<void, TaskNotFound>
+  readonly getTask: (id: TaskId) => Effect.Effect<Task, TaskNotFound>
+  readonly getTasks: () => Effect.Effect<ReadonlyArray<Task>>
+
+  // schedules
+  /** Adds a schedule; with conflict policy `exception` a taken id fails with ConflictingId. */
+  readonly addSchedule: (schedule: Schedule, conflictPolicy: ConflictPolicy) => Effect.Effect<void, ConflictingId>
+  /** All schedules, or those with the given ids (unknown ids are left out), ordered by id. */
+  readonly getSchedules: (ids?: ReadonlyArray<ScheduleId>) => Effect.Effect<ReadonlyArray<Schedule>>
+  readonly getSchedule: (id: ScheduleId) => Effect.Effect<Schedule, ScheduleNotFound>
+  /** Atomically applies `f` to the stored schedule (lease fields are kept as stored) and publishes ScheduleUpdated. */
+  readonly updateSchedule: (
+    id: ScheduleId,
+    f: (schedule: Schedule) => Schedule
+  ) => Effect.Effect<Schedule, ScheduleNotFound>
+  /** Removes the schedules (ScheduleRemoved for each that existed); returns the ids removed. */
+  readonly removeSchedules: (ids: ReadonlyArray<ScheduleId>) => Effect.Effect<ReadonlyArray<ScheduleId>>
+  /**
+   * Leases up to `limit` unpaused schedules with nextFireTime <= now whose lease is free,
+   * expired, or already this scheduler's; ordered by nextFireTime.
+   */
+  readonly acquireSchedules: (
+    schedulerId: SchedulerId,
+    leaseDuration: Duration.Duration,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<Schedule>>
+  /**
+   * Stores the advanced schedules, adds their jobs and clears the leases, all at once.
+   * A release for a schedule this scheduler no longer holds (removed, or lease taken
+   * over) is dropped together with its jobs.
+   */
+  readonly releaseSchedules: (
+    schedulerId: SchedulerId,
+    releases: ReadonlyArray<ScheduleRelease>
+  ) => Effect.Effect<void>
+  /** Earliest nextFireTime among unpaused schedules. */
+  readonly getNextScheduleRunTime: () => Effect.Effect<Option.Option<Date>>
+  readonly extendScheduleLeases: (
+    schedulerId: SchedulerId,
+    ids: ReadonlyArray<ScheduleId>,
+    leaseDuration: Duration.Duration
+  ) => Effect.Effect<void>
+
+  // jobs
+  readonly addJob: (job: Job) => Effect.Effect<void>
+  /** All jobs, or those with the given ids, ordered by createdAt. */
+  readonly getJobs: (ids?: ReadonlyArray<JobId>) => Effect.Effect<ReadonlyArray<Job>>
+  /**
+   * Leases up to `limit` free jobs (not acquired, or lease expired; availableAt <= now),
+   * oldest first, honouring each task's maxRunningJobs across all schedulers.
+   * Jobs whose startDeadline has passed are not returned: they are released at once
+   * with outcome missed_start_deadline.
+   */
+  readonly acquireJobs: (
+    schedulerId: SchedulerId,
+    leaseDuration: Duration.Duration,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<Job>>
+  /** Records finished or retried attempts, frees the task slots, publishes JobReleased. */
+  readonly releaseJobs: (schedulerId: SchedulerId, releases: ReadonlyArray<JobRelease>) => Effect.Effect<void>
+  readonly extendJobLeases: (
+    schedulerId: SchedulerId,
+    ids: ReadonlyArray<JobId>,
+    leaseDuration: Duration.Duration
+  ) => Effect.Effect<void>
+  /** Earliest availableAt among free jobs waiting for a retry. */
+  readonly getNextJobAvailableTime: () => Effect.Effect<Option.Option<Date>>
+  /** A finished job's result, while it is kept. */
+  readonly getJobResult: (id: JobId) => Effect.Effect<Option.Option<JobResult>>
+
+  // maintenance
+  /**
+   * Called when a scheduler (re)starts with this id: jobs still leased to it were
+   * interrupted by a crash. Each is retried per its task's policy or released as
+   * abandoned. Returns the jobs reaped.
+   */
+  readonly reapAbandonedJobs: (schedulerId: SchedulerId) => Effect.Effect<ReadonlyArray<Job>>
+  /**
+   * Deletes expired results; jobs whose lease expired (their scheduler died) are
+   * retried or released as abandoned, like reapAbandonedJobs; frees their task slots.
+   */
+  readonly cleanup: () => Effect.Effect<void>
+}
+
+export class DataStore extends Context.Tag("schedulezero/DataStore")<DataStore, DataStoreShape>() {}

@@ -1,0 +1,20 @@
+/**
+ * Publishes scheduler events to subscribers. Implementations: local (PubSub),
+ * zmq (PUB socket), postgres (LISTEN/NOTIFY).
+ */
+import { Context, type Effect, type Scope, type Stream } from "effect"
+import type { SchedulerEvent } from "../domain/events.js"
+
+export interface EventBrokerShape {
+  readonly publish: (event: SchedulerEvent) => Effect.Effect<void>
+  readonly publishAll: (events: ReadonlyArray<SchedulerEvent>) => Effect.Effect<void>
+  /**
+   * Subscribes now (in the caller's scope), so no event published after this
+   * effect completes is missed; the stream yields the events that pass `filter`.
+   */
+  readonly subscribe: (
+    filter?: (event: SchedulerEvent) => boolean
+  ) => Effect.Effect<Stream.Stream<SchedulerEvent>, never, Scope.Scope>
+}
+
+export class EventBroker extends Context.Tag("schedulezero/EventBroker")<EventBroker, EventBrokerShape>() {}
