@@ -1,0 +1,67 @@
+/**
+ * The benchmark scenarios as data: names, what they measure, their bars and
+ * how long each may take. The parent process only needs this; the scenario
+ * code itself runs in a child process (see child.ts).
+ */
+import type { Bars } from "./report.js"
+
+export const StoreKinds = ["memory", "sqlite"] as const
+export type StoreKind = (typeof StoreKinds)[number]
+
+export interface ScenarioInfo {
+  readonly name: string
+  readonly description: string
+  readonly bars: Bars
+  /** "choice" = runs on the store given by --store; a kind = always that store; null = uses no store. */
+  readonly store: "choice" | StoreKind | null
+  /** The child process is killed after this long. */
+  readonly timeoutMs: number
+}
+
+export const catalog: ReadonlyArray<ScenarioInfo> = [
+  {
+    name: "local-throughput-memory",
+    description: "100,000 one-off no-op jobs, memory store, local handler; enqueue start to last result",
+    bars: { jobs_per_s: { op: ">=", value: 50_000 } },
+    store: "memory",
+    timeoutMs: 60_000
+  },
+  {
+    name: "fire-lateness",
+    description: "1,000 interval schedules every 1 s, starts spread over 1 s, run for 20 s, no-op handler",
+    bars: {
+      lateness_p99_ms: { op: "<=", value: 5 },
+      missed: { op: "<=", value: 0 },
+      duplicates: { op: "<=", value: 0 }
+    },
+    store: "choice",
+    timeoutMs: 60_000
+  },
+  {
+    name: "burst",
+    description: "1,000 date schedules due at the same instant; due instant to the last job's start",
+    bars: { burst_last_start_ms: { op: "<=", value: 50 }, missed: { op: "<=", value: 0 } },
+    store: "choice",
+    timeoutMs: 30_000
+  },
+  {
+    name: "idle-100k",
+    description: "100,000 cron schedules due in an hour; CPU and memory over 30 s of idling after loading",
+    bars: { cpu_s_idle: { op: "<=", value: 0.3 }, rss_mb: { op: "<=", value: 250 } },
+    store: "choice",
+    timeoutMs: 120_000
+  },
+  {
+    name: "cron-next",
+    description: "next 1,000 fire times of '*/5 * * * * *' and '0 30 2 * * *' (Europe/Stockholm), ours vs croner",
+    bars: {},
+    store: null,
+    timeoutMs: 60_000
+  }
+]
+
+export const findScenario = (name: string): ScenarioInfo | undefined => catalog.find((s) => s.name === name)
+
+/** The store a scenario runs on, given the --store choice. */
+export const storeFor = (info: ScenarioInfo, choice: StoreKind): StoreKind | null =>
+  info.store === "choice" ? choice : info.store

@@ -1,0 +1,33 @@
+/**
+ * Runs ONE scenario in this (fresh) process and writes its metrics to a file,
+ * so CPU and RSS figures belong to that scenario alone. Started by main.ts:
+ *   node dist/bench/child.js <scenario> <store|none> <result-file>
+ */
+import { FileSystem } from "@effect/platform"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Effect, Exit, Logger, LogLevel } from "effect"
+import { StoreKinds, type StoreKind } from "./catalog.js"
+import { machine, withLoadEnd } from "./measure.js"
+import type { RunResult } from "./report.js"
+import { runners } from "./scenarios/index.js"
+
+const main = Effect.gen(function* () {
+  const [name = "", storeArg = "", resultFile = ""] = process.argv.slice(2)
+  const run = runners[name]
+  if (run === undefined) return yield* Effect.dieMessage(`bench child: no runner for scenario '${name}'`)
+  const store = (StoreKinds as ReadonlyArray<string>).includes(storeArg) ? (storeArg as StoreKind) : null
+  const start = machine()
+  const metrics = yield* run(store)
+  const result: RunResult = { metrics, machine: withLoadEnd(start) }
+  const fs = yield* FileSystem.FileSystem
+  yield* fs.writeFileString(resultFile, JSON.stringify(result))
+})
+
+// Warnings and errors only: per-job info logs would be measured as scheduler work.
+// The result is written once the scenario's scope (scheduler included) has closed;
+// exiting then keeps a stray timer from turning a finished run into a timeout.
+main.pipe(
+  Logger.withMinimumLogLevel(LogLevel.Warning),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ teardown: (exit) => process.exit(Exit.isSuccess(exit) ? 0 : 1) })
+)
