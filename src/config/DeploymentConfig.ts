@@ -1,0 +1,117 @@
+/**
+ * The shape of `deployments/<name>/config.yaml`. YAML keys are snake_case;
+ * the decoded config is camelCase. Every section is optional and every key has
+ * a default, so an empty file is a valid minimal deployment. Unknown keys are
+ * rejected by the loader (see load.ts), never ignored.
+ */
+import { Duration, Schema } from "effect"
+import {
+  ConfigDuration,
+  containing,
+  Flag,
+  List,
+  ListOf,
+  Mapping,
+  NonEmptyText,
+  NullableDuration,
+  NullablePositiveInt,
+  oneOf,
+  PositiveInt
+} from "./fields.js"
+
+/** An optional YAML key `yamlKey` decoded to a camelCase property with a default. */
+const keyWithDefault = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>, fallback: () => A) =>
+  Schema.optionalWith(schema, { exact: true, default: fallback }).pipe(Schema.fromKey(yamlKey))
+
+/** An optional YAML key `yamlKey` decoded to an optional camelCase property. */
+const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
+  Schema.optionalWith(schema, { exact: true }).pipe(Schema.fromKey(yamlKey))
+
+export const ModeName = oneOf("minimal", "full", "autonomous")
+export type ModeName = typeof ModeName.Type
+
+export const SchedulerSection = Schema.Struct({
+  /** Identity of this scheduler (the lease owner). Keep it stable across restarts so abandoned jobs are reaped. */
+  id: Schema.optionalWith(NonEmptyText, { exact: true }),
+  maxConcurrentJobs: keyWithDefault("max_concurrent_jobs", PositiveInt, () => 100),
+  leaseDuration: keyWithDefault("lease_duration", ConfigDuration, () => Duration.seconds(30)),
+  stopGracePeriod: keyWithDefault("stop_grace_period", ConfigDuration, () => Duration.seconds(30)),
+  cleanupInterval: keyWithDefault("cleanup_interval", ConfigDuration, () => Duration.minutes(15))
+}).pipe(containing("a mapping"))
+export type SchedulerSection = typeof SchedulerSection.Type
+
+/** Keeps everything in process memory: nothing survives a restart. */
+export const MemoryStore = Schema.Struct({ type: Schema.Literal("memory") }).pipe(containing("a mapping"))
+
+/**
+ * Which data store a deployment uses, told apart by `type`. SQLite and
+ * PostgreSQL join this union as further members when they are built.
+ */
+export const StoreSection = Schema.Union(MemoryStore)
+export type StoreSection = typeof StoreSection.Type
+
+export const HandlersSection = Schema.Struct({
+  /** Module paths (relative to the deployment directory) whose exports are local handler definitions. */
+  local: Schema.optionalWith(ListOf(NonEmptyText), { exact: true, default: () => [] })
+}).pipe(containing("a mapping"))
+
+export const RetrySection = Schema.Struct({
+  maxAttempts: optionalKey("max_attempts", PositiveInt),
+  backoffBase: optionalKey("backoff_base", ConfigDuration),
+  backoffCap: optionalKey("backoff_cap", ConfigDuration),
+  jitter: Schema.optionalWith(Flag, { exact: true })
+}).pipe(containing("a mapping"))
+
+export const TaskEntry = Schema.Struct({
+  id: NonEmptyText,
+  handler: NonEmptyText,
+  method: NonEmptyText,
+  /** null = unlimited. */
+  maxRunningJobs: optionalKey("max_running_jobs", NullablePositiveInt),
+  /** null = no limit on how late a job may start. */
+  misfireGraceTime: optionalKey("misfire_grace_time", NullableDuration),
+  /** Per-attempt timeout; null = none. */
+  timeout: Schema.optionalWith(NullableDuration, { exact: true }),
+  retry: Schema.optionalWith(RetrySection, { exact: true }),
+  metadata: Schema.optionalWith(Mapping, { exact: true })
+}).pipe(containing("a mapping"))
+export type TaskEntry = typeof TaskEntry.Type
+
+export const ScheduleEntry = Schema.Struct({
+  id: NonEmptyText,
+  task: NonEmptyText,
+  /** A trigger specification; validated by the trigger engine when the deployment starts. */
+  trigger: Schema.Unknown,
+  args: Schema.optionalWith(List, { exact: true }),
+  kwargs: Schema.optionalWith(Mapping, { exact: true }),
+  paused: Schema.optionalWith(Flag, { exact: true }),
+  coalesce: Schema.optionalWith(oneOf("earliest", "latest", "all"), { exact: true }),
+  misfireGraceTime: optionalKey("misfire_grace_time", NullableDuration),
+  maxJitter: optionalKey("max_jitter", NullableDuration),
+  jobResultExpirationTime: optionalKey("job_result_expiration_time", ConfigDuration),
+  metadata: Schema.optionalWith(Mapping, { exact: true })
+}).pipe(containing("a mapping"))
+export type ScheduleEntry = typeof ScheduleEntry.Type
+
+export const LogLevelName = oneOf("trace", "debug", "info", "warning", "error", "fatal", "none")
+export type LogLevelName = typeof LogLevelName.Type
+export const LogFormat = oneOf("pretty", "json")
+export type LogFormat = typeof LogFormat.Type
+
+export const LoggingSection = Schema.Struct({
+  level: Schema.optionalWith(LogLevelName, { exact: true, default: () => "info" as const }),
+  format: Schema.optionalWith(LogFormat, { exact: true, default: () => "pretty" as const })
+}).pipe(containing("a mapping"))
+export type LoggingSection = typeof LoggingSection.Type
+
+export const DeploymentConfig = Schema.Struct({
+  mode: Schema.optionalWith(ModeName, { exact: true, default: () => "minimal" as const }),
+  scheduler: Schema.optionalWith(SchedulerSection, { exact: true, default: () => SchedulerSection.make({}) }),
+  store: Schema.optionalWith(StoreSection, { exact: true, default: () => ({ type: "memory" as const }) }),
+  handlers: Schema.optionalWith(HandlersSection, { exact: true, default: () => HandlersSection.make({}) }),
+  tasks: Schema.optionalWith(ListOf(TaskEntry), { exact: true, default: () => [] }),
+  schedules: Schema.optionalWith(ListOf(ScheduleEntry), { exact: true, default: () => [] }),
+  logging: Schema.optionalWith(LoggingSection, { exact: true, default: () => LoggingSection.make({}) })
+}).pipe(containing("a mapping"))
+export type DeploymentConfig = typeof DeploymentConfig.Type
+

@@ -1,0 +1,46 @@
+/**
+ * Decodes a plain value (parsed YAML) with a schema into a ConfigError whose
+ * issues carry YAML key paths. Unknown keys are errors: a misspelt key must not
+ * silently fall back to a default.
+ */
+import { Effect, ParseResult, Schema } from "effect"
+import { ConfigError, ConfigIssue, formatKeyPath } from "./ConfigError.js"
+
+const rewordIssue = (issue: ParseResult.ArrayFormatterIssue): string => {
+  switch (issue._tag) {
+    case "Unexpected": {
+      const known = issue.message.replace(/^is unexpected, expected: /, "").replaceAll('"', "").split(" | ")
+      return `unknown key (expected one of: ${known.join(", ")})`
+    }
+    case "Missing":
+      return "required key is missing"
+    default:
+      return issue.message
+  }
+}
+
+/** Turns a parse failure into the issues of a ConfigError for `file`, with `prefix` prepended to every key path. */
+export const toConfigError = (
+  file: string,
+  error: ParseResult.ParseError,
+  prefix: ReadonlyArray<PropertyKey> = []
+): ConfigError => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map(
+    (issue) => new ConfigIssue({ path: formatKeyPath([...prefix, ...issue.path]), message: rewordIssue(issue) })
+  )
+  const [first, ...rest] = issues
+  return first === undefined
+    ? ConfigError.about(file, error.message)
+    : new ConfigError({ file, issues: [first, ...rest] })
+}
+
+/** Decodes `input` strictly (unknown keys rejected, all issues reported). */
+export const decodeConfigValue = <A, I>(
+  schema: Schema.Schema<A, I>,
+  file: string,
+  input: unknown,
+  prefix: ReadonlyArray<PropertyKey> = []
+): Effect.Effect<A, ConfigError> =>
+  Schema.decodeUnknown(schema, { onExcessProperty: "error", errors: "all" })(input).pipe(
+    Effect.mapError((error) => toConfigError(file, error, prefix))
+  )

@@ -1,0 +1,60 @@
+/**
+ * Reads a deployment directory's `config.yaml`: file → YAML → DeploymentConfig.
+ * Every failure is a ConfigError naming the file (and the key, when there is one).
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { Effect } from "effect"
+import YAML from "yaml"
+import { ConfigError } from "./ConfigError.js"
+import { decodeConfigValue } from "./decode.js"
+import { DeploymentConfig } from "./DeploymentConfig.js"
+
+export const CONFIG_FILE_NAME = "config.yaml"
+
+/** A validated deployment: its directory, config file and decoded config. */
+export interface Deployment {
+  /** The deployment directory as given (relative paths stay relative, for messages). */
+  readonly dir: string
+  /** Absolute deployment directory; paths in the config are relative to it. */
+  readonly root: string
+  /** `<dir>/config.yaml` as shown in messages. */
+  readonly configFile: string
+  readonly config: DeploymentConfig
+}
+
+/** Parses YAML text; an empty document is an empty mapping (all defaults). */
+export const parseYaml = (file: string, text: string): Effect.Effect<unknown, ConfigError> => {
+  const document = YAML.parseDocument(text)
+  const [error] = document.errors
+  if (error !== undefined) {
+    const position = error.linePos?.[0]
+    const where = position === undefined ? "" : ` at line ${position.line}, column ${position.col}`
+    const reason = error.message.split(" at line ")[0]!
+    return Effect.fail(ConfigError.about(file, `invalid YAML${where}: ${reason}`))
+  }
+  return Effect.succeed(document.toJS() ?? {})
+}
+
+const readConfigText = (file: string) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(
+    Effect.catchTag("SystemError", (error) =>
+      Effect.fail(
+        ConfigError.about(
+          file,
+          error.reason === "NotFound"
+            ? "file not found (--deployment must name a directory that contains config.yaml)"
+            : `cannot read the file: ${error.message}`
+        )
+      )
+    ),
+    Effect.catchTag("BadArgument", (error) => Effect.fail(ConfigError.about(file, `cannot read the file: ${error.message}`)))
+  )
+
+export const loadDeployment = Effect.fn("loadDeployment")(function* (dir: string) {
+  const path = yield* Path.Path
+  const configFile = path.join(dir, CONFIG_FILE_NAME)
+  const text = yield* readConfigText(configFile)
+  const raw = yield* parseYaml(configFile, text)
+  const config = yield* decodeConfigValue(DeploymentConfig, configFile, raw)
+  return { dir, root: path.resolve(dir), configFile, config } satisfies Deployment
+})

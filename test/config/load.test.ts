@@ -1,0 +1,136 @@
+import { FileSystem, Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect } from "effect"
+import type { ConfigError } from "../../src/config/ConfigError.js"
+import { loadDeployment } from "../../src/config/load.js"
+
+/** Writes `yaml` as config.yaml in a fresh temp deployment dir and loads it. */
+const loadYaml = (yaml: string | null) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-config-" })
+    if (yaml !== null) yield* fs.writeFileString(path.join(dir, "config.yaml"), yaml)
+    return { dir, file: path.join(dir, "config.yaml"), result: yield* Effect.either(loadDeployment(dir)) }
+  })
+
+const failureOf = (yaml: string | null) =>
+  Effect.gen(function* () {
+    const { file, result } = yield* loadYaml(yaml)
+    if (result._tag === "Right") return yield* Effect.dieMessage("expected the config to be rejected")
+    const error: ConfigError = result.left
+    expect(error._tag).toBe("ConfigError")
+    expect(error.file).toBe(file)
+    return { file, error }
+  })
+
+describe("loadDeployment", () => {
+  it.scoped("an empty file is a minimal deployment with every default", () =>
+    Effect.gen(function* () {
+      const { result } = yield* loadYaml("# nothing configured\n")
+      if (result._tag === "Left") return yield* Effect.dieMessage(result.left.message)
+      const { config } = result.right
+      expect(config.mode).toBe("minimal")
+      expect(config.store).toEqual({ type: "memory" })
+      expect(config.scheduler.maxConcurrentJobs).toBe(100)
+      expect(Duration.toMillis(config.scheduler.leaseDuration)).toBe(30_000)
+      expect(config.handlers.local).toEqual([])
+      expect(config.logging).toEqual({ level: "info", format: "pretty" })
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("decodes snake_case keys, durations with units and bare seconds", () =>
+    Effect.gen(function* () {
+      const { result } = yield* loadYaml(
+        [
+          "mode: minimal",
+          "scheduler:",
+          "  id: box-1",
+          "  max_concurrent_jobs: 8",
+          "  lease_duration: 1m",
+          "  stop_grace_period: 1500ms",
+          "  cleanup_interval: 90",
+          "handlers:",
+          "  local: [handlers/a.mjs]",
+          "tasks:",
+          "  - { id: t, handler: h, method: m, timeout: 2s, retry: { max_attempts: 3, backoff_base: 1s } }",
+          "logging: { level: debug, format: json }"
+        ].join("\n")
+      )
+      if (result._tag === "Left") return yield* Effect.dieMessage(result.left.message)
+      const { config } = result.right
+      expect(config.scheduler.id).toBe("box-1")
+      expect(config.scheduler.maxConcurrentJobs).toBe(8)
+      expect(Duration.toMillis(config.scheduler.leaseDuration)).toBe(60_000)
+      expect(Duration.toMillis(config.scheduler.stopGracePeriod)).toBe(1500)
+      expect(Duration.toMillis(config.scheduler.cleanupInterval)).toBe(90_000)
+      expect(config.handlers.local).toEqual(["handlers/a.mjs"])
+      expect(config.tasks[0]?.retry?.maxAttempts).toBe(3)
+      expect(config.logging).toEqual({ level: "debug", format: "json" })
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a wrong type names the file, the key path, the expectation and the value", () =>
+    Effect.gen(function* () {
+      const { file, error } = yield* failureOf("scheduler:\n  max_concurrent_jobs: ten\n")
+      expect(error.message).toBe(`${file}: scheduler.max_concurrent_jobs: expected a positive integer, got 'ten'`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("an unknown key is an error, not ignored", () =>
+    Effect.gen(function* () {
+      const { file, error } = yield* failureOf("scheduler:\n  max_concurrent_job: 5\n")
+      expect(error.message).toContain(`${file}: scheduler.max_concurrent_job: unknown key`)
+      expect(error.message).toContain("max_concurrent_jobs")
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("paths into lists name the index", () =>
+    Effect.gen(function* () {
+      const { file, error } = yield* failureOf("tasks:\n  - { id: t, handler: h, method: m, timeout: soon }\n")
+      expect(error.message).toBe(
+        `${file}: tasks[0].timeout: expected a duration such as 30s, 5m, 1h or 1500ms (a bare number means seconds), or null, got 'soon'`
+      )
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("every issue is reported, one line each", () =>
+    Effect.gen(function* () {
+      const { file, error } = yield* failureOf("mode: turbo\nlogging: { format: xml }\nstore: 5\n")
+      expect(error.message.split("\n")).toEqual([
+        `${file}: mode: expected one of minimal, full, autonomous, got 'turbo'`,
+        `${file}: store: expected a mapping, got 5`,
+        `${file}: logging.format: expected one of pretty, json, got 'xml'`
+      ])
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a missing required key is named", () =>
+    Effect.gen(function* () {
+      const { file, error } = yield* failureOf("tasks:\n  - { id: t, handler: h }\n")
+      expect(error.message).toBe(`${file}: tasks[0].method: required key is missing`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a missing file names the file", () =>
+    Effect.gen(function* () {
+      const { file, error } = yield* failureOf(null)
+      expect(error.message).toMatch(new RegExp(`^${file}: file not found`))
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("invalid YAML names the file and the position", () =>
+    Effect.gen(function* () {
+      const { file, error } = yield* failureOf("scheduler:\n  id: a\n  id: b\n")
+      expect(error.message).toBe(`${file}: invalid YAML at line 3, column 3: Map keys must be unique`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a document that is not a mapping is rejected", () =>
+    Effect.gen(function* () {
+      const { file, error } = yield* failureOf("- a\n- b\n")
+      expect(error.message).toBe(`${file}: expected a mapping, got ["a","b"]`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+})
