@@ -4,7 +4,7 @@
  * a default, so an empty file is a valid minimal deployment. Unknown keys are
  * rejected by the loader (see load.ts), never ignored.
  */
-import { Duration, Schema } from "effect"
+import { Schema } from "effect"
 import {
   ConfigDuration,
   containing,
@@ -14,14 +14,12 @@ import {
   Mapping,
   NonEmptyText,
   NullableDuration,
+  NullablePositiveDuration,
   NullablePositiveInt,
   oneOf,
+  PositiveDuration,
   PositiveInt
 } from "./fields.js"
-
-/** An optional YAML key `yamlKey` decoded to a camelCase property with a default. */
-const keyWithDefault = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>, fallback: () => A) =>
-  Schema.optionalWith(schema, { exact: true, default: fallback }).pipe(Schema.fromKey(yamlKey))
 
 /** An optional YAML key `yamlKey` decoded to an optional camelCase property. */
 const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
@@ -30,13 +28,22 @@ const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema
 export const ModeName = oneOf("minimal", "full", "autonomous")
 export type ModeName = typeof ModeName.Type
 
+/**
+ * Tuning of the scheduler (see src/services/scheduler/SchedulerOptions.ts).
+ * A key left out takes the scheduler's own default, so there is one source of
+ * defaults.
+ */
 export const SchedulerSection = Schema.Struct({
-  /** Identity of this scheduler (the lease owner). Keep it stable across restarts so abandoned jobs are reaped. */
+  /** Identity of this scheduler (the lease owner). Default: `<hostname>-<pid>-<random>`. */
   id: Schema.optionalWith(NonEmptyText, { exact: true }),
-  maxConcurrentJobs: keyWithDefault("max_concurrent_jobs", PositiveInt, () => 100),
-  leaseDuration: keyWithDefault("lease_duration", ConfigDuration, () => Duration.seconds(30)),
-  stopGracePeriod: keyWithDefault("stop_grace_period", ConfigDuration, () => Duration.seconds(30)),
-  cleanupInterval: keyWithDefault("cleanup_interval", ConfigDuration, () => Duration.minutes(15))
+  maxConcurrentJobs: optionalKey("max_concurrent_jobs", PositiveInt),
+  scheduleBatchSize: optionalKey("schedule_batch_size", PositiveInt),
+  jobBatchSize: optionalKey("job_batch_size", PositiveInt),
+  releaseBatchSize: optionalKey("release_batch_size", PositiveInt),
+  leaseDuration: optionalKey("lease_duration", PositiveDuration),
+  stopGracePeriod: optionalKey("stop_grace_period", ConfigDuration),
+  /** null = never clean up automatically. */
+  cleanupInterval: optionalKey("cleanup_interval", NullablePositiveDuration)
 }).pipe(containing("a mapping"))
 export type SchedulerSection = typeof SchedulerSection.Type
 

@@ -111,3 +111,11 @@ export const NullablePositiveInt = Schema.NullOr(Schema.Int.pipe(Schema.positive
   expecting("a positive integer or null")
 )
 export const NullableDuration = Schema.NullOr(ConfigDuration).pipe(expecting(`${durationHint}, or null`))
+
+export const PositiveDuration = ConfigDuration.pipe(
+  Schema.filter((duration) => Duration.toMillis(duration) > 0),
+  expecting(`a positive ${durationHint.slice(2)}`)
+)
+export const NullablePositiveDuration = Schema.NullOr(PositiveDuration).pipe(
+  expecting(`a positive ${durationHint.slice(2)}, or null`)
+)

@@ -33,8 +33,8 @@ describe("loadDeployment", () => {
       const { config } = result.right
       expect(config.mode).toBe("minimal")
       expect(config.store).toEqual({ type: "memory" })
-      expect(config.scheduler.maxConcurrentJobs).toBe(100)
-      expect(Duration.toMillis(config.scheduler.leaseDuration)).toBe(30_000)
+      // scheduler keys left out take the scheduler's own defaults
+      expect(config.scheduler).toEqual({})
       expect(config.handlers.local).toEqual([])
       expect(config.logging).toEqual({ level: "info", format: "pretty" })
     }).pipe(Effect.provide(NodeContext.layer))
@@ -62,9 +62,9 @@ describe("loadDeployment", () => {
       const { config } = result.right
       expect(config.scheduler.id).toBe("box-1")
       expect(config.scheduler.maxConcurrentJobs).toBe(8)
-      expect(Duration.toMillis(config.scheduler.leaseDuration)).toBe(60_000)
-      expect(Duration.toMillis(config.scheduler.stopGracePeriod)).toBe(1500)
-      expect(Duration.toMillis(config.scheduler.cleanupInterval)).toBe(90_000)
+      expect(config.scheduler.leaseDuration).toEqual(Duration.minutes(1))
+      expect(config.scheduler.stopGracePeriod).toEqual(Duration.millis(1500))
+      expect(config.scheduler.cleanupInterval).toEqual(Duration.seconds(90))
       expect(config.handlers.local).toEqual(["handlers/a.mjs"])
       expect(config.tasks[0]?.retry?.maxAttempts).toBe(3)
       expect(config.logging).toEqual({ level: "debug", format: "json" })
@@ -75,6 +75,17 @@ describe("loadDeployment", () => {
     Effect.gen(function* () {
       const { file, error } = yield* failureOf("scheduler:\n  max_concurrent_jobs: ten\n")
       expect(error.message).toBe(`${file}: scheduler.max_concurrent_jobs: expected a positive integer, got 'ten'`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a lease of zero is rejected; cleanup_interval null means never", () =>
+    Effect.gen(function* () {
+      const { file, error } = yield* failureOf("scheduler:\n  lease_duration: 0s\n")
+      expect(error.message).toBe(
+        `${file}: scheduler.lease_duration: expected a positive duration such as 30s, 5m, 1h or 1500ms (a bare number means seconds), got '0s'`
+      )
+      const { result } = yield* loadYaml("scheduler:\n  cleanup_interval: null\n")
+      expect(result._tag === "Right" && result.right.config.scheduler.cleanupInterval).toBe(null)
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
