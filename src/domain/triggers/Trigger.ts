@@ -1,0 +1,32 @@
+/**
+ * The trigger iterator done functionally (APScheduler 4's `Trigger.next()`):
+ * given a trigger, its next fire time (null = finished) and the trigger with
+ * its state advanced. Pure: the caller stores the returned trigger.
+ */
+import { Either } from "effect"
+import type { MaxIterationsReached } from "../errors.js"
+import { nextCalendarInterval } from "./calendarInterval.js"
+import { type NextFire, nextAnd, nextOr } from "./combining.js"
+import { nextCron } from "./cron/cronTrigger.js"
+import { nextDate } from "./date.js"
+import { nextInterval } from "./interval.js"
+import type { Trigger } from "./schema.js"
+
+export type { NextFire } from "./combining.js"
+
+export const next = (trigger: Trigger): Either.Either<NextFire, MaxIterationsReached> => {
+  switch (trigger._tag) {
+    case "DateTrigger":
+      return Either.right(nextDate(trigger))
+    case "IntervalTrigger":
+      return Either.right(nextInterval(trigger))
+    case "CronTrigger":
+      return Either.right(nextCron(trigger))
+    case "CalendarIntervalTrigger":
+      return Either.right(nextCalendarInterval(trigger))
+    case "AndTrigger":
+      return nextAnd(trigger, next)
+    case "OrTrigger":
+      return nextOr(trigger, next)
+  }
+}
