@@ -13,6 +13,20 @@ import { nextInterval } from "./interval.js"
 import type { Trigger } from "./schema.js"
 
 export type { NextFire } from "./combining.js"
+export { describeTrigger } from "./describe.js"
+export { formatInZone } from "./format.js"
+export {
+  AndSpec,
+  CalendarIntervalSpec,
+  CronSpec,
+  DateSpec,
+  decodeSpec,
+  fromSpec,
+  IntervalSpec,
+  OrSpec,
+  parseSpecJson,
+  TriggerSpec
+} from "./spec.js"
 
 export const next = (trigger: Trigger): Either.Either<NextFire, MaxIterationsReached> => {
   switch (trigger._tag) {

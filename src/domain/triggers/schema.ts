@@ -4,12 +4,21 @@
  * Schema.TaggedClass, so it is stored as JSON and decoded back with validation.
  * `version` lets later releases migrate stored trigger state.
  */
-import { Schema } from "effect"
+import { Either, Schema } from "effect"
+import { parseIsoDate } from "./calendar.js"
+import { type FieldName, parseField } from "./cron/field.js"
+import { zoneNamed } from "./zone.js"
 
 const version = Schema.optionalWith(Schema.Literal(1), { default: () => 1 as const })
 const NullableDate = Schema.optionalWith(Schema.NullOr(Schema.Date), { default: () => null })
 const Count = Schema.optionalWith(Schema.NonNegative, { default: () => 0 })
-const IsoDate = Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/))
+const IsoDate = Schema.String.pipe(
+  Schema.filter((text) => parseIsoDate(text) !== undefined || `'${text}' is not a valid YYYY-MM-DD date`)
+)
+/** An IANA zone name that Intl knows, so stored triggers can always be iterated. */
+const TimeZone = Schema.String.pipe(
+  Schema.filter((name) => zoneNamed(name) !== undefined || `timezone: unknown time zone '${name}'`)
+)
 
 /** Fires once at `runTime`. */
 export class DateTrigger extends Schema.TaggedClass<DateTrigger>()("DateTrigger", {
@@ -32,22 +41,33 @@ export class IntervalTrigger extends Schema.TaggedClass<IntervalTrigger>()("Inte
   lastFireTime: NullableDate
 }) {}
 
-const CronField = Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
+/** A cron field expression (null = not given), validated so a decoded trigger always compiles. */
+const CronField = (name: FieldName) =>
+  Schema.optionalWith(
+    Schema.NullOr(
+      Schema.String.pipe(
+        Schema.filter((expression) =>
+          Either.match(parseField(name, expression), { onLeft: (error) => error.message, onRight: () => true })
+        )
+      )
+    ),
+    { default: () => null }
+  )
 
 /** Fires when the wall clock in `timezone` matches every field (day and dayOfWeek are ANDed). */
 export class CronTrigger extends Schema.TaggedClass<CronTrigger>()("CronTrigger", {
   version,
-  year: CronField,
-  month: CronField,
-  day: CronField,
-  week: CronField,
-  dayOfWeek: CronField,
-  hour: CronField,
-  minute: CronField,
-  second: CronField,
+  year: CronField("year"),
+  month: CronField("month"),
+  day: CronField("day"),
+  week: CronField("week"),
+  dayOfWeek: CronField("day_of_week"),
+  hour: CronField("hour"),
+  minute: CronField("minute"),
+  second: CronField("second"),
   startTime: Schema.Date,
   endTime: NullableDate,
-  timezone: Schema.String,
+  timezone: TimeZone,
   lastFireTime: NullableDate
 }) {}
 
@@ -65,7 +85,7 @@ export class CalendarIntervalTrigger extends Schema.TaggedClass<CalendarInterval
     second: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 59)), { default: () => 0 }),
     startDate: IsoDate,
     endDate: Schema.optionalWith(Schema.NullOr(IsoDate), { default: () => null }),
-    timezone: Schema.String,
+    timezone: TimeZone,
     lastFireDate: Schema.optionalWith(Schema.NullOr(IsoDate), { default: () => null })
   }
 ) {}
