@@ -20,6 +20,7 @@ import {
   PositiveDuration,
   PositiveInt
 } from "./fields.js"
+import { TriggerSpecSchema } from "./triggerSpec.js"
 
 /** An optional YAML key `yamlKey` decoded to an optional camelCase property. */
 const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
@@ -87,8 +88,8 @@ export type TaskEntry = typeof TaskEntry.Type
 export const ScheduleEntry = Schema.Struct({
   id: NonEmptyText,
   task: NonEmptyText,
-  /** A trigger specification; validated by the trigger engine when the deployment starts. */
-  trigger: Schema.Unknown,
+  /** Which fire times; see triggerSpec.ts for the forms. Validated when the config is loaded. */
+  trigger: TriggerSpecSchema,
   args: Schema.optionalWith(List, { exact: true }),
   kwargs: Schema.optionalWith(Mapping, { exact: true }),
   paused: Schema.optionalWith(Flag, { exact: true }),

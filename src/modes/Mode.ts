@@ -1,0 +1,31 @@
+/**
+ * A mode is a function from a validated deployment to the layer of components
+ * it runs. Every mode provides the core services below, so whatever sits on top
+ * (the CLI's run command now; the portal later) works the same in each.
+ */
+import type { FileSystem, Path } from "@effect/platform"
+import type { Layer } from "effect"
+import type { ConfigError } from "../config/ConfigError.js"
+import type { ModeName } from "../config/DeploymentConfig.js"
+import type { Deployment } from "../config/load.js"
+import type { DataStore } from "../services/DataStore.js"
+import type { EventBroker } from "../services/EventBroker.js"
+import type { HandlerRegistry } from "../services/HandlerRegistry.js"
+import type { Scheduler } from "../services/Scheduler.js"
+import type { ComponentFailed, ModeNotAvailable } from "./StartupError.js"
+
+/** The services every running mode provides. */
+export type CoreServices = Scheduler | DataStore | EventBroker | HandlerRegistry
+
+/** What stops a deployment from starting; each names its source (file and key, mode, or component). */
+export type StartupError = ConfigError | ComponentFailed | ModeNotAvailable
+
+/** What building a mode may need from the platform (reading handler modules, later databases). */
+export type ModeRequirements = FileSystem.FileSystem | Path.Path
+
+export interface ModeDefinition {
+  readonly name: ModeName
+  /** One line for logs and `--help`: which components this mode runs. */
+  readonly summary: string
+  readonly layer: (deployment: Deployment) => Layer.Layer<CoreServices, StartupError, ModeRequirements>
+}

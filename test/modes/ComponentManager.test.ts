@@ -1,0 +1,129 @@
+import { FileSystem, Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer, Option, Stream, TestClock } from "effect"
+import { loadDeployment } from "../../src/config/load.js"
+import type { SchedulerEvent } from "../../src/domain/events.js"
+import * as ComponentManager from "../../src/modes/ComponentManager.js"
+import { component } from "../../src/modes/component.js"
+import { applyConfigSeed } from "../../src/modes/configSeed.js"
+import { ComponentFailed } from "../../src/modes/StartupError.js"
+import { HandlerRegistry } from "../../src/services/HandlerRegistry.js"
+import { Scheduler } from "../../src/services/Scheduler.js"
+
+const handlerModule = `
+export default {
+  id: "greeter",
+  methods: {
+    greet: ({ kwargs }) => "hello " + kwargs.name,
+    later: async () => 42
+  }
+}
+`
+
+/** A temp deployment with the greeter handler module and the given config lines after `handlers`. */
+const deployment = (...configLines: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-mode-" })
+    yield* fs.writeFileString(path.join(dir, "greeter.mjs"), handlerModule)
+    yield* fs.writeFileString(
+      path.join(dir, "config.yaml"),
+      ["mode: minimal", "handlers:", "  local: [greeter.mjs]", ...configLines, ""].join("\n")
+    )
+    return yield* loadDeployment(dir)
+  })
+
+const isSuccessOf = (taskId: string) => (event: SchedulerEvent) =>
+  event._tag === "JobReleased" && event.taskId === taskId && event.outcome === "success"
+
+describe("ComponentManager", () => {
+  it.scoped("builds minimal mode: local handlers from the deployment run jobs", () =>
+    Effect.gen(function* () {
+      const loaded = yield* deployment(
+        "tasks:",
+        "  - { id: greet, handler: greeter, method: greet }"
+      )
+      const context = yield* Layer.build(ComponentManager.layer("minimal", loaded))
+      const scheduler = Context.get(context, Scheduler)
+      const handlers = yield* Context.get(context, HandlerRegistry).list()
+      expect(handlers.map((h) => [h.id, h.methods])).toEqual([["greeter", ["greet", "later"]]])
+      const result = yield* scheduler.runJob({ taskId: "greet", kwargs: { name: "ada" } })
+      expect(result.outcome).toBe("success")
+      expect(result.returnValue).toBe("hello ada")
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("applies tasks and schedules from config; applying again replaces rather than duplicates", () =>
+    Effect.gen(function* () {
+      const loaded = yield* deployment(
+        "tasks:",
+        "  - { id: later, handler: greeter, method: later }",
+        "schedules:",
+        "  - { id: every-minute, task: later, trigger: { interval: 1m } }"
+      )
+      const context = yield* Layer.build(ComponentManager.layer("minimal", loaded))
+      const scheduler = Context.get(context, Scheduler)
+      const schedules = yield* scheduler.getSchedules()
+      expect(schedules.map((s) => s.id)).toEqual(["every-minute"])
+      const successes = yield* scheduler.subscribe(isSuccessOf("later"))
+      // The interval's first fire time is its start (now); the next one a minute later.
+      yield* TestClock.adjust("1 minute")
+      const released = yield* Stream.runCollect(Stream.take(successes, 2))
+      expect(released.length).toBe(2)
+      expect(Option.isSome(yield* scheduler.nextFireTime())).toBe(true)
+      // A restart applies the same file again: still one schedule.
+      yield* applyConfigSeed(loaded).pipe(Effect.provide(context))
+      expect((yield* scheduler.getSchedules()).map((s) => s.id)).toEqual(["every-minute"])
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a task naming an unknown handler method is a config error at its key path", () =>
+    Effect.gen(function* () {
+      const loaded = yield* deployment("tasks:", "  - { id: t, handler: greeter, method: shout }")
+      const error = yield* Effect.flip(Layer.build(ComponentManager.layer("minimal", loaded)))
+      expect(error.message).toBe(`${loaded.configFile}: tasks[0].method: handler 'greeter' has no method 'shout'`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a schedule naming an unknown task is a config error at its key path", () =>
+    Effect.gen(function* () {
+      const loaded = yield* deployment("schedules:", "  - { id: s, task: nope, trigger: { interval: 1m } }")
+      const error = yield* Effect.flip(Layer.build(ComponentManager.layer("minimal", loaded)))
+      expect(error.message).toBe(`${loaded.configFile}: schedules[0].task: task 'nope' not found`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("full and autonomous are refused by name, not approximated", () =>
+    Effect.gen(function* () {
+      const loaded = yield* deployment()
+      for (const mode of ["full", "autonomous", "turbo"]) {
+        const error = yield* Effect.flip(Layer.build(ComponentManager.layer(mode, loaded)))
+        expect(error._tag).toBe("ModeNotAvailable")
+        expect(error.message).toBe(`mode '${mode}' is not available yet (available: minimal)`)
+      }
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+})
+
+describe("component", () => {
+  it.effect("a component that fails to start is named in the error, whatever it threw", () =>
+    Effect.gen(function* () {
+      const throwing = component("portal", Layer.effectDiscard(Effect.sync(() => {
+        throw new Error("port 8888 already in use")
+      })))
+      const failed = yield* Effect.flip(Layer.build(throwing).pipe(Effect.scoped))
+      expect(failed).toEqual(new ComponentFailed({ component: "portal", reason: "port 8888 already in use" }))
+      expect(failed.message).toBe("portal: failed to start: port 8888 already in use")
+    })
+  )
+
+  it.effect("an error that already names its component passes through unchanged", () =>
+    Effect.gen(function* () {
+      const inner = new ComponentFailed({ component: "store (sqlite)", reason: "database is locked" })
+      const outer = component("scheduler", Layer.fail(inner))
+      expect(yield* Effect.flip(Layer.build(outer).pipe(Effect.scoped))).toBe(inner)
+    })
+  )
+})
