@@ -5,7 +5,7 @@
  */
 import type { Bars } from "./report.js"
 
-export const StoreKinds = ["memory", "sqlite"] as const
+export const StoreKinds = ["memory"] as const
 export type StoreKind = (typeof StoreKinds)[number]
 
 export interface ScenarioInfo {

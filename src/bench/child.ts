@@ -17,7 +17,9 @@ const main = Effect.gen(function* () {
   if (run === undefined) return yield* Effect.dieMessage(`bench child: no runner for scenario '${name}'`)
   const store = (StoreKinds as ReadonlyArray<string>).includes(storeArg) ? (storeArg as StoreKind) : null
   const start = machine()
-  const metrics = yield* run(store)
+  const measured = yield* run(store)
+  // A figure that could not be measured (NaN, Infinity) is left out, so its bar reports it missing.
+  const metrics = Object.fromEntries(Object.entries(measured).filter(([, value]) => Number.isFinite(value)))
   const result: RunResult = { metrics, machine: withLoadEnd(start) }
   const fs = yield* FileSystem.FileSystem
   yield* fs.writeFileString(resultFile, JSON.stringify(result))

@@ -2,7 +2,10 @@
 import type { Effect } from "effect"
 import type { StoreKind } from "../catalog.js"
 import type { Metrics } from "../report.js"
+import { cronNext } from "./cronNext.js"
 
 export type Runner = (store: StoreKind | null) => Effect.Effect<Metrics, unknown>
 
-export const runners: Readonly<Record<string, Runner>> = {}
+export const runners: Readonly<Record<string, Runner>> = {
+  "cron-next": () => cronNext()
+}
