@@ -5,6 +5,7 @@
  * rejected by the loader (see load.ts), never ignored.
  */
 import { Schema } from "effect"
+import { TriggerSpec } from "../domain/triggers/spec.js"
 import {
   ConfigDuration,
   containing,
@@ -20,7 +21,6 @@ import {
   PositiveDuration,
   PositiveInt
 } from "./fields.js"
-import { TriggerSpecSchema } from "./triggerSpec.js"
 
 /** An optional YAML key `yamlKey` decoded to an optional camelCase property. */
 const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
@@ -88,8 +88,14 @@ export type TaskEntry = typeof TaskEntry.Type
 export const ScheduleEntry = Schema.Struct({
   id: NonEmptyText,
   task: NonEmptyText,
-  /** Which fire times; see triggerSpec.ts for the forms. Validated when the config is loaded. */
-  trigger: TriggerSpecSchema,
+  /**
+   * Which fire times: the same trigger specification the CLI (`triggers next --json`)
+   * and the HTTP API take, e.g. `{ type: cron, expr: "0 9 * * mon-fri", timezone: UTC }`.
+   * Validated when the config is loaded (see scheduleTriggers.ts).
+   */
+  trigger: TriggerSpec.pipe(
+    containing("a trigger mapping with a type (cron, interval, date, calendarinterval, and, or)")
+  ),
   args: Schema.optionalWith(List, { exact: true }),
   kwargs: Schema.optionalWith(Mapping, { exact: true }),
   paused: Schema.optionalWith(Flag, { exact: true }),

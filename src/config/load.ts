@@ -3,11 +3,12 @@
  * Every failure is a ConfigError naming the file (and the key, when there is one).
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import YAML from "yaml"
 import { ConfigError } from "./ConfigError.js"
 import { decodeConfigValue } from "./decode.js"
 import { DeploymentConfig } from "./DeploymentConfig.js"
+import { checkScheduleTriggers } from "./scheduleTriggers.js"
 
 export const CONFIG_FILE_NAME = "config.yaml"
 
@@ -56,5 +57,6 @@ export const loadDeployment = Effect.fn("loadDeployment")(function* (dir: string
   const text = yield* readConfigText(configFile)
   const raw = yield* parseYaml(configFile, text)
   const config = yield* decodeConfigValue(DeploymentConfig, configFile, raw)
+  yield* checkScheduleTriggers(configFile, config, new Date(yield* Clock.currentTimeMillis))
   return { dir, root: path.resolve(dir), configFile, config } satisfies Deployment
 })

@@ -5,11 +5,11 @@
  * file. Anything the scheduler refuses is reported as a ConfigError at the
  * entry's key path.
  */
-import { Clock, Duration, Effect, Either, Layer } from "effect"
+import { Clock, Duration, Effect, Layer } from "effect"
 import { ConfigError } from "../config/ConfigError.js"
 import type { ScheduleEntry, TaskEntry } from "../config/DeploymentConfig.js"
 import type { Deployment } from "../config/load.js"
-import { toTrigger } from "../config/triggerSpec.js"
+import { scheduleTrigger } from "../config/scheduleTriggers.js"
 import { type AddScheduleInput, Scheduler, type TaskConfig } from "../services/Scheduler.js"
 
 const seconds = (duration: Duration.Duration): number => Duration.toMillis(duration) / 1000
@@ -76,11 +76,8 @@ export const applyConfigSeed = (deployment: Deployment) =>
     }
     const now = new Date(yield* Clock.currentTimeMillis)
     for (const [index, entry] of config.schedules.entries()) {
-      const trigger = toTrigger(entry.trigger, now)
-      if (Either.isLeft(trigger)) {
-        return yield* ConfigError.at(configFile, `schedules[${index}].trigger`, trigger.left.message)
-      }
-      yield* scheduler.addSchedule(scheduleInputOf(entry, trigger.right)).pipe(
+      const trigger = yield* scheduleTrigger(configFile, config, index, now)
+      yield* scheduler.addSchedule(scheduleInputOf(entry, trigger)).pipe(
         Effect.mapError((error) =>
           ConfigError.at(configFile, at(`schedules[${index}]`, scheduleErrorKey(error)), error.message)
         )

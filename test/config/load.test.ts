@@ -117,6 +117,44 @@ describe("loadDeployment", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped("schedule triggers use the shared trigger spec and are validated at load, at their key path", () =>
+    Effect.gen(function* () {
+      const { result } = yield* loadYaml(
+        [
+          "schedules:",
+          "  - id: s",
+          "    task: t",
+          "    trigger: { type: cron, expr: '30 2 * * mon-fri', timezone: Europe/Stockholm }",
+          "    misfire_grace_time: 30s"
+        ].join("\n")
+      )
+      if (result._tag === "Left") return yield* Effect.dieMessage(result.left.message)
+      expect(result.right.config.schedules[0]?.trigger).toEqual({
+        type: "cron",
+        expr: "30 2 * * mon-fri",
+        timezone: "Europe/Stockholm"
+      })
+      const badStep = yield* failureOf(
+        "schedules:\n  - { id: s, task: t, trigger: { type: cron, minute: '*/0' } }\n"
+      )
+      expect(badStep.error.message).toMatch(
+        new RegExp(`^${badStep.file}: schedules\\[0\\]\\.trigger: minute: `)
+      )
+      const badZone = yield* failureOf(
+        "schedules:\n  - { id: s, task: t, trigger: { type: interval, minutes: 1, start_time: tomorrow } }\n"
+      )
+      expect(badZone.error.message).toBe(
+        `${badZone.file}: schedules[0].trigger: start_time: invalid date-time 'tomorrow' (expected ISO-8601, e.g. 2026-03-28T12:00:00+01:00)`
+      )
+      const notAMapping = yield* failureOf("schedules:\n  - { id: s, task: t, trigger: hourly }\n")
+      expect(notAMapping.error.message).toBe(
+        `${notAMapping.file}: schedules[0].trigger: expected a trigger mapping with a type (cron, interval, date, calendarinterval, and, or), got 'hourly'`
+      )
+      const unknownKey = yield* failureOf("schedules:\n  - { id: s, task: t, trigger: { type: date, at: x } }\n")
+      expect(unknownKey.error.message).toContain(`${unknownKey.file}: schedules[0].trigger.at: unknown key`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("a missing required key is named", () =>
     Effect.gen(function* () {
       const { file, error } = yield* failureOf("tasks:\n  - { id: t, handler: h }\n")

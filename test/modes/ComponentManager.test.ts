@@ -61,7 +61,7 @@ describe("ComponentManager", () => {
         "tasks:",
         "  - { id: later, handler: greeter, method: later }",
         "schedules:",
-        "  - { id: every-minute, task: later, trigger: { interval: 1m } }"
+        "  - { id: every-minute, task: later, trigger: { type: interval, minutes: 1 } }"
       )
       const context = yield* Layer.build(ComponentManager.layer("minimal", loaded))
       const scheduler = Context.get(context, Scheduler)
@@ -89,7 +89,7 @@ describe("ComponentManager", () => {
 
   it.scoped("a schedule naming an unknown task is a config error at its key path", () =>
     Effect.gen(function* () {
-      const loaded = yield* deployment("schedules:", "  - { id: s, task: nope, trigger: { interval: 1m } }")
+      const loaded = yield* deployment("schedules:", "  - { id: s, task: nope, trigger: { type: interval, minutes: 1 } }")
       const error = yield* Effect.flip(Layer.build(ComponentManager.layer("minimal", loaded)))
       expect(error.message).toBe(`${loaded.configFile}: schedules[0].task: task 'nope' not found`)
     }).pipe(Effect.provide(NodeContext.layer))
