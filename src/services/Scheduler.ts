@@ -3,11 +3,12 @@
  * handlers in supervised fibers (job loop). Its loops start when its layer is
  * built and stop gracefully when the layer's scope closes.
  */
-import { Context, type Duration, type Effect, type Option, type Scope, type Stream } from "effect"
+import { Context, type Duration, type Effect, type Option, type ParseResult, type Scope, type Stream } from "effect"
 import type { ConflictPolicy, CoalescePolicy } from "../domain/Coalesce.js"
 import type {
   ConflictingId,
   HandlerNotFound,
+  InvalidTrigger,
   JobNotFound,
   JobResultNotReady,
   MethodNotFound,
@@ -67,21 +68,33 @@ export type SchedulerState = "starting" | "running" | "stopping" | "stopped"
 export interface SchedulerShape {
   readonly id: SchedulerId
   readonly state: Effect.Effect<SchedulerState>
-  /** Creates or updates a task after checking its handler and method exist. */
-  readonly configureTask: (config: TaskConfig) => Effect.Effect<Task, HandlerNotFound | MethodNotFound>
+  /**
+   * Creates or updates a task after checking its handler and method exist; fields left
+   * out keep their stored (or default) values. ParseError names an invalid field.
+   */
+  readonly configureTask: (
+    config: TaskConfig
+  ) => Effect.Effect<Task, HandlerNotFound | MethodNotFound | ParseResult.ParseError>
   readonly getTask: (id: TaskId) => Effect.Effect<Task, TaskNotFound>
   readonly getTasks: () => Effect.Effect<ReadonlyArray<Task>>
-  /** Computes the first fire time and stores the schedule; returns its id (generated when not given). */
-  readonly addSchedule: (input: AddScheduleInput) => Effect.Effect<ScheduleId, ConflictingId | TaskNotFound>
+  /**
+   * Computes the first fire time and stores the schedule; returns its id (generated when not given).
+   * InvalidTrigger when the trigger has no fire time; ParseError names an invalid field.
+   */
+  readonly addSchedule: (
+    input: AddScheduleInput
+  ) => Effect.Effect<ScheduleId, ConflictingId | TaskNotFound | InvalidTrigger | ParseResult.ParseError>
   readonly getSchedule: (id: ScheduleId) => Effect.Effect<Schedule, ScheduleNotFound>
   readonly getSchedules: () => Effect.Effect<ReadonlyArray<Schedule>>
   readonly pauseSchedule: (id: ScheduleId) => Effect.Effect<Schedule, ScheduleNotFound>
   readonly unpauseSchedule: (id: ScheduleId, options?: UnpauseOptions) => Effect.Effect<Schedule, ScheduleNotFound>
   readonly removeSchedule: (id: ScheduleId) => Effect.Effect<void, ScheduleNotFound>
   /** Queues a one-off job; returns its id at once. */
-  readonly addJob: (input: AddJobInput) => Effect.Effect<JobId, TaskNotFound>
+  readonly addJob: (input: AddJobInput) => Effect.Effect<JobId, TaskNotFound | ParseResult.ParseError>
   /** Queues a one-off job and waits for its final result. */
-  readonly runJob: (input: AddJobInput) => Effect.Effect<JobResult, TaskNotFound | SchedulerNotRunning>
+  readonly runJob: (
+    input: AddJobInput
+  ) => Effect.Effect<JobResult, TaskNotFound | SchedulerNotRunning | ParseResult.ParseError>
   /** A finished job's result; with `wait`, waits up to that long for the job to finish. */
   readonly getJobResult: (
     id: JobId,

@@ -1,0 +1,232 @@
+/**
+ * The Scheduler's public operations over the store, broker and registry:
+ * tasks, schedules (add with a first fire time, pause, resume, remove), one-off
+ * jobs and their results. Waiting (runJob, getJobResult with `wait`) listens to
+ * JobReleased events; nothing polls.
+ */
+import { Clock, Deferred, Effect, Either, Option, ParseResult, type Ref, Stream } from "effect"
+import type { SchedulerEvent } from "../../domain/events.js"
+import {
+  InvalidTrigger,
+  JobNotFound,
+  JobResultNotReady,
+  ScheduleNotFound,
+  SchedulerNotRunning
+} from "../../domain/errors.js"
+import type { HandlerId, JobId, ScheduleId, TaskId } from "../../domain/ids.js"
+import { Job } from "../../domain/Job.js"
+import type { JobResult } from "../../domain/JobResult.js"
+import { Schedule } from "../../domain/Schedule.js"
+import { RetryPolicy, Task } from "../../domain/Task.js"
+import { next } from "../../domain/triggers/Trigger.js"
+import type { DataStoreShape } from "../DataStore.js"
+import type { EventBrokerShape } from "../EventBroker.js"
+import type { HandlerRegistryShape } from "../HandlerRegistry.js"
+import type { AddJobInput, SchedulerShape, SchedulerState, TaskConfig } from "../Scheduler.js"
+import { newJobId, skipFireTimesBefore } from "./FireTimes.js"
+import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
+
+/** runJob keeps the result at least this long (seconds), so it can still be read after the job ends. */
+export const runJobResultRetentionSeconds = 60
+
+export interface ApiDeps {
+  readonly store: DataStoreShape
+  readonly broker: EventBrokerShape
+  readonly registry: HandlerRegistryShape
+  readonly options: ResolvedSchedulerOptions
+  readonly state: Ref.Ref<SchedulerState>
+  /** Completed once the scheduler has stopped and released its jobs. */
+  readonly stopped: Deferred.Deferred<void>
+}
+
+/** Runs a Schema class constructor (which validates), turning its ParseError into a typed failure. */
+const construct = <A>(build: () => A): Effect.Effect<A, ParseResult.ParseError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(build())
+    } catch (error) {
+      return ParseResult.isParseError(error) ? Effect.fail(error) : Effect.die(error)
+    }
+  })
+
+/** A field given in the config, else the stored value, else the default. */
+const given = <A>(value: A | undefined, stored: A | undefined, fallback: A): A =>
+  value !== undefined ? value : stored !== undefined ? stored : fallback
+
+const finalReleaseOf = (jobId: JobId) => (event: SchedulerEvent): boolean =>
+  event._tag === "JobReleased" && event.jobId === jobId && !event.willRetry
+
+export const makeApi = (deps: ApiDeps): SchedulerShape => {
+  const { broker, options, registry, state, stopped, store } = deps
+
+  const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+  const ensureRunning = Effect.flatMap(state.get, (current) =>
+    current === "running" ? Effect.void : Effect.fail(new SchedulerNotRunning({ state: current })))
+
+  /** The stored result; None while the job is still queued or running; JobNotFound when neither exists. */
+  const findResult = (jobId: JobId): Effect.Effect<Option.Option<JobResult>, JobNotFound> =>
+    Effect.gen(function*() {
+      const result = yield* store.getJobResult(jobId)
+      if (Option.isSome(result)) return result
+      const jobs = yield* store.getJobs([jobId])
+      if (jobs.length > 0) return Option.none()
+      // The job may have finished between the two reads.
+      const late = yield* store.getJobResult(jobId)
+      if (Option.isSome(late)) return late
+      return yield* new JobNotFound({ jobId })
+    })
+
+  const enqueueJob = (jobId: JobId, input: AddJobInput, minResultSeconds: number) =>
+    Effect.gen(function*() {
+      const task = yield* store.getTask(input.taskId as TaskId)
+      const createdAt = yield* now
+      const job = yield* construct(() =>
+        new Job({
+          id: jobId,
+          taskId: task.id,
+          scheduleId: null,
+          args: input.args ?? [],
+          kwargs: input.kwargs ?? {},
+          scheduledFireTime: null,
+          jitterMs: 0,
+          executor: task.executor,
+          startDeadline: null,
+          resultExpirationTime: Math.max(input.resultExpirationTime ?? 0, minResultSeconds),
+          metadata: input.metadata ?? {},
+          createdAt,
+          attempt: 1,
+          availableAt: null,
+          acquiredBy: null,
+          acquiredUntil: null,
+          startedAt: null
+        })
+      )
+      yield* store.addJob(job)
+      return jobId
+    })
+
+  return {
+    id: options.id,
+    state: state.get,
+
+    configureTask: Effect.fn("Scheduler.configureTask")(function*(config: TaskConfig) {
+      yield* registry.validate(config.handler, config.method)
+      const stored = Option.getOrUndefined(yield* Effect.option(store.getTask(config.id as TaskId)))
+      const task = yield* construct(() =>
+        new Task({
+          id: config.id as TaskId,
+          handler: config.handler as HandlerId,
+          method: config.method,
+          executor: stored?.executor ?? "async",
+          maxRunningJobs: given(config.maxRunningJobs, stored?.maxRunningJobs, 1),
+          misfireGraceTime: given(config.misfireGraceTime, stored?.misfireGraceTime, null),
+          retry: new RetryPolicy({ ...stored?.retry, ...config.retry }),
+          timeoutMs: given(config.timeoutMs, stored?.timeoutMs, null),
+          metadata: given(config.metadata, stored?.metadata, {})
+        })
+      )
+      yield* store.addTask(task)
+      return task
+    }),
+
+    getTask: (id) => store.getTask(id),
+    getTasks: () => store.getTasks(),
+
+    addSchedule: Effect.fn("Scheduler.addSchedule")(function*(input) {
+      const task = yield* store.getTask(input.taskId as TaskId)
+      const first = next(input.trigger)
+      if (Either.isLeft(first)) {
+        return yield* new InvalidTrigger({ field: "trigger", reason: first.left.message })
+      }
+      if (first.right.fireTime === null) {
+        return yield* new InvalidTrigger({ field: "trigger", reason: "the trigger has no fire times" })
+      }
+      const schedule = yield* construct(() =>
+        new Schedule({
+          id: (input.id ?? crypto.randomUUID()) as ScheduleId,
+          taskId: task.id,
+          trigger: first.right.trigger,
+          args: input.args ?? [],
+          kwargs: input.kwargs ?? {},
+          paused: input.paused ?? false,
+          coalesce: input.coalesce ?? "latest",
+          misfireGraceTime: input.misfireGraceTime ?? null,
+          maxJitter: input.maxJitter ?? null,
+          jobResultExpirationTime: input.jobResultExpirationTime ?? 0,
+          metadata: input.metadata ?? {},
+          nextFireTime: first.right.fireTime,
+          lastFireTime: null,
+          acquiredBy: null,
+          acquiredUntil: null
+        })
+      )
+      yield* store.addSchedule(schedule, input.conflictPolicy ?? "exception")
+      return schedule.id
+    }),
+
+    getSchedule: (id) => store.getSchedule(id),
+    getSchedules: () => store.getSchedules(),
+
+    pauseSchedule: (id) => store.updateSchedule(id, (schedule) => new Schedule({ ...schedule, paused: true }, true)),
+
+    unpauseSchedule: Effect.fn("Scheduler.unpauseSchedule")(function*(id, unpauseOptions) {
+      const resumeFrom = unpauseOptions?.resumeFrom ?? "now"
+      const from = resumeFrom === "none" ? null : resumeFrom === "now" ? yield* now : resumeFrom
+      return yield* store.updateSchedule(id, (schedule) => {
+        if (!schedule.paused) return schedule
+        if (from === null) return new Schedule({ ...schedule, paused: false }, true)
+        const resumed = skipFireTimesBefore(schedule, from)
+        return new Schedule(
+          { ...schedule, paused: false, trigger: resumed.trigger, nextFireTime: resumed.nextFireTime },
+          true
+        )
+      })
+    }),
+
+    removeSchedule: Effect.fn("Scheduler.removeSchedule")(function*(id) {
+      const removed = yield* store.removeSchedules([id])
+      if (removed.length === 0) return yield* new ScheduleNotFound({ scheduleId: id })
+    }),
+
+    addJob: Effect.fn("Scheduler.addJob")(function*(input) {
+      return yield* enqueueJob(newJobId(), input, 0)
+    }),
+
+    runJob: Effect.fn("Scheduler.runJob")(
+      function*(input) {
+        yield* ensureRunning
+        const jobId = newJobId()
+        // Subscribed before the job exists, so its release cannot be missed.
+        const released = yield* broker.subscribe(finalReleaseOf(jobId))
+        yield* enqueueJob(jobId, input, runJobResultRetentionSeconds)
+        yield* Effect.race(Effect.asVoid(Stream.runHead(released)), Deferred.await(stopped))
+        const result = yield* store.getJobResult(jobId)
+        if (Option.isSome(result)) return result.value
+        if (yield* Deferred.isDone(stopped)) return yield* new SchedulerNotRunning({ state: yield* state.get })
+        return yield* Effect.dieMessage(`job '${jobId}' was released but its result is gone`)
+      },
+      Effect.scoped
+    ),
+
+    getJobResult: Effect.fn("Scheduler.getJobResult")(
+      function*(jobId, resultOptions) {
+        const wait = resultOptions?.wait
+        if (wait !== undefined) {
+          const released = yield* broker.subscribe(finalReleaseOf(jobId))
+          const ready = yield* findResult(jobId)
+          if (Option.isSome(ready)) return ready.value
+          yield* Stream.runHead(released).pipe(Effect.timeout(wait), Effect.ignore)
+        }
+        const result = yield* findResult(jobId)
+        if (Option.isSome(result)) return result.value
+        return yield* new JobResultNotReady({ jobId })
+      },
+      Effect.scoped
+    ),
+
+    cleanup: () => store.cleanup(),
+    subscribe: (filter) => broker.subscribe(filter),
+    nextFireTime: () => store.getNextScheduleRunTime()
+  }
+}

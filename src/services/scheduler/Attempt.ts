@@ -1,0 +1,95 @@
+/**
+ * One attempt of a job: run it on its handler within the task's timeout, then
+ * turn how it ended into a release for the store — success, error (retried
+ * with backoff while the task's policy allows), or cancelled.
+ */
+import { Cause, Clock, Duration, Effect, Exit, Random } from "effect"
+import { HandlerFailed, JobTimeout } from "../../domain/errors.js"
+import type { Job } from "../../domain/Job.js"
+import { JobError, type JobOutcome, JobResult } from "../../domain/JobResult.js"
+import { hasAttemptsLeft, retryDelayMs, type Task } from "../../domain/Task.js"
+import type { JobRelease } from "../DataStore.js"
+import type { HandlerRegistryShape, RunError } from "../HandlerRegistry.js"
+
+export type AttemptError = RunError | JobTimeout
+
+/** Runs the job on its handler; past the task's timeout the handler is interrupted and JobTimeout is the error. */
+export const runAttempt = (registry: HandlerRegistryShape, job: Job, task: Task): Effect.Effect<unknown, AttemptError> => {
+  const run = registry.run(job, task)
+  const timeoutMs = task.timeoutMs
+  if (timeoutMs === null) return run
+  return Effect.timeoutFail(run, {
+    duration: Duration.millis(timeoutMs),
+    onTimeout: () => new JobTimeout({ jobId: job.id, timeoutMs })
+  })
+}
+
+/** The tag and message recorded for a failed attempt: the typed error's, or the defect's. */
+export const describeFailure = (cause: Cause.Cause<AttemptError>): JobError => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") {
+    const error = failure.value
+    return error instanceof HandlerFailed
+      ? new JobError({ tag: error.tag, message: error.message })
+      : new JobError({ tag: error._tag, message: error.message })
+  }
+  const defect = Cause.squash(cause)
+  return defect instanceof Error
+    ? new JobError({ tag: defect.name, message: defect.message })
+    : new JobError({ tag: "Defect", message: String(defect) })
+}
+
+const result = (
+  job: Job,
+  outcome: JobOutcome,
+  startedAtMs: number,
+  finishedAtMs: number,
+  error: JobError | null,
+  returnValue: unknown
+): JobResult =>
+  new JobResult(
+    {
+      jobId: job.id,
+      taskId: job.taskId,
+      outcome,
+      attempt: job.attempt,
+      startedAt: new Date(startedAtMs),
+      finishedAt: new Date(finishedAtMs),
+      expiresAt: new Date(finishedAtMs + job.resultExpirationTime * 1000),
+      error,
+      returnValue: returnValue === undefined ? null : returnValue
+    },
+    true
+  )
+
+/** What to tell the store about an attempt that started at `startedAtMs` and ended with `exit`. */
+export const releaseFor = (
+  job: Job,
+  task: Task,
+  startedAtMs: number,
+  exit: Exit.Exit<unknown, AttemptError>
+): Effect.Effect<JobRelease> =>
+  Effect.flatMap(Clock.currentTimeMillis, (finishedAtMs): Effect.Effect<JobRelease> => {
+    if (Exit.isSuccess(exit)) {
+      return Effect.succeed({
+        _tag: "Finished",
+        job,
+        result: result(job, "success", startedAtMs, finishedAtMs, null, exit.value)
+      })
+    }
+    if (Cause.isInterruptedOnly(exit.cause)) {
+      return Effect.succeed({
+        _tag: "Finished",
+        job,
+        result: result(job, "cancelled", startedAtMs, finishedAtMs, null, null)
+      })
+    }
+    const failed = result(job, "error", startedAtMs, finishedAtMs, describeFailure(exit.cause), null)
+    if (!hasAttemptsLeft(task.retry, job.attempt)) return Effect.succeed({ _tag: "Finished", job, result: failed })
+    return Effect.map(Random.next, (random01) => ({
+      _tag: "Retry",
+      job,
+      result: failed,
+      availableAt: new Date(finishedAtMs + retryDelayMs(task.retry, job.attempt, random01))
+    }))
+  })

@@ -1,0 +1,160 @@
+/**
+ * The job loop: acquires as many jobs as there are free slots, runs each in a
+ * supervised fiber, and writes finished attempts back to the store in batches
+ * (one release call for everything that finished meanwhile). While jobs run,
+ * their leases are extended. On stop, running jobs get a grace period and are
+ * then cancelled; every acquired job is released before the runner returns.
+ */
+import { Chunk, Clock, Effect, Fiber, FiberSet, Option, Queue } from "effect"
+import type { JobId } from "../../domain/ids.js"
+import type { Job } from "../../domain/Job.js"
+import { JobError, JobResult } from "../../domain/JobResult.js"
+import type { Task } from "../../domain/Task.js"
+import type { DataStoreShape, JobRelease } from "../DataStore.js"
+import type { HandlerRegistryShape } from "../HandlerRegistry.js"
+import { releaseFor, runAttempt } from "./Attempt.js"
+import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
+import { tasksById } from "./tasks.js"
+import { makeWakeUp, type WakeUp } from "./WakeUp.js"
+
+export interface JobRunner {
+  /** Wakes the acquire loop (a job was added or a task slot freed). */
+  readonly wakeUp: WakeUp
+  /** Jobs acquired by this scheduler and not yet released. */
+  readonly inFlight: () => number
+  /** Stops acquiring, lets running jobs finish within the grace period, cancels the rest, releases all. */
+  readonly stop: Effect.Effect<void>
+}
+
+export interface JobRunnerDeps {
+  readonly store: DataStoreShape
+  readonly registry: HandlerRegistryShape
+  readonly options: ResolvedSchedulerOptions
+}
+
+/** A job whose task is gone cannot run: it is finished with an error naming the task. */
+const taskMissing = (job: Job, nowMs: number): JobRelease => ({
+  _tag: "Finished",
+  job,
+  result: new JobResult(
+    {
+      jobId: job.id,
+      taskId: job.taskId,
+      outcome: "error",
+      attempt: job.attempt,
+      startedAt: null,
+      finishedAt: new Date(nowMs),
+      expiresAt: new Date(nowMs + job.resultExpirationTime * 1000),
+      error: new JobError({ tag: "TaskNotFound", message: `task '${job.taskId}' not found` }),
+      returnValue: null
+    },
+    true
+  )
+})
+
+/** Starts the runner's fibers in the current scope. */
+export const startJobRunner = Effect.fnUntraced(function*({ options, registry, store }: JobRunnerDeps) {
+  const schedulerId = options.id
+  const executors = yield* FiberSet.make<void, never>()
+  const runFork = yield* FiberSet.runtime(executors)<never>()
+  const finished = yield* Queue.unbounded<JobRelease>()
+  const running = new Map<JobId, Job>()
+  let inFlight = 0
+  const wakeUp = makeWakeUp()
+  // Open while jobs run, so the lease extender sleeps on the latch, not on a timer, when idle.
+  const jobsRunning = yield* Effect.makeLatch(false)
+
+  // The release part runs uninterruptibly: a cancelled attempt is still reported.
+  const execute = (job: Job, task: Task): Effect.Effect<void> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Clock.currentTimeMillis, (startedAtMs) =>
+        Effect.flatMap(Effect.exit(restore(runAttempt(registry, job, task))), (exit) =>
+          Effect.map(releaseFor(job, task, startedAtMs, exit), (release) => {
+            Queue.unsafeOffer(finished, release)
+          })))
+    )
+
+  const acquireAndStart = Effect.fnUntraced(function*(limit: number) {
+    const jobs = yield* store.acquireJobs(schedulerId, options.leaseDuration, limit)
+    if (jobs.length === 0) return 0
+    inFlight += jobs.length
+    jobsRunning.unsafeOpen()
+    const tasks = yield* tasksById(store, jobs.map((job) => job.taskId))
+    const nowMs = yield* Clock.currentTimeMillis
+    for (const job of jobs) {
+      running.set(job.id, job)
+      const task = tasks.get(job.taskId)
+      if (task === undefined) Queue.unsafeOffer(finished, taskMissing(job, nowMs))
+      else runFork(execute(job, task))
+    }
+    return jobs.length
+  })
+
+  const acquireLoop = Effect.gen(function*() {
+    while (true) {
+      const free = options.maxConcurrentJobs - inFlight
+      if (free <= 0) {
+        yield* wakeUp.sleepUntil(Number.POSITIVE_INFINITY)
+        continue
+      }
+      const limit = Math.min(free, options.jobBatchSize)
+      // Uninterruptible so that a stop never leaves an acquired job unstarted.
+      const acquired = yield* Effect.uninterruptible(acquireAndStart(limit))
+      if (acquired === limit) continue
+      const next = yield* store.getNextJobAvailableTime()
+      const nowMs = yield* Clock.currentTimeMillis
+      let target = Option.match(next, { onNone: () => Number.POSITIVE_INFINITY, onSome: (at) => at.getTime() })
+      if (target <= nowMs) {
+        if (acquired > 0) continue
+        // Available but not acquirable (the task's slots are taken): a release will wake us.
+        target = Number.POSITIVE_INFINITY
+      }
+      yield* wakeUp.sleepUntil(target)
+    }
+  })
+
+  const writeReleases = (releases: ReadonlyArray<JobRelease>): Effect.Effect<void> =>
+    Effect.map(store.releaseJobs(schedulerId, releases), () => {
+      for (const release of releases) running.delete(release.job.id)
+      inFlight -= releases.length
+      if (running.size === 0) jobsRunning.unsafeClose()
+      wakeUp.notify(Number.NEGATIVE_INFINITY)
+    })
+
+  const releaseLoop = Effect.forever(
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(
+        restore(Queue.takeBetween(finished, 1, options.releaseBatchSize)),
+        (batch) => writeReleases(Chunk.toReadonlyArray(batch))
+      )
+    )
+  )
+
+  const extendLeasesLoop = Effect.forever(
+    jobsRunning.await.pipe(
+      Effect.zipRight(Effect.sleep(options.leaseExtensionInterval)),
+      Effect.zipRight(Effect.suspend(() =>
+        running.size === 0
+          ? Effect.void
+          : store.extendJobLeases(schedulerId, Array.from(running.keys()), options.leaseDuration)
+      ))
+    )
+  )
+
+  const acquireFiber = yield* Effect.forkScoped(acquireLoop)
+  const releaseFiber = yield* Effect.forkScoped(releaseLoop)
+  const leaseFiber = yield* Effect.forkScoped(extendLeasesLoop)
+
+  const stop = Effect.gen(function*() {
+    yield* Fiber.interrupt(acquireFiber)
+    yield* FiberSet.awaitEmpty(executors).pipe(Effect.timeout(options.stopGracePeriod), Effect.ignore)
+    // Interrupting waits for each attempt to report itself cancelled.
+    yield* FiberSet.clear(executors)
+    yield* Fiber.interrupt(releaseFiber)
+    const rest = yield* Queue.takeAll(finished)
+    if (Chunk.isNonEmpty(rest)) yield* writeReleases(Chunk.toReadonlyArray(rest))
+    yield* Fiber.interrupt(leaseFiber)
+  })
+
+  return { wakeUp, inFlight: () => inFlight, stop } satisfies JobRunner
+})

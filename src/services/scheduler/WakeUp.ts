@@ -1,0 +1,51 @@
+/**
+ * How a loop sleeps without polling: until a target time read from the store,
+ * or earlier when an event hints that something is due sooner. Hints that
+ * arrive while the loop is busy are kept, so a change committed between the
+ * loop's store read and its sleep is never missed.
+ */
+import { Clock, Deferred, Duration, Effect } from "effect"
+
+export interface WakeUp {
+  /** Something is due at `atMs` (epoch ms; -Infinity = now): wakes the loop if it sleeps past that. */
+  readonly notify: (atMs: number) => void
+  /** Sleeps until `targetMs` (Infinity = until notified) or an earlier hint; returns at once if that has passed. */
+  readonly sleepUntil: (targetMs: number) => Effect.Effect<void>
+}
+
+// Timers longer than ~24.8 days never fire in Node; waking once a day and re-reading is enough.
+const maxSleepMs = 24 * 60 * 60 * 1000
+
+export const makeWakeUp = (): WakeUp => {
+  let earliestHint = Number.POSITIVE_INFINITY
+  let sleeping: { readonly until: number; readonly wake: Deferred.Deferred<void> } | null = null
+
+  const notify = (atMs: number): void => {
+    if (sleeping === null) {
+      if (atMs < earliestHint) earliestHint = atMs
+    } else if (atMs < sleeping.until) {
+      Deferred.unsafeDone(sleeping.wake, Effect.void)
+    }
+  }
+
+  const sleepUntil = (targetMs: number): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      // Synchronous from reading the hints to publishing `sleeping`, so no hint falls in between.
+      Effect.withFiberRuntime<void>((fiber) => {
+        const until = Math.min(targetMs, earliestHint)
+        earliestHint = Number.POSITIVE_INFINITY
+        if (until <= now) return Effect.void
+        const wake = Deferred.unsafeMake<void>(fiber.id())
+        sleeping = { until, wake }
+        const timer = until === Number.POSITIVE_INFINITY
+          ? Effect.never
+          : Effect.sleep(Duration.millis(Math.min(until - now, maxSleepMs)))
+        return Effect.race(Deferred.await(wake), timer).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            sleeping = null
+          }))
+        )
+      }))
+
+  return { notify, sleepUntil }
+}

@@ -1,0 +1,277 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Either, Layer, Option, TestClock } from "effect"
+import * as LocalRegistry from "../../../src/components/registry/Local.js"
+import type { CoalescePolicy } from "../../../src/domain/Coalesce.js"
+import type { HandlerId, ScheduleId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
+import { Schedule } from "../../../src/domain/Schedule.js"
+import { Task } from "../../../src/domain/Task.js"
+import { DateTrigger, IntervalTrigger } from "../../../src/domain/triggers/schema.js"
+import { next } from "../../../src/domain/triggers/Trigger.js"
+import { DataStore } from "../../../src/services/DataStore.js"
+import { Scheduler } from "../../../src/services/Scheduler.js"
+import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
+import { at, countOf, infrastructure, ofTag, recordEvents, schedulerStack, settle, T0 } from "./harness.js"
+
+const minute = 60_000
+const probe = LocalRegistry.defineLocalHandler({
+  id: "probe",
+  methods: { noop: () => undefined, echo: ({ args }) => args[0] }
+})
+
+const everyMinuteFrom = (startMs: number) => IntervalTrigger.make({ minutes: 1, startTime: new Date(startMs) })
+
+const withTask = Effect.flatMap(Scheduler, (scheduler) =>
+  scheduler.configureTask({ id: "task", handler: "probe", method: "noop", maxRunningJobs: null }))
+
+const provide = Effect.provide(schedulerStack([probe]))
+
+describe("schedule loop", () => {
+  const coalesceCase = (policy: CoalescePolicy, jobs: number, fireTimes: ReadonlyArray<number>) =>
+    it.scoped(`coalesce ${policy}: an interval of 1 minute started 3m05s ago gives ${jobs} job(s)`, () =>
+      Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const events = yield* recordEvents
+        yield* withTask
+        const id = yield* scheduler.addSchedule({
+          id: "every-minute",
+          taskId: "task",
+          trigger: everyMinuteFrom(T0 - 185_000),
+          coalesce: policy
+        })
+        const seen = yield* events.waitFor(countOf("JobReleased", jobs))
+        const added = ofTag(seen, "JobAdded")
+        expect(added).toHaveLength(jobs)
+        expect(added.every((event) => event.scheduleId === id)).toBe(true)
+        const released = ofTag(seen, "JobReleased")
+        expect(released.map((event) => event.scheduledFireTime)).toEqual(fireTimes.map(at))
+        expect(released.every((event) => event.outcome === "success")).toBe(true)
+        const schedule = yield* scheduler.getSchedule(id)
+        expect(schedule.nextFireTime).toEqual(at(55_000))
+        expect(schedule.lastFireTime).toEqual(at(fireTimes[fireTimes.length - 1]!))
+        expect(yield* scheduler.nextFireTime()).toEqual(Option.some(at(55_000)))
+        expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(jobs)
+        // The next job comes exactly 55 s later, woken by the clock, not by polling.
+        yield* TestClock.adjust(55_000 - 1)
+        yield* settle
+        expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(jobs)
+        yield* TestClock.adjust(1)
+        const later = yield* events.waitFor(countOf("JobReleased", jobs + 1))
+        expect(ofTag(later, "JobReleased")[jobs]!.scheduledFireTime).toEqual(at(55_000))
+      }).pipe(provide))
+
+  coalesceCase("all", 4, [-185_000, -125_000, -65_000, -5_000])
+  coalesceCase("earliest", 1, [-185_000])
+  coalesceCase("latest", 1, [-5_000])
+
+  it.scoped("misfire grace time 0: a late job is released as missed_start_deadline, unrun", () =>
+    Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* withTask
+      const id = yield* scheduler.addSchedule({
+        taskId: "task",
+        trigger: everyMinuteFrom(T0 - 185_000),
+        misfireGraceTime: 0,
+        jobResultExpirationTime: 60
+      })
+      const seen = yield* events.waitFor(countOf("JobReleased", 1))
+      const [released] = ofTag(seen, "JobReleased")
+      expect(released).toMatchObject({ scheduleId: id, outcome: "missed_start_deadline", startedAt: null })
+      expect(ofTag(seen, "JobAcquired")).toHaveLength(0)
+      const result = yield* scheduler.getJobResult(released!.jobId)
+      expect(result.outcome).toBe("missed_start_deadline")
+      // A job due exactly now still starts with no grace.
+      yield* TestClock.adjust(55_000)
+      const onTime = yield* events.waitFor(countOf("JobReleased", 2))
+      expect(ofTag(onTime, "JobReleased")[1]!.outcome).toBe("success")
+    }).pipe(provide))
+
+  it.scoped("the task's misfire grace time applies when the schedule has none", () =>
+    Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* scheduler.configureTask({ id: "strict", handler: "probe", method: "noop", misfireGraceTime: 1 })
+      yield* scheduler.addSchedule({ taskId: "strict", trigger: everyMinuteFrom(T0 - 5_000) })
+      const [released] = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")
+      expect(released!.outcome).toBe("missed_start_deadline")
+    }).pipe(provide))
+
+  it.scoped("jitter delays a job's start within max_jitter", () =>
+    Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* withTask
+      yield* scheduler.addSchedule({ taskId: "task", trigger: everyMinuteFrom(T0), maxJitter: 20 })
+      const [added] = ofTag(yield* events.waitFor(countOf("JobAdded", 1)), "JobAdded")
+      const [job] = yield* Effect.flatMap(DataStore, (store) => store.getJobs([added!.jobId]))
+      const jitter = job!.jitterMs
+      expect(jitter).toBeGreaterThanOrEqual(0)
+      expect(jitter).toBeLessThanOrEqual(20_000)
+      expect(job!.scheduledFireTime).toEqual(at(jitter))
+      if (jitter > 0) {
+        yield* TestClock.adjust(jitter - 1)
+        yield* settle
+        expect(ofTag(yield* events.all, "JobAcquired")).toHaveLength(0)
+        yield* TestClock.adjust(1)
+      }
+      const [released] = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")
+      expect(released!.startedAt).toEqual(at(jitter))
+    }).pipe(provide))
+
+  it.scoped("a schedule added for later fires at its time; a finished one is removed", () =>
+    Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* withTask
+      yield* scheduler.addSchedule({ id: "once", taskId: "task", trigger: DateTrigger.make({ runTime: at(3_600_000) }) })
+      yield* TestClock.adjust(3_600_000 - 1)
+      yield* settle
+      expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
+      yield* TestClock.adjust(1)
+      const seen = yield* events.waitFor(countOf("JobReleased", 1))
+      expect(ofTag(seen, "JobReleased")[0]!.startedAt).toEqual(at(3_600_000))
+      expect(ofTag(seen, "ScheduleRemoved")).toMatchObject([{ scheduleId: "once", finished: true }])
+      expect((yield* Effect.flip(scheduler.getSchedule("once" as ScheduleId)))._tag).toBe("ScheduleNotFound")
+    }).pipe(provide))
+
+  describe("pause and unpause", () => {
+    const pausedFromT0 = Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      yield* withTask
+      const id = yield* scheduler.addSchedule({
+        taskId: "task",
+        trigger: everyMinuteFrom(T0 + minute),
+        coalesce: "all",
+        paused: true
+      })
+      yield* TestClock.adjust(5 * minute + 5_000)
+      yield* settle
+      return id
+    })
+
+    it.scoped("a paused schedule makes no jobs; resuming from now skips the missed fire times", () =>
+      Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const events = yield* recordEvents
+        const id = yield* pausedFromT0
+        expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
+        expect(yield* scheduler.nextFireTime()).toEqual(Option.none())
+        const resumed = yield* scheduler.unpauseSchedule(id)
+        expect(resumed.paused).toBe(false)
+        expect(resumed.nextFireTime).toEqual(at(6 * minute))
+        yield* settle
+        expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
+        yield* TestClock.adjust(55_000)
+        const seen = yield* events.waitFor(countOf("JobReleased", 1))
+        expect(ofTag(seen, "JobReleased")[0]!.scheduledFireTime).toEqual(at(6 * minute))
+      }).pipe(provide))
+
+    it.scoped("resume_from an instant keeps the fire times from then on", () =>
+      Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const events = yield* recordEvents
+        const id = yield* pausedFromT0
+        const resumed = yield* scheduler.unpauseSchedule(id, { resumeFrom: at(3 * minute + 30_000) })
+        expect(resumed.nextFireTime).toEqual(at(4 * minute))
+        const seen = yield* events.waitFor(countOf("JobReleased", 2))
+        expect(ofTag(seen, "JobReleased").map((event) => event.scheduledFireTime)).toEqual([
+          at(4 * minute),
+          at(5 * minute)
+        ])
+      }).pipe(provide))
+
+    it.scoped("resume_from none keeps every missed fire time", () =>
+      Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const events = yield* recordEvents
+        const id = yield* pausedFromT0
+        const resumed = yield* scheduler.unpauseSchedule(id, { resumeFrom: "none" })
+        expect(resumed.nextFireTime).toEqual(at(minute))
+        const seen = yield* events.waitFor(countOf("JobReleased", 5))
+        expect(ofTag(seen, "JobReleased")).toHaveLength(5)
+      }).pipe(provide))
+
+    it.scoped("pausing stops a running schedule and unpausing an active one changes nothing", () =>
+      Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const events = yield* recordEvents
+        yield* withTask
+        const id = yield* scheduler.addSchedule({ taskId: "task", trigger: everyMinuteFrom(T0 + minute) })
+        expect(yield* scheduler.unpauseSchedule(id)).toMatchObject({ paused: false, nextFireTime: at(minute) })
+        expect((yield* scheduler.pauseSchedule(id)).paused).toBe(true)
+        yield* TestClock.adjust(2 * minute)
+        yield* settle
+        expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
+        expect((yield* Effect.flip(scheduler.pauseSchedule("nope" as ScheduleId)))._tag).toBe("ScheduleNotFound")
+      }).pipe(provide))
+  })
+
+  describe("conflict policies", () => {
+    const add = (args: ReadonlyArray<unknown>, conflictPolicy?: "replace" | "do_nothing" | "exception") =>
+      Effect.flatMap(Scheduler, (scheduler) =>
+        scheduler.addSchedule({
+          id: "nightly",
+          taskId: "task",
+          trigger: everyMinuteFrom(T0 + minute),
+          args,
+          ...(conflictPolicy === undefined ? {} : { conflictPolicy })
+        }))
+
+    it.scoped("exception (the default) refuses a taken id", () =>
+      Effect.gen(function*() {
+        yield* withTask
+        yield* add([1])
+        const error = yield* Effect.flip(add([2]))
+        expect(error._tag).toBe("ConflictingId")
+        expect(error.message).toBe("schedule id 'nightly' is already in use")
+        expect((yield* Effect.flip(add([2], "exception")))._tag).toBe("ConflictingId")
+        expect((yield* Effect.flatMap(Scheduler, (s) => s.getSchedule("nightly" as ScheduleId))).args).toEqual([1])
+      }).pipe(provide))
+
+    it.scoped("do_nothing keeps the stored schedule; replace overwrites it", () =>
+      Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        yield* withTask
+        yield* add([1])
+        expect(yield* add([2], "do_nothing")).toBe("nightly")
+        expect((yield* scheduler.getSchedule("nightly" as ScheduleId)).args).toEqual([1])
+        yield* add([3], "replace")
+        expect((yield* scheduler.getSchedule("nightly" as ScheduleId)).args).toEqual([3])
+        expect(yield* scheduler.getSchedules()).toHaveLength(1)
+      }).pipe(provide))
+  })
+
+  it.scoped("a second scheduler reclaims a schedule whose lease expired", () =>
+    Effect.gen(function*() {
+      const store = yield* DataStore
+      const events = yield* recordEvents
+      yield* store.addTask(Task.make({ id: "task" as TaskId, handler: "probe" as HandlerId, method: "noop" }))
+      const first = Either.getOrThrow(next(everyMinuteFrom(T0)))
+      yield* store.addSchedule(
+        Schedule.make({
+          id: "orphan" as ScheduleId,
+          taskId: "task" as TaskId,
+          trigger: first.trigger,
+          nextFireTime: first.fireTime
+        }),
+        "exception"
+      )
+      // Another scheduler leased the schedule, then died without releasing it.
+      expect(yield* store.acquireSchedules("dead" as SchedulerId, Duration.seconds(30), 10)).toHaveLength(1)
+      yield* Layer.build(SchedulerLive.layer({ id: "survivor" }))
+      yield* TestClock.adjust(30_000 - 1)
+      yield* settle
+      expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
+      yield* TestClock.adjust(1)
+      const [released] = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")
+      expect(released).toMatchObject({
+        scheduleId: "orphan",
+        schedulerId: "survivor",
+        outcome: "success",
+        scheduledFireTime: at(0),
+        startedAt: at(30_000)
+      })
+      const schedule = yield* store.getSchedule("orphan" as ScheduleId)
+      expect(schedule).toMatchObject({ acquiredBy: null, nextFireTime: at(minute) })
+    }).pipe(Effect.provide(infrastructure([probe]))))
+})
