@@ -137,11 +137,23 @@ export type TriggerEncoded =
   | AndTriggerEncoded
   | OrTriggerEncoded
 
+/**
+ * The union rejects stored triggers that could never advance (a zero
+ * interval would yield the same fire time forever).
+ */
 export const Trigger: Schema.Schema<Trigger, TriggerEncoded> = Schema.Union(
   DateTrigger,
-  IntervalTrigger,
+  IntervalTrigger.pipe(
+    Schema.filter(
+      (t) =>
+        t.weeks + t.days + t.hours + t.minutes + t.seconds + t.milliseconds > 0 ||
+        "interval: must be at least 1 millisecond"
+    )
+  ),
   CronTrigger,
-  CalendarIntervalTrigger,
+  CalendarIntervalTrigger.pipe(
+    Schema.filter((t) => t.years + t.months + t.weeks + t.days > 0 || "interval: must be at least 1 day long")
+  ),
   AndTrigger,
   OrTrigger
 )

@@ -220,5 +220,12 @@ describe("JSON round-trip mid-iteration continues the same sequence", () => {
     const json = encode(CronTrigger.make({ minute: "5", startTime: start, timezone: "UTC" }))
     expect(() => decode(json.replace('"minute":"5"', '"minute":"*/0"'))).toThrow("minute: step must be positive")
     expect(() => decode(json.replace('"timezone":"UTC"', '"timezone":"Mars/Base"'))).toThrow("timezone: unknown time zone 'Mars/Base'")
+    const interval = encode(IntervalTrigger.make({ minutes: 5, startTime: start }))
+    expect(() => decode(interval.replace('"minutes":5', '"minutes":0'))).toThrow("interval: must be at least 1 millisecond")
+    const calendar = encode(CalendarIntervalTrigger.make({ days: 1, startDate: "2026-01-01", timezone: "UTC" }))
+    expect(() => decode(calendar.replace('"days":1', '"days":0'))).toThrow("interval: must be at least 1 day long")
+    expect(() => decode(calendar.replace('"startDate":"2026-01-01"', '"startDate":"2026-02-30"'))).toThrow(
+      "'2026-02-30' is not a valid YYYY-MM-DD date"
+    )
   })
 })
