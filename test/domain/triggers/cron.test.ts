@@ -275,6 +275,35 @@ describe("daylight saving time", () => {
       "2024-04-01T01:00:59+02:00"
     ])
   })
+  it("a day removed from the calendar is skipped (Pacific/Apia, 2011-12-30)", () => {
+    expect(run({ hour: "12" }, "Pacific/Apia", "2011-12-28T00:00:00-10:00", 3)).toEqual([
+      "2011-12-28T12:00:00-10:00",
+      "2011-12-29T12:00:00-10:00",
+      "2011-12-31T12:00:00+14:00"
+    ])
+  })
+  it("a gap at midnight skips a 00:30 job that day (America/Havana)", () => {
+    expect(run({ hour: "0", minute: "30" }, "America/Havana", "2024-03-09T12:00:00-05:00", 1)).toEqual([
+      "2024-03-11T00:30:00-04:00"
+    ])
+  })
+  it("a half-hour fold (Australia/Lord_Howe): hourly fires twice, pinned once", () => {
+    expect(run({ minute: "45" }, "Australia/Lord_Howe", "2024-04-07T01:00:00+11:00", 3)).toEqual([
+      "2024-04-07T01:45:00+11:00",
+      "2024-04-07T01:45:00+10:30",
+      "2024-04-07T02:45:00+10:30"
+    ])
+    expect(run({ hour: "1", minute: "45" }, "Australia/Lord_Howe", "2024-04-06T12:00:00+11:00", 2)).toEqual([
+      "2024-04-07T01:45:00+11:00",
+      "2024-04-08T01:45:00+10:30"
+    ])
+  })
+  it("a list of fixed hours is pinned too", () => {
+    expect(run({ hour: "2,14", minute: "30" }, "Europe/Berlin", "2024-10-27T00:00:00+02:00", 2)).toEqual([
+      "2024-10-27T02:30:00+02:00",
+      "2024-10-27T14:30:00+01:00"
+    ])
+  })
   it("a start time inside the second pass continues from there", () => {
     expect(run({ minute: "*/30" }, "Europe/Berlin", "2024-10-27T02:10:00+01:00", 3)).toEqual([
       "2024-10-27T02:30:00+01:00",
