@@ -1,7 +1,9 @@
 /**
- * The trigger iterator done functionally (APScheduler 4's `Trigger.next()`):
- * given a trigger, its next fire time (null = finished) and the trigger with
- * its state advanced. Pure: the caller stores the returned trigger.
+ * The trigger engine's public face. `next` is APScheduler 4's stateful
+ * `Trigger.next()` done functionally: given a trigger, its next fire time
+ * (null = finished) and the trigger with its state advanced; the caller
+ * stores the returned trigger. Also here: the user-facing spec (`TriggerSpec`,
+ * `fromSpec`), `describeTrigger` and `formatInZone`.
  */
 import { Either } from "effect"
 import type { MaxIterationsReached } from "../errors.js"

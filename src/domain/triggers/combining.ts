@@ -26,7 +26,8 @@ const advanceChild = (progress: Progress, i: number, step: Step): Either.Either<
     progress.times[i] = next.fireTime
   })
 
-const start = (
+/** The children and their pending fire times; on the first call every child is asked once. */
+const resume = (
   trigger: AndTrigger | OrTrigger,
   step: Step
 ): Either.Either<Progress, MaxIterationsReached> => {
@@ -46,7 +47,7 @@ const start = (
  * again, up to `maxIterations` times. Finished when any child is finished.
  */
 export const nextAnd = (trigger: AndTrigger, step: Step): Either.Either<NextFire, MaxIterationsReached> =>
-  Either.flatMap(start(trigger, step), (progress) => {
+  Either.flatMap(resume(trigger, step), (progress) => {
     const thresholdMs = trigger.threshold * 1000
     const done = (fireTime: Date | null): NextFire => ({
       fireTime,
@@ -73,7 +74,7 @@ export const nextAnd = (trigger: AndTrigger, step: Step): Either.Either<NextFire
 
 /** Fires at every child's fire times in order; children firing at the same instant give one fire time. */
 export const nextOr = (trigger: OrTrigger, step: Step): Either.Either<NextFire, MaxIterationsReached> =>
-  Either.flatMap(start(trigger, step), (progress) => {
+  Either.flatMap(resume(trigger, step), (progress) => {
     const pending = progress.times.flatMap((time) => (time === null ? [] : [time.getTime()]))
     const earliest = pending.length === 0 ? null : Math.min(...pending)
     if (earliest !== null) {
