@@ -1,0 +1,36 @@
+/**
+ * The `local` EventBroker: an in-process PubSub.
+ *
+ * The buffer is a large *sliding* one rather than unbounded. The scheduler
+ * publishes about three events per job at 50,000 jobs/s; with an unbounded
+ * buffer one stalled subscriber (a slow SSE client, a stream nobody drains)
+ * would grow the heap without limit until the process dies. A sliding buffer
+ * bounds memory: a subscriber that falls more than `capacity` events behind
+ * loses its oldest events, while subscribers that keep up lose nothing and the
+ * publisher never waits. Events are notifications; the store stays the source
+ * of truth.
+ *
+ * With nobody subscribed, PubSub's publish returns before touching the buffer,
+ * so publishing costs a few field reads.
+ */
+import { Effect, Layer, PubSub, Stream } from "effect"
+import type { SchedulerEvent } from "../../domain/events.js"
+import { EventBroker, type EventBrokerShape } from "../../services/EventBroker.js"
+
+/** Events a subscriber may fall behind before it loses the oldest (a power of two, for PubSub's fast path). */
+export const defaultCapacity = 65_536
+
+export const make = (options?: { readonly capacity?: number }): Effect.Effect<EventBrokerShape> =>
+  Effect.map(PubSub.sliding<SchedulerEvent>(options?.capacity ?? defaultCapacity), (pubsub) => ({
+    publish: (event) => Effect.asVoid(PubSub.publish(pubsub, event)),
+    publishAll: (events) => (events.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, events))),
+    // PubSub.subscribe registers the subscription in the caller's scope right
+    // away; Stream.fromPubSub would only subscribe once the stream is run.
+    subscribe: (filter) =>
+      Effect.map(PubSub.subscribe(pubsub), (dequeue) => {
+        const stream = Stream.fromQueue(dequeue)
+        return filter === undefined ? stream : Stream.filter(stream, filter)
+      })
+  }))
+
+export const layer: Layer.Layer<EventBroker> = Layer.effect(EventBroker, make())
