@@ -98,6 +98,30 @@ export class HandlerFailed extends Schema.TaggedError<HandlerFailed>()("HandlerF
   message: Schema.String
 }) {}
 
+/**
+ * The remote handler instance running the attempt went silent (missed its
+ * heartbeats) or disconnected before reporting a result; the attempt may be
+ * retried elsewhere.
+ */
+export class HandlerLost extends Schema.TaggedError<HandlerLost>()("HandlerLost", {
+  handler: Schema.String,
+  instanceId: Schema.String,
+  jobId: Schema.String
+}) {
+  override get message() {
+    return `handler '${this.handler}' instance '${this.instanceId}' was lost while running job '${this.jobId}'`
+  }
+}
+
+/** No instance of a known remote handler came online before the job's start deadline. */
+export class HandlerOffline extends Schema.TaggedError<HandlerOffline>()("HandlerOffline", {
+  handler: Schema.String
+}) {
+  override get message() {
+    return `handler '${this.handler}' has no online instance`
+  }
+}
+
 /** The scheduler is not running (not started, or stopping). */
 export class SchedulerNotRunning extends Schema.TaggedError<SchedulerNotRunning>()("SchedulerNotRunning", {
   state: Schema.String

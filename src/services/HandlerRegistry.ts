@@ -3,17 +3,34 @@
  * local (in-process functions), zmq (worker processes).
  */
 import { Context, type Effect } from "effect"
-import type { HandlerFailed, HandlerNotFound, MethodNotFound } from "../domain/errors.js"
+import type { HandlerFailed, HandlerLost, HandlerNotFound, HandlerOffline, MethodNotFound } from "../domain/errors.js"
 import type { Job } from "../domain/Job.js"
 import type { Task } from "../domain/Task.js"
 
-export type RunError = HandlerNotFound | MethodNotFound | HandlerFailed
+/** HandlerLost and HandlerOffline come only from remote registries. */
+export type RunError = HandlerNotFound | MethodNotFound | HandlerFailed | HandlerLost | HandlerOffline
+
+export type HandlerStatus = "online" | "stale" | "offline"
+
+/** One process serving a remote handler id (a pool has several). */
+export interface HandlerInstanceInfo {
+  readonly instanceId: string
+  readonly status: HandlerStatus
+  /** When the instance was last heard from; null when only known from the store. */
+  readonly lastHeartbeat: Date | null
+  readonly inFlight: number
+  readonly capacity: number
+  readonly methods: ReadonlyArray<string>
+}
 
 export interface HandlerInfo {
   readonly id: string
   readonly kind: "local" | "remote"
   readonly methods: ReadonlyArray<string>
-  readonly status: "online" | "stale" | "offline"
+  /** For a pool: online when any instance is, else stale when any is, else offline. */
+  readonly status: HandlerStatus
+  /** Remote handlers only. */
+  readonly instances?: ReadonlyArray<HandlerInstanceInfo>
 }
 
 export interface HandlerRegistryShape {
