@@ -5,7 +5,7 @@
  * their leases are extended. On stop, running jobs get a grace period and are
  * then cancelled; every acquired job is released before the runner returns.
  */
-import { Chunk, Clock, Effect, Fiber, FiberSet, Option, Queue } from "effect"
+import { Chunk, Clock, Duration, Effect, Fiber, FiberSet, Option, Queue } from "effect"
 import type { JobId } from "../../domain/ids.js"
 import type { Job } from "../../domain/Job.js"
 import { JobError, JobResult } from "../../domain/JobResult.js"
@@ -146,8 +146,18 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
   const leaseFiber = yield* Effect.forkScoped(extendLeasesLoop)
 
   const stop = Effect.gen(function*() {
+    // The grace period counts from the stop request, however long the steps before the wait take.
+    const graceEndsMs = (yield* Clock.currentTimeMillis) + Duration.toMillis(options.stopGracePeriod)
     yield* Fiber.interrupt(acquireFiber)
-    yield* FiberSet.awaitEmpty(executors).pipe(Effect.timeout(options.stopGracePeriod), Effect.ignore)
+    const graceLeftMs = graceEndsMs - (yield* Clock.currentTimeMillis)
+    if (graceLeftMs > 0) {
+      // Interruptible: stop runs as a finalizer, where the timed-out wait could not be cut short.
+      yield* FiberSet.awaitEmpty(executors).pipe(
+        Effect.timeout(Duration.millis(graceLeftMs)),
+        Effect.ignore,
+        Effect.interruptible
+      )
+    }
     // Interrupting waits for each attempt to report itself cancelled.
     yield* FiberSet.clear(executors)
     yield* Fiber.interrupt(releaseFiber)

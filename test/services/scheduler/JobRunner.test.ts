@@ -1,0 +1,334 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import * as LocalRegistry from "../../../src/components/registry/Local.js"
+import { HandlerFailed, JobTimeout } from "../../../src/domain/errors.js"
+import type { HandlerId, JobId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
+import { Job } from "../../../src/domain/Job.js"
+import { RetryPolicy, Task } from "../../../src/domain/Task.js"
+import { DataStore } from "../../../src/services/DataStore.js"
+import { Scheduler, type TaskConfig } from "../../../src/services/Scheduler.js"
+import { describeFailure } from "../../../src/services/scheduler/Attempt.js"
+import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
+import { advanceUntilDone, at, countOf, infrastructure, ofTag, recordEvents, schedulerStack, settle, T0 } from "./harness.js"
+
+/** Handler methods whose behaviour the tests observe. */
+const probe = () => {
+  const state = { running: 0, maxRunning: 0, calls: 0, aborted: false }
+  const handler = LocalRegistry.defineLocalHandler({
+    id: "probe",
+    methods: {
+      noop: () => "ok",
+      tenSeconds: () =>
+        Effect.gen(function*() {
+          state.running++
+          state.maxRunning = Math.max(state.maxRunning, state.running)
+          yield* Effect.sleep("10 seconds")
+        }).pipe(Effect.ensuring(Effect.sync(() => state.running--))),
+      fiveSeconds: () => Effect.as(Effect.sleep("5 seconds"), "finished"),
+      forever: () => Effect.never,
+      flaky: () => {
+        state.calls++
+        if (state.calls < 3) throw Object.assign(new Error(`failure ${state.calls}`), { name: "Flaky" })
+        return `succeeded on call ${state.calls}`
+      },
+      alwaysFails: () => Effect.fail(new HandlerFailed({ tag: "Broken", message: "always" })),
+      waitsForAbort: ({ signal }) =>
+        new Promise<never>(() => {
+          signal.addEventListener("abort", () => {
+            state.aborted = true
+          })
+        })
+    }
+  })
+  return { state, handler }
+}
+
+const configure = (config: Omit<TaskConfig, "handler">) =>
+  Effect.flatMap(Scheduler, (scheduler) => scheduler.configureTask({ handler: "probe", ...config }))
+
+const addJobs = (taskId: string, n: number) =>
+  Effect.flatMap(Scheduler, (scheduler) =>
+    Effect.forEach(Array.from({ length: n }), () => scheduler.addJob({ taskId, resultExpirationTime: 60 })))
+
+describe("job runner", () => {
+  it.scoped("max_running_jobs = 1 serialises the task's jobs", () => {
+    const { handler, state } = probe()
+    return Effect.gen(function*() {
+      const events = yield* recordEvents
+      yield* configure({ id: "serial", method: "tenSeconds", maxRunningJobs: 1 })
+      yield* addJobs("serial", 3)
+      const seen = yield* advanceUntilDone(events.waitFor(countOf("JobReleased", 3)))
+      expect(state.maxRunning).toBe(1)
+      const released = ofTag(seen, "JobReleased")
+      expect(released.every((event) => event.outcome === "success")).toBe(true)
+      for (let i = 1; i < released.length; i++) {
+        expect(released[i]!.startedAt!.getTime()).toBeGreaterThanOrEqual(released[i - 1]!.finishedAt.getTime())
+      }
+    }).pipe(Effect.provide(schedulerStack([handler])))
+  })
+
+  it.scoped("max_running_jobs = 2 runs two at once", () => {
+    const { handler, state } = probe()
+    return Effect.gen(function*() {
+      const events = yield* recordEvents
+      yield* configure({ id: "pair", method: "tenSeconds", maxRunningJobs: 2 })
+      yield* addJobs("pair", 4)
+      yield* advanceUntilDone(events.waitFor(countOf("JobReleased", 4)))
+      expect(state.maxRunning).toBe(2)
+    }).pipe(Effect.provide(schedulerStack([handler])))
+  })
+
+  it.scoped("max_concurrent_jobs bounds the jobs one scheduler runs", () => {
+    const { handler, state } = probe()
+    return Effect.gen(function*() {
+      const events = yield* recordEvents
+      yield* configure({ id: "wide", method: "tenSeconds", maxRunningJobs: null })
+      yield* addJobs("wide", 7)
+      yield* advanceUntilDone(events.waitFor(countOf("JobReleased", 7)))
+      expect(state.maxRunning).toBe(3)
+    }).pipe(Effect.provide(schedulerStack([handler], { maxConcurrentJobs: 3 })))
+  })
+
+  describe("retries", () => {
+    it.scoped("a failed attempt is retried with exponential backoff until it succeeds", () => {
+      const { handler } = probe()
+      return Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const events = yield* recordEvents
+        yield* configure({
+          id: "flaky",
+          method: "flaky",
+          retry: { maxAttempts: 5, backoffBaseMs: 1000, backoffCapMs: 60_000, jitter: false }
+        })
+        const [jobId] = yield* addJobs("flaky", 1)
+        const first = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")[0]!
+        expect(first).toMatchObject({
+          attempt: 1,
+          outcome: "error",
+          willRetry: true,
+          startedAt: at(0),
+          error: { tag: "Flaky", message: "failure 1" }
+        })
+        // The retry waits exactly base·2^0 = 1 s.
+        yield* TestClock.adjust(999)
+        yield* settle
+        expect(ofTag(yield* events.all, "JobReleased")).toHaveLength(1)
+        yield* TestClock.adjust(1)
+        const second = ofTag(yield* events.waitFor(countOf("JobReleased", 2)), "JobReleased")[1]!
+        expect(second).toMatchObject({ attempt: 2, outcome: "error", willRetry: true, startedAt: at(1000) })
+        // Then base·2^1 = 2 s.
+        yield* TestClock.adjust(2000)
+        const third = ofTag(yield* events.waitFor(countOf("JobReleased", 3)), "JobReleased")[2]!
+        expect(third).toMatchObject({ attempt: 3, outcome: "success", willRetry: false, startedAt: at(3000) })
+        const result = yield* scheduler.getJobResult(jobId!)
+        expect(result).toMatchObject({ outcome: "success", attempt: 3, returnValue: "succeeded on call 3" })
+      }).pipe(Effect.provide(schedulerStack([handler])))
+    })
+
+    it.scoped("the last attempt's error is the result when attempts run out", () => {
+      const { handler } = probe()
+      return Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const events = yield* recordEvents
+        yield* configure({ id: "broken", method: "alwaysFails", retry: { maxAttempts: 2, backoffBaseMs: 500 } })
+        const [jobId] = yield* addJobs("broken", 1)
+        const seen = yield* advanceUntilDone(events.waitFor(countOf("JobReleased", 2)), "100 millis")
+        expect(ofTag(seen, "JobReleased").map((event) => [event.attempt, event.willRetry])).toEqual([
+          [1, true],
+          [2, false]
+        ])
+        const result = yield* scheduler.getJobResult(jobId!)
+        expect(result).toMatchObject({ outcome: "error", attempt: 2, error: { tag: "Broken", message: "always" } })
+      }).pipe(Effect.provide(schedulerStack([handler])))
+    })
+
+    it.scoped("with jitter each delay is drawn in [0, base·2^(n-1)]", () => {
+      const { handler } = probe()
+      return Effect.gen(function*() {
+        const store = yield* DataStore
+        const events = yield* recordEvents
+        yield* configure({ id: "jittery", method: "alwaysFails", retry: { maxAttempts: 2, backoffBaseMs: 10_000 } })
+        const [jobId] = yield* addJobs("jittery", 1)
+        const first = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")[0]!
+        const [waiting] = yield* store.getJobs([jobId!])
+        const delay = waiting!.availableAt!.getTime() - first.finishedAt.getTime()
+        expect(delay).toBeGreaterThanOrEqual(0)
+        expect(delay).toBeLessThanOrEqual(10_000)
+        expect(waiting!.attempt).toBe(2)
+      }).pipe(Effect.provide(schedulerStack([handler])))
+    })
+  })
+
+  describe("timeouts", () => {
+    it.scoped("an attempt past the task's timeout is interrupted and recorded as JobTimeout, then retried", () => {
+      const { handler } = probe()
+      return Effect.gen(function*() {
+        const events = yield* recordEvents
+        yield* configure({
+          id: "slow",
+          method: "tenSeconds",
+          timeoutMs: 5000,
+          retry: { maxAttempts: 2, backoffBaseMs: 0 }
+        })
+        const [jobId] = yield* addJobs("slow", 1)
+        yield* settle
+        yield* TestClock.adjust(5000)
+        const first = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")[0]!
+        expect(first).toMatchObject({
+          outcome: "error",
+          willRetry: true,
+          finishedAt: at(5000),
+          error: { tag: "JobTimeout", message: `job '${jobId}' timed out after 5000 ms` }
+        })
+        yield* settle
+        yield* TestClock.adjust(5000)
+        const second = ofTag(yield* events.waitFor(countOf("JobReleased", 2)), "JobReleased")[1]!
+        expect(second).toMatchObject({ attempt: 2, outcome: "error", willRetry: false, error: { tag: "JobTimeout" } })
+      }).pipe(Effect.provide(schedulerStack([handler])))
+    })
+
+    it.scoped("a timed-out Promise method sees its AbortSignal aborted", () => {
+      const { handler, state } = probe()
+      return Effect.gen(function*() {
+        const events = yield* recordEvents
+        yield* configure({ id: "abortable", method: "waitsForAbort", timeoutMs: 1000 })
+        yield* addJobs("abortable", 1)
+        yield* settle
+        yield* TestClock.adjust(1000)
+        const [released] = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")
+        expect(released!.error?.tag).toBe("JobTimeout")
+        expect(state.aborted).toBe(true)
+      }).pipe(Effect.provide(schedulerStack([handler])))
+    })
+  })
+
+  it("records a defect's name and message, and a typed error's tag", () => {
+    expect(describeFailure(Cause.die(new RangeError("bad index")))).toMatchObject({
+      tag: "RangeError",
+      message: "bad index"
+    })
+    expect(describeFailure(Cause.die("plain"))).toMatchObject({ tag: "Defect", message: "plain" })
+    expect(describeFailure(Cause.fail(new HandlerFailed({ tag: "Quota", message: "over" })))).toMatchObject({
+      tag: "Quota",
+      message: "over"
+    })
+    expect(describeFailure(Cause.fail(new JobTimeout({ jobId: "j", timeoutMs: 5 })))).toMatchObject({
+      tag: "JobTimeout",
+      message: "job 'j' timed out after 5 ms"
+    })
+  })
+
+  describe("graceful stop", () => {
+    it.scoped("running jobs finish within the grace period; the rest are cancelled; queued jobs stay queued", () => {
+      const { handler } = probe()
+      return Effect.gen(function*() {
+        const store = yield* DataStore
+        const events = yield* recordEvents
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(SchedulerLive.layer({ stopGracePeriod: "10 seconds" }), scope)
+        const scheduler = yield* Effect.provide(Scheduler, context)
+        const provided = Effect.provide(context)
+        yield* provided(configure({ id: "short", method: "fiveSeconds", maxRunningJobs: null }))
+        yield* provided(configure({ id: "endless", method: "forever", maxRunningJobs: 1 }))
+        const [short] = yield* provided(addJobs("short", 1))
+        const [endless, queued] = yield* provided(addJobs("endless", 2))
+        yield* events.waitFor(countOf("JobAcquired", 2))
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* settle
+        expect(yield* scheduler.state).toBe("stopping")
+        yield* TestClock.adjust(5000)
+        const finished = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")[0]!
+        expect(finished).toMatchObject({ jobId: short, outcome: "success" })
+        yield* settle
+        expect(ofTag(yield* events.all, "JobReleased")).toHaveLength(1)
+        yield* TestClock.adjust(5000)
+        yield* Fiber.join(closing)
+        const all = yield* events.all
+        expect(ofTag(all, "JobReleased")[1]).toMatchObject({ jobId: endless, outcome: "cancelled", finishedAt: at(10_000) })
+        expect(all[all.length - 1]).toMatchObject({ _tag: "SchedulerStopped", schedulerId: scheduler.id })
+        expect((yield* store.getJobResult(endless!)).pipe((o) => o._tag === "Some" && o.value.outcome)).toBe("cancelled")
+        const [stillQueued] = yield* store.getJobs([queued!])
+        expect(stillQueued).toMatchObject({ acquiredBy: null, attempt: 1 })
+        expect(yield* scheduler.state).toBe("stopped")
+        expect((yield* Effect.flip(scheduler.runJob({ taskId: "short" })))._tag).toBe("SchedulerNotRunning")
+      }).pipe(Effect.provide(infrastructure([handler])))
+    })
+  })
+
+  describe("abandoned jobs", () => {
+    const leasedJob = (schedulerId: string, retry: Partial<typeof RetryPolicy.Type>) =>
+      Effect.gen(function*() {
+        const store = yield* DataStore
+        yield* store.addTask(
+          Task.make({
+            id: "t" as TaskId,
+            handler: "probe" as HandlerId,
+            method: "noop",
+            retry: RetryPolicy.make({ backoffBaseMs: 0, ...retry })
+          })
+        )
+        const job = Job.make({
+          id: crypto.randomUUID() as JobId,
+          taskId: "t" as TaskId,
+          createdAt: at(0),
+          resultExpirationTime: 60
+        })
+        yield* store.addJob(job)
+        expect(yield* store.acquireJobs(schedulerId as SchedulerId, Duration.seconds(30), 10)).toHaveLength(1)
+        return job.id
+      })
+
+    it.scoped("a restarted scheduler reaps the jobs still leased to its id", () => {
+      const { handler } = probe()
+      return Effect.gen(function*() {
+        const store = yield* DataStore
+        const events = yield* recordEvents
+        const jobId = yield* leasedJob("restarting", { maxAttempts: 1 })
+        yield* Layer.build(SchedulerLive.layer({ id: "restarting" }))
+        const seen = yield* events.waitFor(countOf("SchedulerStarted", 1))
+        const released = ofTag(seen, "JobReleased")
+        expect(released).toMatchObject([{ jobId, outcome: "abandoned", willRetry: false, schedulerId: "restarting" }])
+        // Reaped before the scheduler announced itself.
+        expect(seen.findIndex((e) => e._tag === "JobReleased")).toBeLessThan(seen.findIndex((e) => e._tag === "SchedulerStarted"))
+        const result = yield* store.getJobResult(jobId)
+        expect(result._tag === "Some" && result.value.outcome).toBe("abandoned")
+      }).pipe(Effect.provide(infrastructure([handler])))
+    })
+
+    it.scoped("another scheduler's periodic cleanup reaps jobs whose lease expired and runs their retry", () => {
+      const { handler } = probe()
+      return Effect.gen(function*() {
+        const events = yield* recordEvents
+        const jobId = yield* leasedJob("dead", { maxAttempts: 2 })
+        yield* Layer.build(SchedulerLive.layer({ id: "survivor", cleanupInterval: "10 seconds" }))
+        yield* TestClock.adjust(29_999)
+        yield* settle
+        expect(ofTag(yield* events.all, "JobReleased")).toHaveLength(0)
+        const seen = yield* advanceUntilDone(events.waitFor(countOf("JobReleased", 2)))
+        expect(ofTag(seen, "JobReleased")).toMatchObject([
+          { jobId, attempt: 1, outcome: "abandoned", willRetry: true, schedulerId: "dead" },
+          { jobId, attempt: 2, outcome: "success", schedulerId: "survivor" }
+        ])
+      }).pipe(Effect.provide(infrastructure([handler])))
+    })
+
+    it.scoped("leases of running jobs are extended, so cleanup never reaps a live job", () => {
+      const { handler } = probe()
+      return Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const store = yield* DataStore
+        const events = yield* recordEvents
+        yield* configure({ id: "long", method: "forever" })
+        const [jobId] = yield* addJobs("long", 1)
+        yield* events.waitFor(countOf("JobAcquired", 1))
+        for (let i = 0; i < 12; i++) yield* TestClock.adjust("5 seconds")
+        yield* scheduler.cleanup()
+        yield* settle
+        expect(ofTag(yield* events.all, "JobReleased")).toHaveLength(0)
+        const [job] = yield* store.getJobs([jobId!])
+        expect(job!.acquiredBy).toBe(scheduler.id)
+        expect(job!.acquiredUntil!.getTime()).toBeGreaterThan(T0 + 60_000)
+      }).pipe(Effect.provide(schedulerStack([handler], { leaseDuration: "30 seconds", stopGracePeriod: 0 })))
+    })
+  })
+})
