@@ -1,0 +1,553 @@
+/**
+ * The DataStore on SQLite. Every change runs in one `BEGIN IMMEDIATE`
+ * transaction (batched: acquiring or releasing N jobs is one transaction) and
+ * publishes its events after the commit. Nothing inside a transaction waits on
+ * anything but the database.
+ */
+import { SqlClient, SqlError } from "@effect/sql"
+import { Clock, Duration, Effect, Option, ParseResult, Random } from "effect"
+import type { ConflictPolicy } from "../../../domain/Coalesce.js"
+import { ConflictingId, ScheduleNotFound, TaskNotFound } from "../../../domain/errors.js"
+import {
+  JobAcquired,
+  JobAdded,
+  JobReleased,
+  ScheduleAdded,
+  ScheduleRemoved,
+  ScheduleUpdated,
+  type SchedulerEvent,
+  TaskAdded,
+  TaskRemoved,
+  TaskUpdated
+} from "../../../domain/events.js"
+import type { JobId, ScheduleId, SchedulerId, TaskId } from "../../../domain/ids.js"
+import { Job } from "../../../domain/Job.js"
+import { JobError, JobResult } from "../../../domain/JobResult.js"
+import { Schedule } from "../../../domain/Schedule.js"
+import { hasAttemptsLeft, retryDelayMs, type Task } from "../../../domain/Task.js"
+import type { DataStoreShape, JobRelease, ScheduleRelease } from "../../../services/DataStore.js"
+import { EventBroker } from "../../../services/EventBroker.js"
+import { executionRecord } from "../../../services/ExecutionLog.js"
+import { SqliteStoreOptions } from "./Client.js"
+import { makeQueries, type RawJobRow } from "./queries.js"
+import { makeImmediateTransaction, retryWhenBusy } from "./transaction.js"
+
+/** One attempt being released: finished (retryAt null) or retried at `retryAt`. */
+interface Settlement {
+  readonly job: Job
+  readonly result: JobResult
+  readonly retryAt: Date | null
+  readonly schedulerId: SchedulerId
+}
+
+type StorageError = SqlError.SqlError | ParseResult.ParseError
+
+const isStorageError = (error: unknown): error is StorageError =>
+  error instanceof SqlError.SqlError || ParseResult.isParseError(error)
+
+/** Storage failures are not something a caller can handle: they become defects (logged with their cause). */
+const orDieOnStorage = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, StorageError>, R> =>
+  Effect.catchIf(effect, isStorageError, (error) => Effect.die(error)) as Effect.Effect<A, Exclude<E, StorageError>, R>
+
+const unique = <A>(values: Iterable<A>): ReadonlyArray<A> => [...new Set(values)]
+
+export const make = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const q = yield* makeQueries
+  const broker = yield* EventBroker
+  const options = yield* SqliteStoreOptions
+  const immediate = makeImmediateTransaction(sql)
+
+  /** Runs `body` in one write transaction; after the commit, publishes the events it returned. */
+  const write = <A, E, R>(
+    body: Effect.Effect<readonly [A, ReadonlyArray<SchedulerEvent>], E, R>
+  ): Effect.Effect<A, Exclude<E, StorageError>, R> =>
+    immediate(body).pipe(
+      retryWhenBusy,
+      orDieOnStorage,
+      Effect.flatMap(([value, events]) =>
+        events.length === 0 ? Effect.succeed(value) : Effect.as(broker.publishAll(events), value)
+      )
+    )
+
+  const read = <A, E, R>(effect: Effect.Effect<A, E, R>) => orDieOnStorage(retryWhenBusy(effect))
+
+  const loadTasks = (taskIds: Iterable<TaskId>) =>
+    Effect.map(q.getTasksByIds(unique(taskIds)), (tasks) => new Map(tasks.map((task) => [task.id, task] as const)))
+
+  /** Records attempts: finished jobs are removed and their results kept, retried jobs wait for their backoff; every attempt is logged. */
+  const settle = (settlements: ReadonlyArray<Settlement>, tasks: ReadonlyMap<TaskId, Task>, now: Date) =>
+    Effect.gen(function* () {
+      if (settlements.length === 0) return []
+      const finished = settlements.filter((s) => s.retryAt === null)
+      yield* q.deleteJobs(finished.map((s) => s.job.id))
+      // A result with no lifetime (resultExpirationTime 0) is never readable, so it is not written.
+      yield* q.putResults(finished.map((s) => s.result).filter((r) => r.expiresAt.getTime() > r.finishedAt.getTime()))
+      for (const s of settlements) {
+        if (s.retryAt !== null) yield* q.scheduleRetry(s.job, s.retryAt.getTime())
+      }
+      yield* q.insertExecutions(
+        settlements.map((s) =>
+          executionRecord({
+            job: s.job,
+            result: s.result,
+            task: tasks.get(s.job.taskId),
+            schedulerId: s.schedulerId,
+            willRetry: s.retryAt !== null
+          })
+        )
+      )
+      return settlements.map(
+        (s) =>
+          new JobReleased({
+            timestamp: now,
+            jobId: s.job.id,
+            taskId: s.job.taskId,
+            scheduleId: s.job.scheduleId,
+            schedulerId: s.schedulerId,
+            attempt: s.result.attempt,
+            outcome: s.result.outcome,
+            willRetry: s.retryAt !== null,
+            scheduledFireTime: s.job.scheduledFireTime,
+            startedAt: s.result.startedAt,
+            finishedAt: s.result.finishedAt,
+            error: s.result.error
+          }, true)
+      )
+    })
+
+  const finalResult = (job: Job, now: Date, fields: Pick<JobResult, "outcome" | "startedAt" | "error">) =>
+    new JobResult({
+      jobId: job.id,
+      taskId: job.taskId,
+      attempt: job.attempt,
+      finishedAt: now,
+      expiresAt: new Date(now.getTime() + job.resultExpirationTime * 1000),
+      returnValue: null,
+      ...fields
+    })
+
+  /** Jobs whose scheduler died mid-attempt: retried per their task's policy, else released as abandoned. */
+  const abandon = (jobs: ReadonlyArray<Job>, now: Date) =>
+    Effect.gen(function* () {
+      const tasks = yield* loadTasks(jobs.map((job) => job.taskId))
+      const settlements: Array<Settlement> = []
+      for (const job of jobs) {
+        const holder = job.acquiredBy ?? ("unknown" as SchedulerId)
+        const result = finalResult(job, now, {
+          outcome: "abandoned",
+          startedAt: job.startedAt,
+          error: new JobError({
+            tag: "JobAbandoned",
+            message: `scheduler '${holder}' stopped before attempt ${job.attempt} finished`
+          })
+        })
+        const task = tasks.get(job.taskId)
+        const retryAt =
+          task !== undefined && hasAttemptsLeft(task.retry, job.attempt)
+            ? new Date(now.getTime() + retryDelayMs(task.retry, job.attempt, yield* Random.next))
+            : null
+        settlements.push({ job, result, retryAt, schedulerId: holder })
+      }
+      return yield* settle(settlements, tasks, now)
+    })
+
+  const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+  // --- tasks
+
+  const addTask = Effect.fn("SqliteDataStore.addTask")((task: Task) =>
+    write(
+      Effect.gen(function* () {
+        const existed = Option.isSome(yield* q.getTask(task.id))
+        yield* q.putTask(task)
+        const timestamp = yield* now
+        const event = existed
+          ? new TaskUpdated({ timestamp, taskId: task.id }, true)
+          : new TaskAdded({ timestamp, taskId: task.id }, true)
+        return [undefined, [event]] as const
+      })
+    )
+  )
+
+  const removeTask = Effect.fn("SqliteDataStore.removeTask")((id: TaskId) =>
+    write(
+      Effect.gen(function* () {
+        if (!(yield* q.deleteTask(id))) return yield* new TaskNotFound({ taskId: id })
+        return [undefined, [new TaskRemoved({ timestamp: yield* now, taskId: id }, true)]] as const
+      })
+    )
+  )
+
+  const getTask = Effect.fn("SqliteDataStore.getTask")((id: TaskId) =>
+    read(Effect.flatMap(q.getTask(id), Option.match({ onNone: () => new TaskNotFound({ taskId: id }), onSome: Effect.succeed })))
+  )
+
+  const getTasks = Effect.fn("SqliteDataStore.getTasks")(() => read(q.getTasks()))
+
+  // --- schedules
+
+  const addSchedule = Effect.fn("SqliteDataStore.addSchedule")((schedule: Schedule, conflictPolicy: ConflictPolicy) =>
+    write(
+      Effect.gen(function* () {
+        const exists = yield* q.scheduleExists(schedule.id)
+        if (exists && conflictPolicy === "exception") {
+          return yield* new ConflictingId({ kind: "schedule", id: schedule.id })
+        }
+        if (exists && conflictPolicy === "do_nothing") return [undefined, []] as const
+        yield* q.putSchedule(schedule)
+        const fields = {
+          timestamp: yield* now,
+          scheduleId: schedule.id,
+          taskId: schedule.taskId,
+          nextFireTime: schedule.nextFireTime
+        }
+        return [undefined, [exists ? new ScheduleUpdated(fields, true) : new ScheduleAdded(fields, true)]] as const
+      })
+    )
+  )
+
+  const getSchedules = Effect.fn("SqliteDataStore.getSchedules")((ids?: ReadonlyArray<ScheduleId>) =>
+    read(
+      ids === undefined
+        ? q.getAllSchedules()
+        : Effect.map(q.getSchedulesByIds(unique(ids)), (schedules) =>
+            [...schedules].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+          )
+    )
+  )
+
+  const getSchedule = Effect.fn("SqliteDataStore.getSchedule")((id: ScheduleId) =>
+    read(
+      Effect.flatMap(
+        q.getSchedule(id),
+        Option.match({ onNone: () => new ScheduleNotFound({ scheduleId: id }), onSome: Effect.succeed })
+      )
+    )
+  )
+
+  const updateSchedule = Effect.fn("SqliteDataStore.updateSchedule")(
+    (id: ScheduleId, f: (schedule: Schedule) => Schedule) =>
+      write(
+        Effect.gen(function* () {
+          const stored = yield* q.getSchedule(id)
+          if (Option.isNone(stored)) return yield* new ScheduleNotFound({ scheduleId: id })
+          const { acquiredBy, acquiredUntil } = stored.value
+          const updated = new Schedule({ ...f(stored.value), id, acquiredBy, acquiredUntil }, true)
+          yield* q.putSchedule(updated)
+          const event = new ScheduleUpdated({
+            timestamp: yield* now,
+            scheduleId: id,
+            taskId: updated.taskId,
+            nextFireTime: updated.nextFireTime
+          }, true)
+          return [updated, [event]] as const
+        })
+      )
+  )
+
+  const removeSchedules = Effect.fn("SqliteDataStore.removeSchedules")((ids: ReadonlyArray<ScheduleId>) =>
+    write(
+      Effect.gen(function* () {
+        const removed = yield* q.deleteSchedules(unique(ids))
+        const timestamp = yield* now
+        const events = removed.map(
+          (row) => new ScheduleRemoved({ timestamp, scheduleId: row.id, taskId: row.task_id, finished: false }, true)
+        )
+        return [removed.map((row) => row.id), events] as const
+      })
+    )
+  )
+
+  const acquireSchedules = Effect.fn("SqliteDataStore.acquireSchedules")(
+    (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
+      write(
+        Effect.gen(function* () {
+          const at = yield* Clock.currentTimeMillis
+          const until = new Date(at + Duration.toMillis(leaseDuration))
+          const due = limit > 0 ? yield* q.dueSchedules({ now: at, schedulerId, limit }) : []
+          yield* q.leaseSchedules(
+            due.map((s) => s.id),
+            schedulerId,
+            until.getTime()
+          )
+          const leased = due.map((s) => new Schedule({ ...s, acquiredBy: schedulerId, acquiredUntil: until }, true))
+          return [leased, []] as const
+        })
+      )
+  )
+
+  const releaseSchedules = Effect.fn("SqliteDataStore.releaseSchedules")(
+    (schedulerId: SchedulerId, releases: ReadonlyArray<ScheduleRelease>) =>
+      write(
+        Effect.gen(function* () {
+          if (releases.length === 0) return [undefined, []] as const
+          const held = new Set(
+            (yield* q.schedulesHeldBy(
+              releases.map((r) => r.schedule.id),
+              schedulerId
+            )).map((row) => row.id)
+          )
+          const timestamp = yield* now
+          const events: Array<SchedulerEvent> = []
+          const jobs: Array<Job> = []
+          for (const { jobs: released, schedule } of releases) {
+            if (!held.has(schedule.id)) continue
+            const fields = { timestamp, scheduleId: schedule.id, taskId: schedule.taskId }
+            if (schedule.nextFireTime === null) {
+              yield* q.deleteSchedules([schedule.id])
+              events.push(new ScheduleRemoved({ ...fields, finished: true }, true))
+            } else {
+              yield* q.advanceSchedule(schedule)
+              events.push(new ScheduleUpdated({ ...fields, nextFireTime: schedule.nextFireTime }, true))
+            }
+            jobs.push(...released)
+            for (const job of released) {
+              events.push(new JobAdded({ timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true))
+            }
+          }
+          yield* q.insertJobs(jobs)
+          return [undefined, events] as const
+        })
+      )
+  )
+
+  const getNextScheduleRunTime = Effect.fn("SqliteDataStore.getNextScheduleRunTime")(() =>
+    read(Effect.map(Effect.flatMap(Clock.currentTimeMillis, q.nextScheduleRunTime), (ms) => Option.map(Option.fromNullable(ms), (t) => new Date(t))))
+  )
+
+  const extendScheduleLeases = Effect.fn("SqliteDataStore.extendScheduleLeases")(
+    (schedulerId: SchedulerId, ids: ReadonlyArray<ScheduleId>, leaseDuration: Duration.Duration) =>
+      write(
+        Effect.gen(function* () {
+          const until = (yield* Clock.currentTimeMillis) + Duration.toMillis(leaseDuration)
+          yield* q.extendScheduleLeases(ids, schedulerId, until)
+          return [undefined, []] as const
+        })
+      )
+  )
+
+  // --- jobs
+
+  const addJob = Effect.fn("SqliteDataStore.addJob")((job: Job) =>
+    write(
+      Effect.gen(function* () {
+        yield* q.insertJobs([job])
+        const event = new JobAdded({ timestamp: yield* now, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true)
+        return [undefined, [event]] as const
+      })
+    )
+  )
+
+  const getJobs = Effect.fn("SqliteDataStore.getJobs")((ids?: ReadonlyArray<JobId>) =>
+    read(ids === undefined ? q.getAllJobs() : q.getJobsByIds(unique(ids)))
+  )
+
+  /** A job row that no longer decodes: enough of it to report and remove it. */
+  const undecodable = (row: RawJobRow) =>
+    new Job(
+      {
+        id: row.id as JobId,
+        taskId: row.task_id as TaskId,
+        scheduleId: row.schedule_id as ScheduleId | null,
+        createdAt: new Date(row.created_at),
+        attempt: row.attempt
+      },
+      true
+    )
+
+  const acquireJobs = Effect.fn("SqliteDataStore.acquireJobs")(
+    (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
+      write(
+        Effect.gen(function* () {
+          const timestamp = yield* now
+          const at = timestamp.getTime()
+          const until = new Date(at + Duration.toMillis(leaseDuration))
+          // A lapsed lease means its scheduler died mid-attempt: that attempt is over (abandoned, maybe
+          // retried), never silently run a second time under the same attempt number.
+          const reaped = yield* abandon(yield* q.jobsWithLapsedLeases(at), timestamp)
+          const running = new Map((yield* q.runningCounts(at)).map((row) => [row.task_id, row.running] as const))
+          const limits = new Map<string, number | null>()
+          const saturated = new Set<string>()
+          const isFull = (taskId: string) => {
+            const max = limits.get(taskId) ?? null
+            return max !== null && (running.get(taskId) ?? 0) >= max
+          }
+          const acquired: Array<Job> = []
+          const settlements: Array<Settlement> = []
+          // Each round either leases jobs, removes missed ones, or finds another task full (excluded next
+          // round), so the loop ends; a round that found fewer candidates than asked for was the last.
+          while (acquired.length < limit) {
+            const wanted = limit - acquired.length
+            const settledBefore = settlements.length
+            const candidates = yield* q.freeJobs(at, [...saturated], wanted)
+            if (candidates.length === 0) break
+            const unknownTasks = unique(candidates.map((row) => row.task_id)).filter((id) => !limits.has(id))
+            const found = new Map(
+              (yield* q.taskLimits(unknownTasks)).map((row) => [row.id, row.max_running_jobs] as const)
+            )
+            for (const id of unknownTasks) limits.set(id, found.get(id) ?? null)
+            const leased: Array<Job> = []
+            let progressed = false
+            for (const row of candidates) {
+              const decoded = q.decodeJobRow(row)
+              if (decoded._tag === "Left") {
+                const job = undecodable(row)
+                const error = new JobError({
+                  tag: "DeserializationFailed",
+                  message: ParseResult.TreeFormatter.formatErrorSync(decoded.left).slice(0, 1000)
+                })
+                const result = finalResult(job, timestamp, { outcome: "deserialization_failed", startedAt: null, error })
+                settlements.push({ job, result, retryAt: null, schedulerId })
+                progressed = true
+                continue
+              }
+              const job = decoded.right
+              if (job.startDeadline !== null && job.startDeadline.getTime() < at) {
+                const result = finalResult(job, timestamp, { outcome: "missed_start_deadline", startedAt: null, error: null })
+                settlements.push({ job, result, retryAt: null, schedulerId })
+                progressed = true
+                continue
+              }
+              if (isFull(job.taskId)) {
+                saturated.add(job.taskId)
+                continue
+              }
+              running.set(job.taskId, (running.get(job.taskId) ?? 0) + 1)
+              if (isFull(job.taskId)) saturated.add(job.taskId)
+              leased.push(new Job({ ...job, acquiredBy: schedulerId, acquiredUntil: until, startedAt: timestamp }, true))
+              progressed = true
+            }
+            yield* q.leaseJobs(
+              leased.map((job) => job.id),
+              schedulerId,
+              until.getTime(),
+              at
+            )
+            // Missed and undecodable jobs leave the table now so the next round moves past them.
+            yield* q.deleteJobs(settlements.slice(settledBefore).map((s) => s.job.id))
+            acquired.push(...leased)
+            const exhausted = candidates.length < wanted
+            if (exhausted || !progressed) break
+          }
+          const tasks = yield* loadTasks(settlements.map((s) => s.job.taskId))
+          const events: Array<SchedulerEvent> = [...reaped, ...(yield* settle(settlements, tasks, timestamp))]
+          for (const job of acquired) {
+            events.push(
+              new JobAcquired({
+                timestamp,
+                jobId: job.id,
+                taskId: job.taskId,
+                scheduleId: job.scheduleId,
+                schedulerId,
+                attempt: job.attempt
+              }, true)
+            )
+          }
+          return [acquired, events] as const
+        })
+      )
+  )
+
+  const releaseJobs = Effect.fn("SqliteDataStore.releaseJobs")(
+    (schedulerId: SchedulerId, releases: ReadonlyArray<JobRelease>) =>
+      write(
+        Effect.gen(function* () {
+          if (releases.length === 0) return [undefined, []] as const
+          // A job this scheduler no longer holds was reaped or taken over: its late release is dropped.
+          const held = new Set(
+            (yield* q.jobsHeldBy(
+              releases.map((r) => r.job.id),
+              schedulerId
+            )).map((row) => row.id)
+          )
+          const settlements: Array<Settlement> = releases
+            .filter((release) => held.has(release.job.id))
+            .map((release) => ({
+              job: release.job,
+              result: release.result,
+              retryAt: release._tag === "Retry" ? release.availableAt : null,
+              schedulerId
+            }))
+          const tasks = yield* loadTasks(settlements.map((s) => s.job.taskId))
+          return [undefined, yield* settle(settlements, tasks, yield* now)] as const
+        })
+      )
+  )
+
+  const extendJobLeases = Effect.fn("SqliteDataStore.extendJobLeases")(
+    (schedulerId: SchedulerId, ids: ReadonlyArray<JobId>, leaseDuration: Duration.Duration) =>
+      write(
+        Effect.gen(function* () {
+          const until = (yield* Clock.currentTimeMillis) + Duration.toMillis(leaseDuration)
+          yield* q.extendJobLeases(ids, schedulerId, until)
+          return [undefined, []] as const
+        })
+      )
+  )
+
+  const getNextJobAvailableTime = Effect.fn("SqliteDataStore.getNextJobAvailableTime")(() =>
+    read(Effect.map(q.nextJobAvailableTime(), (ms) => Option.map(Option.fromNullable(ms), (t) => new Date(t))))
+  )
+
+  const getJobResult = Effect.fn("SqliteDataStore.getJobResult")((id: JobId) =>
+    read(Effect.flatMap(Clock.currentTimeMillis, (at) => q.getResult({ id, now: at })))
+  )
+
+  // --- maintenance
+
+  const reapAbandonedJobs = Effect.fn("SqliteDataStore.reapAbandonedJobs")((schedulerId: SchedulerId) =>
+    write(
+      Effect.gen(function* () {
+        const jobs = yield* q.jobsOwnedBy(schedulerId)
+        const events = yield* abandon(jobs, yield* now)
+        return [jobs, events] as const
+      })
+    )
+  )
+
+  const cleanup = Effect.fn("SqliteDataStore.cleanup")(() =>
+    write(
+      Effect.gen(function* () {
+        const timestamp = yield* now
+        const at = timestamp.getTime()
+        yield* q.deleteExpiredResults(at)
+        const events: Array<SchedulerEvent> = [...(yield* abandon(yield* q.jobsWithLapsedLeases(at), timestamp))]
+        for (const row of yield* q.deleteFinishedSchedules()) {
+          events.push(new ScheduleRemoved({ timestamp, scheduleId: row.id, taskId: row.task_id, finished: true }, true))
+        }
+        yield* q.trimExecutionLog({
+          maxRows: options.executionLogMaxRows,
+          olderThan: options.executionLogMaxAgeMs === null ? null : at - options.executionLogMaxAgeMs
+        })
+        return [undefined, events] as const
+      })
+    )
+  )
+
+  const store: DataStoreShape = {
+    addTask,
+    removeTask,
+    getTask,
+    getTasks,
+    addSchedule,
+    getSchedules,
+    getSchedule,
+    updateSchedule,
+    removeSchedules,
+    acquireSchedules,
+    releaseSchedules,
+    getNextScheduleRunTime,
+    extendScheduleLeases,
+    addJob,
+    getJobs,
+    acquireJobs,
+    releaseJobs,
+    extendJobLeases,
+    getNextJobAvailableTime,
+    getJobResult,
+    reapAbandonedJobs,
+    cleanup
+  }
+  return store
+})
