@@ -10,8 +10,8 @@
  * publisher never waits. Events are notifications; the store stays the source
  * of truth.
  *
- * With nobody subscribed, PubSub's publish returns before touching the buffer,
- * so publishing costs a few field reads.
+ * With nobody subscribed, publishing returns at once without building an
+ * effect chain (the scheduler publishes for every job).
  */
 import { Effect, Layer, PubSub, Stream } from "effect"
 import type { SchedulerEvent } from "../../domain/events.js"
@@ -21,16 +21,30 @@ import { EventBroker, type EventBrokerShape } from "../../services/EventBroker.j
 export const defaultCapacity = 65_536
 
 export const make = (options?: { readonly capacity?: number }): Effect.Effect<EventBrokerShape> =>
-  Effect.map(PubSub.sliding<SchedulerEvent>(options?.capacity ?? defaultCapacity), (pubsub) => ({
-    publish: (event) => Effect.asVoid(PubSub.publish(pubsub, event)),
-    publishAll: (events) => (events.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, events))),
-    // PubSub.subscribe registers the subscription in the caller's scope right
-    // away; Stream.fromPubSub would only subscribe once the stream is run.
-    subscribe: (filter) =>
-      Effect.map(PubSub.subscribe(pubsub), (dequeue) => {
-        const stream = Stream.fromQueue(dequeue)
-        return filter === undefined ? stream : Stream.filter(stream, filter)
-      })
-  }))
+  Effect.map(PubSub.sliding<SchedulerEvent>(options?.capacity ?? defaultCapacity), (pubsub) => {
+    // Counted here so that publishing to nobody returns without entering PubSub at all.
+    let subscribers = 0
+    const subscription = Effect.acquireRelease(
+      Effect.tap(PubSub.subscribe(pubsub), () => {
+        subscribers++
+      }),
+      () =>
+        Effect.sync(() => {
+          subscribers--
+        })
+    )
+    return {
+      publish: (event) => (subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event))),
+      publishAll: (events) =>
+        subscribers === 0 || events.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, events)),
+      // PubSub.subscribe registers the subscription in the caller's scope right
+      // away; Stream.fromPubSub would only subscribe once the stream is run.
+      subscribe: (filter) =>
+        Effect.map(subscription, (dequeue) => {
+          const stream = Stream.fromQueue(dequeue)
+          return filter === undefined ? stream : Stream.filter(stream, filter)
+        })
+    }
+  })
 
 export const layer: Layer.Layer<EventBroker> = Layer.effect(EventBroker, make())

@@ -64,6 +64,26 @@ const jobReleased = (job: Job, schedulerId: SchedulerId, end: AttemptEnd, willRe
     true
   )
 
+// Events are built without re-validation: their fields come from validated models.
+
+const taskEvent = (Event: typeof TaskAdded | typeof TaskUpdated | typeof TaskRemoved, taskId: TaskId, now: number) =>
+  new Event({ timestamp: new Date(now), taskId }, true)
+
+const scheduleChanged = (Event: typeof ScheduleAdded | typeof ScheduleUpdated, schedule: Schedule, now: number) =>
+  new Event(
+    { timestamp: new Date(now), scheduleId: schedule.id, taskId: schedule.taskId, nextFireTime: schedule.nextFireTime },
+    true
+  )
+
+const scheduleRemoved = (schedule: Schedule, now: number, finished: boolean): ScheduleRemoved =>
+  new ScheduleRemoved({ timestamp: new Date(now), scheduleId: schedule.id, taskId: schedule.taskId, finished }, true)
+
+const jobAcquired = (job: Job, schedulerId: SchedulerId, timestamp: Date): JobAcquired =>
+  new JobAcquired(
+    { timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId, schedulerId, attempt: job.attempt },
+    true
+  )
+
 const jobAdded = (job: Job, timestamp: Date): JobAdded =>
   new JobAdded({ timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true)
 
@@ -94,9 +114,9 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
   /** Runs a synchronous change at the current time, then publishes the events it produced. */
   const change = <A>(f: (now: number, events: Array<SchedulerEvent>) => A): Effect.Effect<A> =>
     Effect.uninterruptible(
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      Effect.clockWith((clock) => {
         const events: Array<SchedulerEvent> = []
-        const value = f(now, events)
+        const value = f(clock.unsafeCurrentTimeMillis(), events)
         return events.length === 0 ? Effect.succeed(value) : Effect.as(broker.publishAll(events), value)
       })
     )
@@ -110,6 +130,8 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
     }
   }
 
+  const noJobs: Effect.Effect<ReadonlyArray<Job>> = Effect.succeed([])
+
   /**
    * Ends the attempt of jobs whose scheduler no longer runs them: each is
    * retried per its task's policy or finished as abandoned. Snapshots that
@@ -117,7 +139,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
    */
   const reap = (snapshots: ReadonlyArray<LeaseSnapshot>, reason: (job: Job) => string) =>
     snapshots.length === 0
-      ? Effect.succeed<ReadonlyArray<Job>>([])
+      ? noJobs
       : Effect.flatMap(Effect.replicateEffect(Random.next, snapshots.length), (randoms) =>
           change((now, events) => {
             const reaped: Array<Job> = []
@@ -147,8 +169,12 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
           })
         )
 
-  const reapExpiredJobLeases = Effect.flatMap(Clock.currentTimeMillis, (millis) =>
-    reap(jobs.expiredLeases(millis), (job) => `the lease of scheduler '${job.acquiredBy}' expired while the job ran`)
+  /** Reaps the jobs whose lease ran out (their scheduler died); costs one heap peek when there are none. */
+  const reapExpiredJobLeases = Effect.clockWith((clock) =>
+    reap(
+      jobs.expiredLeases(clock.unsafeCurrentTimeMillis()),
+      (job) => `the lease of scheduler '${job.acquiredBy}' expired while the job ran`
+    )
   )
 
   const store: DataStoreShape = {
@@ -157,10 +183,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
         const existed = tasks.has(task.id)
         tasks.set(task.id, task)
         jobs.refreshTask(task.id)
-        const timestamp = new Date(now)
-        events.push(
-          existed ? new TaskUpdated({ timestamp, taskId: task.id }) : new TaskAdded({ timestamp, taskId: task.id })
-        )
+        events.push(taskEvent(existed ? TaskUpdated : TaskAdded, task.id, now))
       }),
 
     removeTask: (id) =>
@@ -168,7 +191,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
         change((now, events) => {
           if (!tasks.delete(id)) return false
           jobs.refreshTask(id)
-          events.push(new TaskRemoved({ timestamp: new Date(now), taskId: id }))
+          events.push(taskEvent(TaskRemoved, id, now))
           return true
         }),
         (removed) => (removed ? Effect.void : Effect.fail(new TaskNotFound({ taskId: id })))
@@ -190,13 +213,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
             return Either.left(new ConflictingId({ kind: "schedule", id: schedule.id }))
           if (exists && conflictPolicy === "do_nothing") return Either.void
           schedules.put(schedule, now)
-          const fields = {
-            timestamp: new Date(now),
-            scheduleId: schedule.id,
-            taskId: schedule.taskId,
-            nextFireTime: schedule.nextFireTime
-          }
-          events.push(exists ? new ScheduleUpdated(fields) : new ScheduleAdded(fields))
+          events.push(scheduleChanged(exists ? ScheduleUpdated : ScheduleAdded, schedule, now))
           return Either.void
         })
       ),
@@ -227,14 +244,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
             acquiredUntil: stored.acquiredUntil
           })
           schedules.put(updated, now)
-          events.push(
-            new ScheduleUpdated({
-              timestamp: new Date(now),
-              scheduleId: id,
-              taskId: updated.taskId,
-              nextFireTime: updated.nextFireTime
-            })
-          )
+          events.push(scheduleChanged(ScheduleUpdated, updated, now))
           return Either.right(updated)
         })
       ),
@@ -246,9 +256,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
           const schedule = schedules.delete(id)
           if (schedule === undefined) continue
           removed.push(id)
-          events.push(
-            new ScheduleRemoved({ timestamp: new Date(now), scheduleId: id, taskId: schedule.taskId, finished: false })
-          )
+          events.push(scheduleRemoved(schedule, now, false))
         }
         return removed
       }),
@@ -266,9 +274,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
           const stored = schedules.get(schedule.id)!
           if (schedule.nextFireTime === null) {
             schedules.delete(schedule.id)
-            events.push(
-              new ScheduleRemoved({ timestamp, scheduleId: schedule.id, taskId: stored.taskId, finished: true })
-            )
+            events.push(scheduleRemoved(stored, now, true))
           } else {
             // Only what processing changes is taken from the release; a pause
             // or edit made while the schedule was leased is kept.
@@ -280,14 +286,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
               acquiredUntil: null
             })
             schedules.put(released, now)
-            events.push(
-              new ScheduleUpdated({
-                timestamp,
-                scheduleId: schedule.id,
-                taskId: released.taskId,
-                nextFireTime: released.nextFireTime
-              })
-            )
+            events.push(scheduleChanged(ScheduleUpdated, released, now))
           }
           for (const job of added) {
             jobs.add(job, now)
@@ -324,20 +323,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
             results.put(resultOf(job, end), now)
             events.push(jobReleased(job, schedulerId, end, false))
           }
-          for (const job of acquired)
-            events.push(
-              new JobAcquired(
-                {
-                  timestamp,
-                  jobId: job.id,
-                  taskId: job.taskId,
-                  scheduleId: job.scheduleId,
-                  schedulerId,
-                  attempt: job.attempt
-                },
-                true
-              )
-            )
+          for (const job of acquired) events.push(jobAcquired(job, schedulerId, timestamp))
           return acquired
         })
       ),
@@ -384,14 +370,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
             const until = schedule.acquiredUntil?.getTime()
             if (schedule.acquiredBy !== null && until !== undefined && until > now) continue
             schedules.delete(schedule.id)
-            events.push(
-              new ScheduleRemoved({
-                timestamp: new Date(now),
-                scheduleId: schedule.id,
-                taskId: schedule.taskId,
-                finished: true
-              })
-            )
+            events.push(scheduleRemoved(schedule, now, true))
           }
         })
       )

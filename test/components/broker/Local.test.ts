@@ -63,6 +63,21 @@ describe("local EventBroker", () => {
     })
   )
 
+  it.scoped("after a subscriber leaves, later subscribers still receive what is published", () =>
+    Effect.gen(function* () {
+      const broker = yield* EventBroker
+      yield* Effect.scoped(
+        Effect.flatMap(broker.subscribe(), (stream) =>
+          Effect.zipRight(broker.publish(taskAdded("first")), Stream.runCollect(Stream.take(stream, 1)))
+        )
+      )
+      yield* broker.publish(taskAdded("unheard"))
+      const stream = yield* broker.subscribe()
+      yield* broker.publish(taskAdded("second"))
+      expect(ids(yield* Stream.runCollect(Stream.take(stream, 1)))).toEqual(["TaskAdded:second"])
+    }).pipe(Effect.provide(LocalBroker.layer))
+  )
+
   it.scoped("a subscription ends with the subscriber's scope", () =>
     Effect.gen(function* () {
       const broker = yield* EventBroker
