@@ -1,0 +1,26 @@
+// Example local handler module. Handler modules are plain ESM: every export is a
+// handler definition { id, methods } (or a list of them); each method receives a
+// context { args, kwargs, job, task, signal } and returns a value, a Promise or
+// an Effect. A thrown error or rejected Promise fails the attempt (and retries
+// it when the task has retries).
+
+export default {
+  id: "example",
+  methods: {
+    /** Logs a line; its return value is kept as the job's result. */
+    tick: ({ kwargs, job }) => {
+      const message = kwargs.message ?? "tick"
+      console.log(`[example.tick] ${message} (job ${job.id}, scheduled ${job.scheduledFireTime?.toISOString() ?? "now"})`)
+      return { message, at: new Date().toISOString() }
+    },
+    /** Waits `ms` milliseconds (stops early when the attempt is cancelled). */
+    sleep: ({ kwargs, signal }) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => resolve("slept"), Number(kwargs.ms ?? 1000))
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer)
+          reject(new Error("cancelled"))
+        })
+      })
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The command line: `run` is the default (flags without a subcommand run a
+ * deployment), `triggers next` previews fire times.
+ */
+import { Command } from "@effect/cli"
+import { runCommand, runDeployment, runOptions } from "./run.js"
+import { triggersCommand } from "./triggers.js"
+import { VERSION } from "./version.js"
+
+export const rootCommand = Command.make("schedulezero", runOptions, runDeployment).pipe(
+  Command.withDescription(
+    "ScheduleZero job scheduler. Without a subcommand it runs a deployment like `run`: " +
+      "schedulezero --mode=minimal --deployment=deployments/minimal"
+  ),
+  Command.withSubcommands([runCommand, triggersCommand])
+)
+
+export const cli = Command.run(rootCommand, { name: "ScheduleZero", version: VERSION })

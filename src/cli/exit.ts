@@ -1,0 +1,47 @@
+/**
+ * How the process ends. 0: stopped by a signal or finished; 2: it could not
+ * start or was used wrongly (bad flags, bad config, a mode not built yet, a
+ * component that failed to start) — reported as one message on stderr;
+ * 1: anything unexpected, reported with its cause.
+ */
+import { ValidationError } from "@effect/cli"
+import type { Teardown } from "@effect/platform/Runtime"
+import { Cause, Console, Effect, Exit, Option, Predicate } from "effect"
+
+export const EXIT_UNEXPECTED = 1
+export const EXIT_USAGE = 2
+
+/** Failures that mean "could not start / wrong usage"; each carries a message written for the user. */
+const usageTags: ReadonlySet<string> = new Set(["ConfigError", "ModeNotAvailable", "ComponentFailed", "CliUsageError"])
+
+const isUsageFailure = (error: unknown): boolean =>
+  ValidationError.isValidationError(error) ||
+  (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && usageTags.has(error._tag))
+
+/** The exit code for how the main effect ended. */
+export const exitCodeOf = <E, A>(exit: Exit.Exit<A, E>): number => {
+  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return 0
+  return Option.match(Cause.failureOption(exit.cause), {
+    onNone: () => EXIT_UNEXPECTED,
+    onSome: (error) => (isUsageFailure(error) ? EXIT_USAGE : EXIT_UNEXPECTED)
+  })
+}
+
+export const teardown: Teardown = (exit, onExit) => onExit(exitCodeOf(exit))
+
+/**
+ * Prints why the program failed, once, on stderr: the message of a usage
+ * failure (@effect/cli has already printed its own validation errors), or the
+ * full cause of anything unexpected.
+ */
+export const reportFailure = <A, E, R>(program: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.tapErrorCause(program, (cause) => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.void
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure) && isUsageFailure(failure.value)) {
+      return ValidationError.isValidationError(failure.value)
+        ? Effect.void
+        : Console.error(String((failure.value as { readonly message: unknown }).message))
+    }
+    return Console.error(Cause.pretty(cause))
+  })

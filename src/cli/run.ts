@@ -1,0 +1,93 @@
+/**
+ * `run` (also the default command): loads a deployment, builds its mode with
+ * the ComponentManager and runs until SIGINT/SIGTERM, then shuts down
+ * gracefully (the scheduler stops acquiring, lets running jobs finish within
+ * its grace period and cancels the rest) and logs "ScheduleZero stopped".
+ */
+import { Command, Options } from "@effect/cli"
+import { Context, Effect, Layer, Option } from "effect"
+import {
+  type LogFormat,
+  type LogLevelName,
+  logFormats,
+  logLevelNames,
+  type ModeName,
+  modeNames
+} from "../config/DeploymentConfig.js"
+import { type Deployment, loadDeployment } from "../config/load.js"
+import * as Logging from "../log/Logging.js"
+import * as ComponentManager from "../modes/ComponentManager.js"
+import { HandlerRegistry } from "../services/HandlerRegistry.js"
+import { Scheduler } from "../services/Scheduler.js"
+
+export const DEFAULT_DEPLOYMENT = "deployments/default"
+
+export const runOptions = {
+  mode: Options.choice("mode", modeNames).pipe(
+    Options.withDescription("Which components to run (default: the deployment's `mode`, else minimal); only minimal is built yet"),
+    Options.optional
+  ),
+  deployment: Options.text("deployment").pipe(
+    Options.withDescription("Deployment directory holding config.yaml"),
+    Options.withDefault(DEFAULT_DEPLOYMENT)
+  ),
+  logLevel: Options.choice("log-level", logLevelNames).pipe(
+    Options.withDescription("Lowest level logged (default: the deployment's logging.level, else info)"),
+    Options.optional
+  ),
+  logFormat: Options.choice("log-format", logFormats).pipe(
+    Options.withDescription("pretty lines or JSON lines (default: the deployment's logging.format, else pretty)"),
+    Options.optional
+  )
+}
+
+export interface RunFlags {
+  readonly mode: Option.Option<ModeName>
+  readonly deployment: string
+  readonly logLevel: Option.Option<LogLevelName>
+  readonly logFormat: Option.Option<LogFormat>
+}
+
+/** Builds the mode's components, reports what runs, and waits to be interrupted. */
+const serve = (mode: ModeName, deployment: Deployment) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      yield* Effect.logInfo("ScheduleZero starting")
+      const context = yield* Layer.build(ComponentManager.layer(mode, deployment))
+      const scheduler = Context.get(context, Scheduler)
+      const handlers = yield* Context.get(context, HandlerRegistry).list()
+      const schedules = yield* scheduler.getSchedules()
+      // Added after the components, so it runs first when the scope closes.
+      yield* Effect.addFinalizer(() => Effect.logInfo("ScheduleZero stopping"))
+      yield* Effect.logInfo("ScheduleZero started").pipe(
+        Effect.annotateLogs({
+          schedulerId: scheduler.id,
+          store: deployment.config.store.type,
+          handlers: handlers.map((handler) => handler.id),
+          schedules: schedules.length
+        })
+      )
+      return yield* Effect.never
+    })
+  ).pipe(
+    Effect.onInterrupt(() => Effect.logInfo("ScheduleZero stopped")),
+    Effect.annotateLogs({ mode, deployment: deployment.dir })
+  )
+
+export const runDeployment = (flags: RunFlags) =>
+  Effect.gen(function* () {
+    const deployment = yield* loadDeployment(flags.deployment)
+    const { logging } = deployment.config
+    const mode = Option.getOrElse(flags.mode, () => deployment.config.mode)
+    const loggingLayer = Logging.layer({
+      level: Option.getOrElse(flags.logLevel, () => logging.level),
+      format: Option.getOrElse(flags.logFormat, () => logging.format)
+    })
+    return yield* serve(mode, deployment).pipe(Effect.provide(loggingLayer))
+  })
+
+export const runCommand = Command.make("run", runOptions, runDeployment).pipe(
+  Command.withDescription(
+    "Run a deployment until SIGINT/SIGTERM (the default command), e.g. run --mode=minimal --deployment=deployments/minimal --log-format=json"
+  )
+)

@@ -1,0 +1,190 @@
+/**
+ * The product as a process: `node main.js` on a temporary deployment runs a
+ * local handler job, stops cleanly on SIGTERM, and refuses bad input with one
+ * message and exit code 2.
+ */
+import { Command, FileSystem, Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Schedule, Stream } from "effect"
+import { VERSION } from "../../src/cli/version.js"
+import { buildProduct, mainJs } from "./buildProduct.js"
+
+beforeAll(buildProduct, 300_000)
+
+const collectText = <E>(stream: Stream.Stream<Uint8Array, E>) =>
+  stream.pipe(Stream.decodeText(), Stream.runCollect, Effect.map((chunks) => Chunk.join(chunks, "")))
+
+/** Starts `node main.js ...args`; `finished` waits for the exit and the whole output. */
+const start = (...args: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const process = yield* Command.start(Command.make(globalThis.process.execPath, mainJs, ...args))
+    const stdout = yield* Effect.fork(collectText(process.stdout))
+    const stderr = yield* Effect.fork(collectText(process.stderr))
+    const finished = Effect.all({ code: process.exitCode, stdout: Fiber.join(stdout), stderr: Fiber.join(stderr) })
+    return { process, finished }
+  })
+
+const run = (...args: ReadonlyArray<string>) => Effect.flatMap(start(...args), (started) => started.finished)
+
+const writerModule = `
+import { writeFileSync } from "node:fs"
+export default {
+  id: "writer",
+  methods: {
+    write: ({ kwargs, job }) => {
+      writeFileSync(kwargs.path, "ran " + job.id)
+      return "written"
+    }
+  }
+}
+`
+
+/** A temp deployment whose schedule runs writer.write (writing `marker`) at once and every second after. */
+const writerDeployment = Effect.gen(function* () {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-process-" })
+  const marker = path.join(dir, "marker.txt")
+  yield* fs.makeDirectory(path.join(dir, "handlers"))
+  yield* fs.writeFileString(path.join(dir, "handlers", "writer.mjs"), writerModule)
+  yield* fs.writeFileString(
+    path.join(dir, "config.yaml"),
+    [
+      "handlers:",
+      "  local: [handlers/writer.mjs]",
+      "tasks:",
+      "  - { id: write, handler: writer, method: write }",
+      "schedules:",
+      "  - id: write-every-second",
+      "    task: write",
+      "    trigger: { type: interval, seconds: 1 }",
+      `    kwargs: { path: ${JSON.stringify(marker)} }`,
+      ""
+    ].join("\n")
+  )
+  return { dir, marker }
+})
+
+/** A temp deployment with `yaml` as its config.yaml. */
+const deploymentWith = (yaml: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-process-" })
+    yield* fs.writeFileString(`${dir}/config.yaml`, yaml)
+    return dir
+  })
+
+const jsonLines = (text: string): ReadonlyArray<{ readonly message: unknown; readonly logLevel: string }> =>
+  text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line))
+
+describe("node main.js", () => {
+  it.scopedLive("runs minimal mode until SIGTERM: the local handler job runs, then a clean stop with exit 0", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const { dir, marker } = yield* writerDeployment
+      const { process, finished } = yield* start("--mode=minimal", `--deployment=${dir}`, "--log-format=json")
+      // The condition, polled: the handler has written its file.
+      yield* fs.exists(marker).pipe(
+        Effect.filterOrFail((exists) => exists),
+        Effect.retry(Schedule.spaced("50 millis")),
+        Effect.timeoutFail({ duration: "45 seconds", onTimeout: () => new Error("the handler never ran") })
+      )
+      expect(yield* fs.readFileString(marker)).toMatch(/^ran [0-9a-f-]{36}$/)
+      yield* process.kill("SIGTERM")
+      const { code, stdout, stderr } = yield* finished
+      expect(stderr).toBe("")
+      expect(code).toBe(0)
+      // Every stdout line is a JSON log record: nothing printed twice or unstructured.
+      const messages = jsonLines(stdout).map((line) => line.message)
+      expect(messages).toContain("ScheduleZero started")
+      expect(messages.at(-1)).toBe("ScheduleZero stopped")
+      expect(messages.filter((message) => message === "ScheduleZero started")).toHaveLength(1)
+    }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
+
+  it.scopedLive("a config error exits 2 with one message naming the file and the key", () =>
+    Effect.gen(function* () {
+      const dir = yield* deploymentWith("scheduler:\n  max_concurrent_jobs: ten\n")
+      const { code, stdout, stderr } = yield* run(`--deployment=${dir}`)
+      expect(code).toBe(2)
+      expect(stdout).toBe("")
+      expect(stderr).toBe(`${dir}/config.yaml: scheduler.max_concurrent_jobs: expected a positive integer, got 'ten'\n`)
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive("a deployment without config.yaml exits 2 naming the file", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-process-" })
+      const { code, stderr } = yield* run("run", `--deployment=${dir}`)
+      expect(code).toBe(2)
+      expect(stderr).toMatch(new RegExp(`^${dir}/config.yaml: file not found`))
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive("modes that are not built yet are refused with exit 2", () =>
+    Effect.gen(function* () {
+      const dir = yield* deploymentWith("mode: minimal\n")
+      const full = yield* run("--mode=full", `--deployment=${dir}`)
+      expect(full.code).toBe(2)
+      expect(full.stderr).toBe("mode 'full' is not available yet (available: minimal)\n")
+      const fromConfig = yield* deploymentWith("mode: autonomous\n")
+      const autonomous = yield* run(`--deployment=${fromConfig}`)
+      expect(autonomous.code).toBe(2)
+      expect(autonomous.stderr).toBe("mode 'autonomous' is not available yet (available: minimal)\n")
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive("an unknown flag value is a usage error with exit 2", () =>
+    Effect.gen(function* () {
+      const { code, stderr } = yield* run("--mode=turbo")
+      expect(code).toBe(2)
+      expect(stderr).toContain("minimal, full, autonomous")
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive("mounts `triggers next`, whose bad input also exits 2", () =>
+    Effect.gen(function* () {
+      const ok = yield* run(
+        "triggers",
+        "next",
+        "--cron",
+        "0 30 2 * * *",
+        "--timezone",
+        "Europe/Stockholm",
+        "--start",
+        "2026-03-28T12:00:00+01:00",
+        "--count",
+        "2"
+      )
+      expect(ok.code).toBe(0)
+      // 2026-03-29 02:30 does not exist in Stockholm (spring forward): skipped.
+      expect(ok.stdout).toBe("2026-03-30T02:30:00+02:00\n2026-03-31T02:30:00+02:00\n")
+      const bad = yield* run("triggers", "next", "--cron", "61 * * * *")
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toContain("minute")
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive("--version prints the package version", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const pkg = JSON.parse(yield* fs.readFileString("package.json")) as { version: string }
+      expect(VERSION).toBe(pkg.version)
+      const { code, stdout } = yield* run("--version")
+      expect(code).toBe(0)
+      expect(stdout.trim()).toBe(VERSION)
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+})
