@@ -26,7 +26,8 @@ import {
 const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
   Schema.optionalWith(schema, { exact: true }).pipe(Schema.fromKey(yamlKey))
 
-export const ModeName = oneOf("minimal", "full", "autonomous")
+export const modeNames = ["minimal", "full", "autonomous"] as const
+export const ModeName = oneOf(...modeNames)
 export type ModeName = typeof ModeName.Type
 
 /**
@@ -107,9 +108,11 @@ export const ScheduleEntry = Schema.Struct({
 }).pipe(containing("a mapping"))
 export type ScheduleEntry = typeof ScheduleEntry.Type
 
-export const LogLevelName = oneOf("trace", "debug", "info", "warning", "error", "fatal", "none")
+export const logLevelNames = ["trace", "debug", "info", "warning", "error", "fatal", "none"] as const
+export const LogLevelName = oneOf(...logLevelNames)
 export type LogLevelName = typeof LogLevelName.Type
-export const LogFormat = oneOf("pretty", "json")
+export const logFormats = ["pretty", "json"] as const
+export const LogFormat = oneOf(...logFormats)
 export type LogFormat = typeof LogFormat.Type
 
 export const LoggingSection = Schema.Struct({
