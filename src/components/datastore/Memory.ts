@@ -364,11 +364,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
         reapExpiredJobLeases,
         change((now, events) => {
           results.purge(now)
-          // Schedules with no next fire time that nobody is processing are finished.
-          for (const schedule of schedules.all()) {
-            if (schedule.nextFireTime !== null) continue
-            const until = schedule.acquiredUntil?.getTime()
-            if (schedule.acquiredBy !== null && until !== undefined && until > now) continue
+          for (const schedule of schedules.finished(now)) {
             schedules.delete(schedule.id)
             events.push(scheduleRemoved(schedule, now, true))
           }

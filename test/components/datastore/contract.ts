@@ -20,7 +20,7 @@ import { JobError, JobResult } from "../../../src/domain/JobResult.js"
 import { Schedule } from "../../../src/domain/Schedule.js"
 import { RetryPolicy, Task } from "../../../src/domain/Task.js"
 import { IntervalTrigger } from "../../../src/domain/triggers/schema.js"
-import { DataStore, type JobRelease } from "../../../src/services/DataStore.js"
+import { DataStore, type JobRelease, type ScheduleRelease } from "../../../src/services/DataStore.js"
 import { EventBroker } from "../../../src/services/EventBroker.js"
 
 // ---------------------------------------------------------------------------
@@ -116,6 +116,35 @@ const tags = (events: ReadonlyArray<SchedulerEvent>) => events.map((event) => ev
 
 const released = (events: ReadonlyArray<SchedulerEvent>): Array<JobReleased> =>
   events.filter((event): event is JobReleased => event._tag === "JobReleased")
+
+// ---------------------------------------------------------------------------
+// common setups
+
+/** Adds schedule `id`, due at the epoch, and leases it to scheduler A; returns it as leased. */
+const leasedSchedule = (id = "s") =>
+  Effect.gen(function* () {
+    const store = yield* DataStore
+    yield* store.addSchedule(makeSchedule(id, 0), "exception")
+    const [leased] = yield* store.acquireSchedules(schedulerA, lease, 10)
+    return leased!
+  })
+
+/** What a scheduler hands back after processing `schedule`: its changed fields and the jobs it made. */
+const releaseOf = (
+  schedule: Schedule,
+  fields: Partial<ConstructorParameters<typeof Schedule>[0]>,
+  jobs: ReadonlyArray<Job> = []
+): ScheduleRelease => ({ schedule: Schedule.make({ ...schedule, ...fields }), jobs })
+
+/** Stores `task` (default: unlimited, no retries) and one job, and leases the job to scheduler A; returns it as leased. */
+const leasedJob = (jobFields: Partial<ConstructorParameters<typeof Job>[0]> = {}, task: Task = makeTask()) =>
+  Effect.gen(function* () {
+    const store = yield* DataStore
+    yield* store.addTask(task)
+    yield* store.addJob(makeJob(0, jobFields))
+    const [leased] = yield* store.acquireJobs(schedulerA, lease, 10)
+    return leased!
+  })
 
 // ---------------------------------------------------------------------------
 // the suite
@@ -244,8 +273,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "updateSchedule applies the change, keeps the lease fields as stored and publishes ScheduleUpdated",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          const [acquired] = yield* store.acquireSchedules(schedulerA, lease, 10)
+          const acquired = yield* leasedSchedule()
           const events = yield* recordEvents
           const updated = yield* store.updateSchedule(
             ScheduleId.make("s"),
@@ -253,7 +281,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
           )
           expect(updated.paused).toBe(true)
           expect(updated.acquiredBy).toBe(schedulerA)
-          expect(updated.acquiredUntil).toEqual(acquired!.acquiredUntil)
+          expect(updated.acquiredUntil).toEqual(acquired.acquiredUntil)
           expect(yield* store.getSchedule(ScheduleId.make("s"))).toEqual(updated)
           const published = yield* events.take
           expect(tags(published)).toEqual(["ScheduleUpdated"])
@@ -307,8 +335,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "a leased schedule is not acquired by another scheduler until the lease expires",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          expect(ids(yield* store.acquireSchedules(schedulerA, lease, 10))).toEqual(["s"])
+          expect((yield* leasedSchedule()).acquiredBy).toBe(schedulerA)
           yield* TestClock.adjust(leaseMs - 1)
           expect(yield* store.acquireSchedules(schedulerB, lease, 10)).toEqual([])
           yield* TestClock.adjust(2)
@@ -323,8 +350,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "a scheduler acquires again the due schedules it already holds (e.g. after a restart with the same id)",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          yield* store.acquireSchedules(schedulerA, lease, 10)
+          yield* leasedSchedule()
           yield* TestClock.adjust(1_000)
           const again = yield* store.acquireSchedules(schedulerA, lease, 10)
           expect(ids(again)).toEqual(["s"])
@@ -336,8 +362,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "extendScheduleLeases extends only the caller's leases",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          yield* store.acquireSchedules(schedulerA, lease, 10)
+          yield* leasedSchedule()
           yield* TestClock.adjust(20_000)
           yield* store.extendScheduleLeases(schedulerB, [ScheduleId.make("s")], lease)
           expect((yield* store.getSchedule(ScheduleId.make("s"))).acquiredUntil).toEqual(new Date(leaseMs))
@@ -353,16 +378,12 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "releaseSchedules stores the advanced schedule, clears the lease, adds its jobs and publishes",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          const [acquired] = yield* store.acquireSchedules(schedulerA, lease, 10)
+          const acquired = yield* leasedSchedule()
           const events = yield* recordEvents
           const trigger = IntervalTrigger.make({ minutes: 1, startTime: new Date(0), lastFireTime: new Date(0) })
           const job = makeJob(0, { scheduleId: ScheduleId.make("s"), scheduledFireTime: new Date(0) })
           yield* store.releaseSchedules(schedulerA, [
-            {
-              schedule: Schedule.make({ ...acquired!, trigger, nextFireTime: new Date(60_000), lastFireTime: new Date(0) }),
-              jobs: [job]
-            }
+            releaseOf(acquired, { trigger, nextFireTime: new Date(60_000), lastFireTime: new Date(0) }, [job])
           ])
           const stored = yield* store.getSchedule(ScheduleId.make("s"))
           expect(stored.trigger).toEqual(trigger)
@@ -386,12 +407,11 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "a release with no next fire time removes the schedule as finished and still adds its jobs",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          const [acquired] = yield* store.acquireSchedules(schedulerA, lease, 10)
+          const acquired = yield* leasedSchedule()
           const events = yield* recordEvents
           const job = makeJob(0, { scheduleId: ScheduleId.make("s") })
           yield* store.releaseSchedules(schedulerA, [
-            { schedule: Schedule.make({ ...acquired!, nextFireTime: null, lastFireTime: new Date(0) }), jobs: [job] }
+            releaseOf(acquired, { nextFireTime: null, lastFireTime: new Date(0) }, [job])
           ])
           expect(yield* store.getSchedules()).toEqual([])
           expect(ids(yield* store.getJobs())).toEqual([job.id])
@@ -405,14 +425,11 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "a release from a scheduler whose lease was taken over is dropped with its jobs",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          const [byA] = yield* store.acquireSchedules(schedulerA, lease, 10)
+          const byA = yield* leasedSchedule()
           yield* TestClock.adjust(leaseMs + 1)
           const [byB] = yield* store.acquireSchedules(schedulerB, lease, 10)
           const events = yield* recordEvents
-          yield* store.releaseSchedules(schedulerA, [
-            { schedule: Schedule.make({ ...byA!, nextFireTime: new Date(60_000) }), jobs: [makeJob(0)] }
-          ])
+          yield* store.releaseSchedules(schedulerA, [releaseOf(byA, { nextFireTime: new Date(60_000) }, [makeJob(0)])])
           expect(yield* store.getSchedule(ScheduleId.make("s"))).toEqual(byB)
           expect(yield* store.getJobs()).toEqual([])
           expect(yield* events.take).toEqual([])
@@ -423,13 +440,10 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "a release for a schedule removed meanwhile is dropped with its jobs",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          const [byA] = yield* store.acquireSchedules(schedulerA, lease, 10)
+          const byA = yield* leasedSchedule()
           yield* store.removeSchedules([ScheduleId.make("s")])
           const events = yield* recordEvents
-          yield* store.releaseSchedules(schedulerA, [
-            { schedule: Schedule.make({ ...byA!, nextFireTime: new Date(60_000) }), jobs: [makeJob(0)] }
-          ])
+          yield* store.releaseSchedules(schedulerA, [releaseOf(byA, { nextFireTime: new Date(60_000) }, [makeJob(0)])])
           expect(yield* store.getSchedules()).toEqual([])
           expect(yield* store.getJobs()).toEqual([])
           expect(yield* events.take).toEqual([])
@@ -440,13 +454,10 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "a release after the schedule was replaced is dropped: the replacement is kept",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          const [byA] = yield* store.acquireSchedules(schedulerA, lease, 10)
+          const byA = yield* leasedSchedule()
           const replacement = makeSchedule("s", 5_000, { metadata: { v: 2 } })
           yield* store.addSchedule(replacement, "replace")
-          yield* store.releaseSchedules(schedulerA, [
-            { schedule: Schedule.make({ ...byA!, nextFireTime: new Date(60_000) }), jobs: [makeJob(0)] }
-          ])
+          yield* store.releaseSchedules(schedulerA, [releaseOf(byA, { nextFireTime: new Date(60_000) }, [makeJob(0)])])
           expect(yield* store.getSchedule(ScheduleId.make("s"))).toEqual(replacement)
           expect(yield* store.getJobs()).toEqual([])
         })
@@ -456,12 +467,9 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "a pause made while the schedule was leased survives its release",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          const [byA] = yield* store.acquireSchedules(schedulerA, lease, 10)
+          const byA = yield* leasedSchedule()
           yield* store.updateSchedule(ScheduleId.make("s"), (s) => Schedule.make({ ...s, paused: true }))
-          yield* store.releaseSchedules(schedulerA, [
-            { schedule: Schedule.make({ ...byA!, nextFireTime: new Date(60_000) }), jobs: [] }
-          ])
+          yield* store.releaseSchedules(schedulerA, [releaseOf(byA, { nextFireTime: new Date(60_000) })])
           const stored = yield* store.getSchedule(ScheduleId.make("s"))
           expect(stored.paused).toBe(true)
           expect(stored.nextFireTime).toEqual(new Date(60_000))
@@ -629,10 +637,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "a job whose lease expired is not run again blindly: with no attempts left it is abandoned",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addTask(makeTask())
-          const job = makeJob(0, { resultExpirationTime: 60 })
-          yield* store.addJob(job)
-          yield* store.acquireJobs(schedulerA, lease, 10)
+          const job = yield* leasedJob({ resultExpirationTime: 60 })
           yield* TestClock.adjust(leaseMs + 1)
           const events = yield* recordEvents
           expect(yield* store.acquireJobs(schedulerB, lease, 10)).toEqual([])
@@ -656,12 +661,10 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "a job whose lease expired is retried per its task's policy, as its next attempt",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addTask(
+          const job = yield* leasedJob(
+            {},
             makeTask({ retry: RetryPolicy.make({ maxAttempts: 2, backoffBaseMs: 1_000, jitter: false }) })
           )
-          const job = makeJob(0)
-          yield* store.addJob(job)
-          yield* store.acquireJobs(schedulerA, lease, 10)
           yield* TestClock.adjust(leaseMs + 1)
           const events = yield* recordEvents
           expect(yield* store.acquireJobs(schedulerB, lease, 10)).toEqual([])
@@ -677,22 +680,19 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "releaseJobs Finished removes the job, keeps its result until it expires and publishes JobReleased",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addTask(makeTask())
-          const job = makeJob(0, { scheduledFireTime: new Date(0) })
-          yield* store.addJob(job)
-          const [acquired] = yield* store.acquireJobs(schedulerA, lease, 10)
+          const acquired = yield* leasedJob({ scheduledFireTime: new Date(0) })
           yield* TestClock.adjust(1_000)
           const events = yield* recordEvents
-          const result = makeResult(acquired!, "error", 1_000, 11_000, {
+          const result = makeResult(acquired, "error", 1_000, 11_000, {
             error: JobError.make({ tag: "Boom", message: "it broke" }),
             returnValue: null
           })
-          yield* store.releaseJobs(schedulerA, [finished(acquired!, result)])
+          yield* store.releaseJobs(schedulerA, [finished(acquired, result)])
           expect(yield* store.getJobs()).toEqual([])
-          expect(yield* store.getJobResult(job.id)).toEqual(Option.some(result))
+          expect(yield* store.getJobResult(acquired.id)).toEqual(Option.some(result))
           const [release] = released(yield* events.take)
           expect(release).toMatchObject({
-            jobId: job.id,
+            jobId: acquired.id,
             taskId,
             schedulerId: schedulerA,
             attempt: 1,
@@ -704,7 +704,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
             error: { tag: "Boom", message: "it broke" }
           })
           yield* TestClock.adjust(10_000)
-          expect(yield* store.getJobResult(job.id)).toEqual(Option.none())
+          expect(yield* store.getJobResult(acquired.id)).toEqual(Option.none())
         })
       )
 
@@ -733,30 +733,27 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "releaseJobs Retry keeps the job with the next attempt, available only from availableAt",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addTask(makeTask({ maxRunningJobs: 1 }))
-          const job = makeJob(0)
-          yield* store.addJob(job)
-          const [acquired] = yield* store.acquireJobs(schedulerA, lease, 10)
+          const acquired = yield* leasedJob({}, makeTask({ maxRunningJobs: 1 }))
           const events = yield* recordEvents
           expect(yield* store.getNextJobAvailableTime()).toEqual(Option.none())
           yield* store.releaseJobs(schedulerA, [
             {
               _tag: "Retry",
-              job: acquired!,
-              result: makeResult(acquired!, "error", 0, 0, { error: JobError.make({ tag: "E", message: "m" }) }),
+              job: acquired,
+              result: makeResult(acquired, "error", 0, 0, { error: JobError.make({ tag: "E", message: "m" }) }),
               availableAt: new Date(5_000)
             }
           ])
-          expect(released(yield* events.take)[0]).toMatchObject({ jobId: job.id, outcome: "error", willRetry: true, attempt: 1 })
+          expect(released(yield* events.take)[0]).toMatchObject({ jobId: acquired.id, outcome: "error", willRetry: true, attempt: 1 })
           const [stored] = yield* store.getJobs()
-          expect(stored).toMatchObject({ id: job.id, attempt: 2, availableAt: new Date(5_000), acquiredBy: null })
-          expect(yield* store.getJobResult(job.id)).toEqual(Option.none())
+          expect(stored).toMatchObject({ id: acquired.id, attempt: 2, availableAt: new Date(5_000), acquiredBy: null })
+          expect(yield* store.getJobResult(acquired.id)).toEqual(Option.none())
           expect(millis(yield* store.getNextJobAvailableTime())).toEqual(Option.some(5_000))
           yield* TestClock.adjust(4_999)
           expect(yield* store.acquireJobs(schedulerB, lease, 10)).toEqual([])
           yield* TestClock.adjust(1)
           const [again] = yield* store.acquireJobs(schedulerB, lease, 10)
-          expect(again).toMatchObject({ id: job.id, attempt: 2, acquiredBy: schedulerB })
+          expect(again).toMatchObject({ id: acquired.id, attempt: 2, acquiredBy: schedulerB })
           expect(yield* store.getNextJobAvailableTime()).toEqual(Option.none())
         })
       )
@@ -772,7 +769,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
           const newer = makeJob(10)
           yield* store.addJob(newer)
           yield* store.releaseJobs(schedulerA, [
-            { _tag: "Retry", job: acquired!, result: makeResult(acquired!, "error", 0, 0), availableAt: new Date(0) }
+            { _tag: "Retry", job: acquired, result: makeResult(acquired, "error", 0, 0), availableAt: new Date(0) }
           ])
           expect(ids(yield* store.acquireJobs(schedulerA, lease, 1))).toEqual([old.id])
         })
@@ -782,14 +779,11 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "releaseJobs from a scheduler that does not hold the job is ignored",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addTask(makeTask())
-          const job = makeJob(0)
-          yield* store.addJob(job)
-          const [acquired] = yield* store.acquireJobs(schedulerA, lease, 10)
+          const acquired = yield* leasedJob()
           const events = yield* recordEvents
-          yield* store.releaseJobs(schedulerB, [finished(acquired!, makeResult(acquired!, "success", 0, 60_000))])
+          yield* store.releaseJobs(schedulerB, [finished(acquired, makeResult(acquired, "success", 0, 60_000))])
           expect(yield* store.getJobs()).toEqual([acquired])
-          expect(yield* store.getJobResult(job.id)).toEqual(Option.none())
+          expect(yield* store.getJobResult(acquired.id)).toEqual(Option.none())
           expect(yield* events.take).toEqual([])
         })
       )
@@ -804,9 +798,9 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
           yield* TestClock.adjust(leaseMs + 1)
           const [byB] = yield* store.acquireJobs(schedulerB, lease, 10)
           expect(byB).toMatchObject({ attempt: 2, acquiredBy: schedulerB })
-          yield* store.releaseJobs(schedulerA, [finished(byA!, makeResult(byA!, "success", 0, 60_000))])
+          yield* store.releaseJobs(schedulerA, [finished(byA, makeResult(byA, "success", 0, 60_000))])
           expect(yield* store.getJobs()).toEqual([byB])
-          expect(yield* store.getJobResult(byA!.id)).toEqual(Option.none())
+          expect(yield* store.getJobResult(byA.id)).toEqual(Option.none())
         })
       )
 
@@ -814,10 +808,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "extendJobLeases extends only the caller's leases",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addTask(makeTask())
-          const job = makeJob(0)
-          yield* store.addJob(job)
-          yield* store.acquireJobs(schedulerA, lease, 10)
+          const job = yield* leasedJob()
           yield* TestClock.adjust(20_000)
           yield* store.extendJobLeases(schedulerB, [job.id], lease)
           expect((yield* store.getJobs())[0]!.acquiredUntil).toEqual(new Date(leaseMs))
@@ -914,16 +905,13 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
         "cleanup deletes expired results",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addTask(makeTask())
-          const job = makeJob(0)
-          yield* store.addJob(job)
-          const [acquired] = yield* store.acquireJobs(schedulerA, lease, 10)
-          yield* store.releaseJobs(schedulerA, [finished(acquired!, makeResult(acquired!, "success", 0, 5_000))])
+          const acquired = yield* leasedJob()
+          yield* store.releaseJobs(schedulerA, [finished(acquired, makeResult(acquired, "success", 0, 5_000))])
           yield* store.cleanup()
-          expect(Option.isSome(yield* store.getJobResult(job.id))).toBe(true)
+          expect(Option.isSome(yield* store.getJobResult(acquired.id))).toBe(true)
           yield* TestClock.adjust(5_000)
           yield* store.cleanup()
-          expect(yield* store.getJobResult(job.id)).toEqual(Option.none())
+          expect(yield* store.getJobResult(acquired.id)).toEqual(Option.none())
         })
       )
 
@@ -960,11 +948,24 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
       )
 
       test(
+        "cleanup leaves a schedule without next fire time alone while a scheduler holds it",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          yield* leasedSchedule()
+          yield* store.updateSchedule(ScheduleId.make("s"), (s) => Schedule.make({ ...s, nextFireTime: null }))
+          yield* store.cleanup()
+          expect(ids(yield* store.getSchedules())).toEqual(["s"])
+          yield* TestClock.adjust(leaseMs + 1)
+          yield* store.cleanup()
+          expect(yield* store.getSchedules()).toEqual([])
+        })
+      )
+
+      test(
         "cleanup frees schedules whose lease expired",
         Effect.gen(function* () {
           const store = yield* DataStore
-          yield* store.addSchedule(makeSchedule("s", 0), "exception")
-          yield* store.acquireSchedules(schedulerA, lease, 10)
+          yield* leasedSchedule()
           yield* TestClock.adjust(leaseMs + 1)
           yield* store.cleanup()
           expect(ids(yield* store.acquireSchedules(schedulerB, lease, 10))).toEqual(["s"])
@@ -1009,7 +1010,7 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
             order.push(...batch.map((s) => s.nextFireTime!.getTime()))
             yield* store.releaseSchedules(
               schedulerA,
-              batch.map((s) => ({ schedule: Schedule.make({ ...s, nextFireTime: new Date(3_600_000) }), jobs: [] }))
+              batch.map((s) => releaseOf(s, { nextFireTime: new Date(3_600_000) }))
             )
           }
           expect(order).toEqual([...times].sort((a, b) => a - b))

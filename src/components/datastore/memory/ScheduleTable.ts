@@ -44,6 +44,8 @@ export class ScheduleTable {
   private readonly due = new MinHeap<IndexEntry>(byTimeThenId)
   private readonly leases = new MinHeap<IndexEntry>(byTimeThenId)
   private readonly leasesByScheduler = new Map<SchedulerId, Set<ScheduleId>>()
+  /** Schedules with no next fire time, so cleanup finds them without a scan. */
+  private readonly withoutNextFireTime = new Set<ScheduleId>()
   private nextVersion = 0
 
   get(id: ScheduleId): Schedule | undefined {
@@ -76,6 +78,7 @@ export class ScheduleTable {
     if (stored === undefined) return undefined
     this.unlease(stored)
     this.byId.delete(id)
+    this.withoutNextFireTime.delete(id)
     return stored.schedule
   }
 
@@ -138,6 +141,17 @@ export class ScheduleTable {
     return Math.min(due.time, lease.time)
   }
 
+  /** Schedules with no next fire time that no scheduler is processing: they will never fire again. */
+  finished(now: number): Array<Schedule> {
+    const finished: Array<Schedule> = []
+    for (const id of this.withoutNextFireTime) {
+      const { schedule } = this.byId.get(id)!
+      const until = schedule.acquiredUntil?.getTime()
+      if (schedule.acquiredBy === null || until === undefined || until <= now) finished.push(schedule)
+    }
+    return finished
+  }
+
   private isDue(schedule: Schedule, now: number): boolean {
     return !schedule.paused && schedule.nextFireTime !== null && schedule.nextFireTime.getTime() <= now
   }
@@ -169,6 +183,8 @@ export class ScheduleTable {
     this.unlease(stored)
     stored.version = ++this.nextVersion
     const { schedule } = stored
+    if (schedule.nextFireTime === null) this.withoutNextFireTime.add(schedule.id)
+    else this.withoutNextFireTime.delete(schedule.id)
     const until = schedule.acquiredUntil?.getTime()
     if (schedule.acquiredBy !== null && until !== undefined && until > now) {
       stored.leasedBy = schedule.acquiredBy
