@@ -4,7 +4,7 @@
  * jobs and their results. Waiting (runJob, getJobResult with `wait`) listens to
  * JobReleased events; nothing polls.
  */
-import { Clock, Deferred, Effect, Either, Option, ParseResult, type Ref, Stream } from "effect"
+import { Clock, Deferred, Effect, Either, Option, ParseResult, Predicate, type Ref, Stream } from "effect"
 import type { SchedulerEvent } from "../../domain/events.js"
 import {
   InvalidTrigger,
@@ -53,6 +53,14 @@ const construct = <A>(build: () => A): Effect.Effect<A, ParseResult.ParseError> 
 const given = <A>(value: A | undefined, stored: A | undefined, fallback: A): A =>
   value !== undefined ? value : stored !== undefined ? stored : fallback
 
+/** Whether the fields a caller gives addJob have the types the Job schema requires. */
+const callerFieldsValid = (input: AddJobInput): boolean =>
+  (input.args === undefined || Array.isArray(input.args)) &&
+  (input.kwargs === undefined || Predicate.isRecord(input.kwargs)) &&
+  (input.metadata === undefined || Predicate.isRecord(input.metadata)) &&
+  (input.resultExpirationTime === undefined ||
+    (typeof input.resultExpirationTime === "number" && input.resultExpirationTime >= 0))
+
 const finalReleaseOf = (jobId: JobId) => (event: SchedulerEvent): boolean =>
   event._tag === "JobReleased" && event.jobId === jobId && !event.willRetry
 
@@ -77,34 +85,39 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       return yield* new JobNotFound({ jobId })
     })
 
+  // addJob is a hot path (bulk enqueueing): the job is built without re-validating what the
+  // scheduler itself supplies; only the caller's fields are checked, and the full Schema
+  // validation runs only to describe what is wrong with them.
   const enqueueJob = (jobId: JobId, input: AddJobInput, minResultSeconds: number) =>
-    Effect.gen(function*() {
-      const task = yield* store.getTask(input.taskId as TaskId)
-      const createdAt = yield* now
-      const job = yield* construct(() =>
-        new Job({
-          id: jobId,
-          taskId: task.id,
-          scheduleId: null,
-          args: input.args ?? [],
-          kwargs: input.kwargs ?? {},
-          scheduledFireTime: null,
-          jitterMs: 0,
-          executor: task.executor,
-          startDeadline: null,
-          resultExpirationTime: Math.max(input.resultExpirationTime ?? 0, minResultSeconds),
-          metadata: input.metadata ?? {},
-          createdAt,
-          attempt: 1,
-          availableAt: null,
-          acquiredBy: null,
-          acquiredUntil: null,
-          startedAt: null
-        })
-      )
-      yield* store.addJob(job)
-      return jobId
-    })
+    Effect.flatMap(store.getTask(input.taskId as TaskId), (task) =>
+      Effect.flatMap(Clock.currentTimeMillis, (nowMs) =>
+        Effect.flatMap(
+          construct(() =>
+            new Job(
+              {
+                id: jobId,
+                taskId: task.id,
+                scheduleId: null,
+                args: input.args ?? [],
+                kwargs: input.kwargs ?? {},
+                scheduledFireTime: null,
+                jitterMs: 0,
+                executor: task.executor,
+                startDeadline: null,
+                resultExpirationTime: Math.max(input.resultExpirationTime ?? 0, minResultSeconds),
+                metadata: input.metadata ?? {},
+                createdAt: new Date(nowMs),
+                attempt: 1,
+                availableAt: null,
+                acquiredBy: null,
+                acquiredUntil: null,
+                startedAt: null
+              },
+              callerFieldsValid(input)
+            )
+          ),
+          (job) => Effect.as(store.addJob(job), jobId)
+        )))
 
   return {
     id: options.id,
@@ -189,9 +202,7 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       if (removed.length === 0) return yield* new ScheduleNotFound({ scheduleId: id })
     }),
 
-    addJob: Effect.fn("Scheduler.addJob")(function*(input) {
-      return yield* enqueueJob(newJobId(), input, 0)
-    }),
+    addJob: (input) => enqueueJob(newJobId(), input, 0),
 
     runJob: Effect.fn("Scheduler.runJob")(
       function*(input) {
