@@ -75,7 +75,13 @@ const deploymentWith = (yaml: string) =>
     return dir
   })
 
-const jsonLines = (text: string): ReadonlyArray<{ readonly message: unknown; readonly logLevel: string }> =>
+interface LogRecord {
+  readonly message: unknown
+  readonly logLevel: string
+  readonly annotations: Record<string, unknown>
+}
+
+const jsonLines = (text: string): ReadonlyArray<LogRecord> =>
   text
     .split("\n")
     .filter((line) => line.trim() !== "")
@@ -99,7 +105,10 @@ describe("node main.js", () => {
       expect(stderr).toBe("")
       expect(code).toBe(0)
       // Every stdout line is a JSON log record: nothing printed twice or unstructured.
-      const messages = jsonLines(stdout).map((line) => line.message)
+      const records = jsonLines(stdout)
+      const messages = records.map((line) => line.message)
+      const jobLog = records.find((record) => record.message === "job finished")
+      expect(jobLog?.annotations).toMatchObject({ task: "write", schedule: "write-every-second", outcome: "success" })
       expect(messages).toContain("ScheduleZero started")
       expect(messages.at(-1)).toBe("ScheduleZero stopped")
       expect(messages.filter((message) => message === "ScheduleZero started")).toHaveLength(1)

@@ -7,12 +7,11 @@
 export default {
   id: "example",
   methods: {
-    /** Logs a line; its return value is kept as the job's result. */
-    tick: ({ kwargs, job }) => {
-      const message = kwargs.message ?? "tick"
-      console.log(`[example.tick] ${message} (job ${job.id}, scheduled ${job.scheduledFireTime?.toISOString() ?? "now"})`)
-      return { message, at: new Date().toISOString() }
-    },
+    /**
+     * Returns its message; the return value is the job's result. ScheduleZero
+     * logs every finished job ("job finished", with task, schedule and outcome).
+     */
+    tick: ({ kwargs }) => ({ message: kwargs.message ?? "tick", at: new Date().toISOString() }),
     /** Waits `ms` milliseconds (stops early when the attempt is cancelled). */
     sleep: ({ kwargs, signal }) =>
       new Promise((resolve, reject) => {
