@@ -513,7 +513,7 @@ export const make = Effect.gen(function* () {
         const at = timestamp.getTime()
         yield* q.deleteExpiredResults(at)
         const events: Array<SchedulerEvent> = [...(yield* abandon(yield* q.jobsWithLapsedLeases(at), timestamp))]
-        for (const row of yield* q.deleteFinishedSchedules()) {
+        for (const row of yield* q.deleteFinishedSchedules(at)) {
           events.push(new ScheduleRemoved({ timestamp, scheduleId: row.id, taskId: row.task_id, finished: true }, true))
         }
         yield* q.trimExecutionLog({

@@ -110,9 +110,12 @@ export const makeQueries = Effect.gen(function* () {
       (chunk) =>
         sql<{ id: ScheduleId; task_id: TaskId }>`DELETE FROM schedules WHERE id IN ${ids(chunk)} RETURNING id, task_id`
     )
-  const deleteFinishedSchedules = () =>
+  /** Schedules with no next fire time that no scheduler is processing (a holder may still release a new one). */
+  const deleteFinishedSchedules = (now: number) =>
     sql<{ id: ScheduleId; task_id: TaskId }>`
-      DELETE FROM schedules WHERE next_fire_time IS NULL RETURNING id, task_id`
+      DELETE FROM schedules
+      WHERE next_fire_time IS NULL AND (acquired_by IS NULL OR acquired_until < ${now})
+      RETURNING id, task_id`
   const dueSchedules = SqlSchema.findAll({
     Request: Schema.Struct({ now: Schema.Number, schedulerId: SchedulerId, limit: Schema.Int }),
     Result: ScheduleFromRow,
