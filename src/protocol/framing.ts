@@ -22,6 +22,8 @@ export type DropReason = "bad_header" | "oversized" | "too_many_frames" | "not_j
 export interface Drop {
   readonly reason: DropReason
   readonly detail: string
+  /** The message's `type` when the frame was a JSON object with a string type (e.g. an invalid register). */
+  readonly type?: string
 }
 
 export interface Decoded<M> {
@@ -29,10 +31,14 @@ export interface Decoded<M> {
   readonly drops: ReadonlyArray<Drop>
 }
 
-/** Encodes messages into one frame set (header first). */
+/**
+ * Encodes messages into one frame set (header first). A string is taken as a
+ * message already encoded to JSON (messages are objects, never strings), which
+ * lets a sender find out early that a value cannot be encoded.
+ */
 export const encode = (messages: ReadonlyArray<unknown>): Array<Buffer | string> => {
   const frames: Array<Buffer | string> = [headerBytes]
-  for (const message of messages) frames.push(JSON.stringify(message))
+  for (const message of messages) frames.push(typeof message === "string" ? message : JSON.stringify(message))
   return frames
 }
 
@@ -69,10 +75,9 @@ const makeDecoder = <M, I>(schema: Schema.Schema<M, I>) => {
       const result = decode(json)
       if (Either.isRight(result)) messages.push(result.right)
       else {
-        drops.push({
-          reason: "invalid_message",
-          detail: `frame ${i}: ${ParseResult.TreeFormatter.formatErrorSync(result.left).slice(0, 300)}`
-        })
+        const detail = `frame ${i}: ${ParseResult.TreeFormatter.formatErrorSync(result.left).slice(0, 300)}`
+        const type = typeof json === "object" && json !== null && "type" in json ? json.type : undefined
+        drops.push(typeof type === "string" ? { reason: "invalid_message", detail, type } : { reason: "invalid_message", detail })
       }
     }
     return { messages, drops }

@@ -1,0 +1,208 @@
+/**
+ * Runs a handler process: connects a DEALER socket to the server, registers,
+ * heartbeats, runs jobs, and registers again whenever the server forgets it
+ * (restart) or falls silent, backing off between attempts; ZeroMQ reconnects
+ * the socket itself. Interrupting runHandler stops gracefully: deregister,
+ * let running jobs finish (cancel them after `stopGracePeriod`), send their
+ * results, close.
+ */
+import * as os from "node:os"
+import { Clock, Deferred, Duration, Effect, Schema } from "effect"
+import * as zmq from "zeromq"
+import { decodeServerFrames } from "../protocol/framing.js"
+import { protocolVersion, RejectReason, type ServerMessage } from "../protocol/messages.js"
+import { makeOutbox, receiveLoop } from "../protocol/socketLoops.js"
+import { type HandlerDefinition, methodSpecs } from "./defineHandler.js"
+import { makeJobTable } from "./jobs.js"
+
+export interface CurveClientKeys {
+  /** The server's public key (Z85). */
+  readonly serverPublicKey: string
+  readonly publicKey: string
+  readonly secretKey: string
+}
+
+export interface RunHandlerOptions {
+  /** The server's ROUTER endpoint, e.g. tcp://127.0.0.1:4242. */
+  readonly endpoint: string
+  /** The handler id's token; null/absent when the deployment asks for none. */
+  readonly credential?: string | null
+  /** Unique per process (default `<id>-<host>-<pid>-<random>`). */
+  readonly instanceId?: string
+  /** CURVE keys when the deployment encrypts the channel. */
+  readonly curve?: CurveClientKeys | null
+  /** How long a graceful stop waits for running jobs before cancelling them (default 30 s). */
+  readonly stopGracePeriod?: Duration.DurationInput
+  /** Register retry backoff: first delay and cap (default 100 ms, 5 s). */
+  readonly registerBackoff?: { readonly initial: Duration.DurationInput; readonly max: Duration.DurationInput }
+}
+
+/** The server refused this handler for good (bad credential, unknown id, wrong version). */
+export class HandlerRejected extends Schema.TaggedError<HandlerRejected>()("HandlerRejected", {
+  reason: RejectReason,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `server rejected the handler (${this.reason}): ${this.detail}`
+  }
+}
+
+const defaultInstanceId = (handlerId: string): string =>
+  `${handlerId}-${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+
+const assumedIntervalMs = 1000
+
+export const runHandler = (
+  handler: HandlerDefinition,
+  options: RunHandlerOptions
+): Effect.Effect<never, HandlerRejected> =>
+  Effect.scoped(Effect.gen(function*() {
+    const instanceId = options.instanceId ?? defaultInstanceId(handler.id)
+    const backoffInitialMs = Duration.toMillis(options.registerBackoff?.initial ?? "100 millis")
+    const backoffMaxMs = Duration.toMillis(options.registerBackoff?.max ?? "5 seconds")
+    const curve = options.curve ?? null
+    const socket = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const dealer = new zmq.Dealer({
+          linger: 0,
+          routingId: instanceId,
+          reconnectInterval: backoffInitialMs,
+          reconnectMaxInterval: backoffMaxMs,
+          sendHighWaterMark: 0,
+          ...(curve === null
+            ? {}
+            : { curveServerKey: curve.serverPublicKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey })
+        })
+        dealer.connect(options.endpoint)
+        return dealer
+      }),
+      (dealer) => Effect.sync(() => dealer.close())
+    )
+    const outbox = yield* makeOutbox<null>(() => "", (_, frames) => socket.send(frames))
+    const runtime = yield* Effect.runtime<never>()
+    const jobs = makeJobTable(handler, runtime, (encoded) => outbox.post(null, encoded))
+    const fatal = yield* Deferred.make<never, HandlerRejected>()
+
+    const register = {
+      type: "register",
+      protocol: protocolVersion,
+      handlerId: handler.id,
+      instanceId,
+      methods: methodSpecs(handler),
+      concurrency: handler.concurrency ?? 1,
+      credential: options.credential ?? null
+    }
+    let registered = false
+    let stopping = false
+    let intervalMs = assumedIntervalMs
+    let missed = 3
+    let lastHeardMs = yield* Clock.currentTimeMillis
+    let backoffMs = backoffInitialMs
+    let dropped = 0
+
+    const onMessage = (message: ServerMessage): Effect.Effect<void> => {
+      switch (message.type) {
+        case "run":
+          if (stopping) {
+            outbox.post(null, {
+              type: "result",
+              jobId: message.jobId,
+              attempt: message.attempt,
+              ok: false,
+              error: { tag: "HandlerStopping", message: `instance '${instanceId}' is stopping` }
+            })
+          } else jobs.start(message)
+          return Effect.void
+        case "cancel":
+          jobs.cancel(message.jobId, message.attempt)
+          return Effect.void
+        case "heartbeat":
+          return Effect.void
+        case "accepted":
+          registered = true
+          intervalMs = message.heartbeatIntervalMs
+          missed = message.missedHeartbeats
+          backoffMs = backoffInitialMs
+          return Effect.logInfo("handler registered").pipe(
+            Effect.annotateLogs({ handlerId: handler.id, instanceId, endpoint: options.endpoint })
+          )
+        case "rejected":
+          if (message.reason !== "not_registered") {
+            return Deferred.fail(fatal, new HandlerRejected({ reason: message.reason, detail: message.message }))
+          }
+          if (stopping) return Effect.void
+          // The server no longer knows us: it has given up our jobs, so stop them and register again.
+          registered = false
+          jobs.orphanAll()
+          outbox.post(null, register)
+          return Effect.logInfo("server does not know this instance; registering again").pipe(
+            Effect.annotateLogs({ handlerId: handler.id, instanceId })
+          )
+      }
+    }
+
+    const onFrameSet = (frames: Array<Buffer>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+        lastHeardMs = nowMs
+        const decoded = decodeServerFrames(frames)
+        const effects = decoded.messages.map(onMessage)
+        if (decoded.drops.length > 0) {
+          dropped += decoded.drops.length
+          effects.push(
+            Effect.logWarning(`dropped ${decoded.drops.length} frame(s) from the server`).pipe(
+              Effect.annotateLogs({
+                peer: options.endpoint,
+                droppedTotal: dropped,
+                problems: decoded.drops.slice(0, 5).map((drop) => `${drop.reason}: ${drop.detail}`)
+              })
+            )
+          )
+        }
+        return effects.length === 0 ? Effect.void : Effect.all(effects, { discard: true })
+      })
+
+    // Heartbeats while registered; otherwise register again, backing off.
+    const keepAlive = Effect.gen(function*() {
+      while (true) {
+        yield* Effect.sleep(Duration.millis(registered ? intervalMs : backoffMs))
+        if (stopping) {
+          outbox.post(null, { type: "heartbeat" })
+          continue
+        }
+        const nowMs = yield* Clock.currentTimeMillis
+        if (registered && nowMs - lastHeardMs > intervalMs * missed) {
+          registered = false
+          yield* Effect.logWarning("server silent; registering again").pipe(
+            Effect.annotateLogs({ handlerId: handler.id, instanceId, silentMs: nowMs - lastHeardMs })
+          )
+        }
+        if (registered) outbox.post(null, { type: "heartbeat" })
+        else {
+          outbox.post(null, register)
+          backoffMs = Math.min(backoffMaxMs, backoffMs * 2)
+        }
+      }
+    })
+
+    yield* Effect.forkScoped(outbox.drain)
+    yield* Effect.forkScoped(receiveLoop(socket, onFrameSet))
+    outbox.post(null, register)
+    yield* Effect.forkScoped(keepAlive)
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        stopping = true
+        outbox.post(null, { type: "deregister" })
+        yield* Effect.logInfo("handler stopping: finishing running jobs").pipe(
+          Effect.annotateLogs({ handlerId: handler.id, instanceId, running: jobs.size() })
+        )
+        const finished = yield* jobs.idle.pipe(Effect.timeout(options.stopGracePeriod ?? "30 seconds"), Effect.option)
+        if (finished._tag === "None") {
+          jobs.cancelAll()
+          // A Promise method that ignores its abort signal cannot be waited for forever.
+          yield* jobs.idle.pipe(Effect.timeout("5 seconds"), Effect.ignore)
+        }
+        yield* outbox.flushed.pipe(Effect.timeout("2 seconds"), Effect.ignore)
+      })
+    )
+    return yield* Deferred.await(fatal)
+  }))
