@@ -49,7 +49,7 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     description: "100,000 cron schedules due in an hour; CPU and memory over 30 s of idling after loading",
     bars: { cpu_s_idle: { op: "<=", value: 0.3 }, rss_mb: { op: "<=", value: 250 } },
     store: "choice",
-    timeoutMs: 120_000
+    timeoutMs: 300_000
   },
   {
     name: "cron-next",

@@ -20,7 +20,9 @@ const childScript = fileURLToPath(new URL("./child.js", import.meta.url))
 const runChild = (info: ScenarioInfo, store: StoreKind | null, resultFile: string) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const exitCode = yield* Command.make(process.execPath, childScript, info.name, store ?? "none", resultFile).pipe(
+    // --expose-gc only lets a scenario measure live memory after its measured window.
+    const args = ["--expose-gc", childScript, info.name, store ?? "none", resultFile]
+    const exitCode = yield* Command.make(process.execPath, ...args).pipe(
       Command.stdout("inherit"),
       Command.stderr("inherit"),
       Command.exitCode,
