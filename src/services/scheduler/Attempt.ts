@@ -3,7 +3,7 @@
  * turn how it ended into a release for the store — success, error (retried
  * with backoff while the task's policy allows), or cancelled.
  */
-import { Cause, Clock, Duration, Effect, Exit, Random } from "effect"
+import { Cause, Duration, Effect, Exit, Random } from "effect"
 import { HandlerFailed, JobTimeout } from "../../domain/errors.js"
 import type { Job } from "../../domain/Job.js"
 import { JobError, type JobOutcome, JobResult } from "../../domain/JobResult.js"
@@ -62,34 +62,34 @@ const result = (
     true
   )
 
-/** What to tell the store about an attempt that started at `startedAtMs` and ended with `exit`. */
+/** What to tell the store about an attempt that ran from `startedAtMs` to `finishedAtMs` and ended with `exit`. */
 export const releaseFor = (
   job: Job,
   task: Task,
   startedAtMs: number,
+  finishedAtMs: number,
   exit: Exit.Exit<unknown, AttemptError>
-): Effect.Effect<JobRelease> =>
-  Effect.flatMap(Clock.currentTimeMillis, (finishedAtMs): Effect.Effect<JobRelease> => {
-    if (Exit.isSuccess(exit)) {
-      return Effect.succeed({
-        _tag: "Finished",
-        job,
-        result: result(job, "success", startedAtMs, finishedAtMs, null, exit.value)
-      })
-    }
-    if (Cause.isInterruptedOnly(exit.cause)) {
-      return Effect.succeed({
-        _tag: "Finished",
-        job,
-        result: result(job, "cancelled", startedAtMs, finishedAtMs, null, null)
-      })
-    }
-    const failed = result(job, "error", startedAtMs, finishedAtMs, describeFailure(exit.cause), null)
-    if (!hasAttemptsLeft(task.retry, job.attempt)) return Effect.succeed({ _tag: "Finished", job, result: failed })
-    return Effect.map(Random.next, (random01) => ({
-      _tag: "Retry",
+): Effect.Effect<JobRelease> => {
+  if (Exit.isSuccess(exit)) {
+    return Effect.succeed({
+      _tag: "Finished",
       job,
-      result: failed,
-      availableAt: new Date(finishedAtMs + retryDelayMs(task.retry, job.attempt, random01))
-    }))
-  })
+      result: result(job, "success", startedAtMs, finishedAtMs, null, exit.value)
+    })
+  }
+  if (Cause.isInterruptedOnly(exit.cause)) {
+    return Effect.succeed({
+      _tag: "Finished",
+      job,
+      result: result(job, "cancelled", startedAtMs, finishedAtMs, null, null)
+    })
+  }
+  const failed = result(job, "error", startedAtMs, finishedAtMs, describeFailure(exit.cause), null)
+  if (!hasAttemptsLeft(task.retry, job.attempt)) return Effect.succeed({ _tag: "Finished", job, result: failed })
+  return Effect.map(Random.next, (random01) => ({
+    _tag: "Retry",
+    job,
+    result: failed,
+    availableAt: new Date(finishedAtMs + retryDelayMs(task.retry, job.attempt, random01))
+  }))
+}

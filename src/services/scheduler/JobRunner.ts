@@ -64,15 +64,19 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
   // Open while jobs run, so the lease extender sleeps on the latch, not on a timer, when idle.
   const jobsRunning = yield* Effect.makeLatch(false)
 
+  // Read synchronously on the hot path; it is still the Clock service (TestClock in tests).
+  const clock = yield* Effect.clock
+  const report = (release: JobRelease): void => {
+    Queue.unsafeOffer(finished, release)
+  }
+
   // The release part runs uninterruptibly: a cancelled attempt is still reported.
   const execute = (job: Job, task: Task): Effect.Effect<void> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Clock.currentTimeMillis, (startedAtMs) =>
-        Effect.flatMap(Effect.exit(restore(runAttempt(registry, job, task))), (exit) =>
-          Effect.map(releaseFor(job, task, startedAtMs, exit), (release) => {
-            Queue.unsafeOffer(finished, release)
-          })))
-    )
+    Effect.uninterruptibleMask((restore) => {
+      const startedAtMs = clock.unsafeCurrentTimeMillis()
+      return Effect.flatMap(Effect.exit(restore(runAttempt(registry, job, task))), (exit) =>
+        Effect.map(releaseFor(job, task, startedAtMs, clock.unsafeCurrentTimeMillis(), exit), report))
+    })
 
   const acquireAndStart = Effect.fnUntraced(function*(limit: number) {
     const jobs = yield* store.acquireJobs(schedulerId, options.leaseDuration, limit)
@@ -80,11 +84,11 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     inFlight += jobs.length
     jobsRunning.unsafeOpen()
     const tasks = yield* tasksById(store, jobs.map((job) => job.taskId))
-    const nowMs = yield* Clock.currentTimeMillis
+    const nowMs = clock.unsafeCurrentTimeMillis()
     for (const job of jobs) {
       running.set(job.id, job)
       const task = tasks.get(job.taskId)
-      if (task === undefined) Queue.unsafeOffer(finished, taskMissing(job, nowMs))
+      if (task === undefined) report(taskMissing(job, nowMs))
       else runFork(execute(job, task))
     }
     return jobs.length
