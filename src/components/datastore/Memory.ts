@@ -29,9 +29,10 @@ import type { Schedule } from "../../domain/Schedule.js"
 import { hasAttemptsLeft, RetryPolicy, retryDelayMs, type Task } from "../../domain/Task.js"
 import { DataStore, type DataStoreShape, type JobRelease, type ScheduleRelease } from "../../services/DataStore.js"
 import { EventBroker } from "../../services/EventBroker.js"
-import { withFields as withJobFields, JobTable, type LeaseSnapshot } from "./memory/JobTable.js"
+import { JobTable, type LeaseSnapshot } from "./memory/JobTable.js"
 import { Results } from "./memory/Results.js"
-import { ScheduleTable, withFields as withScheduleFields } from "./memory/ScheduleTable.js"
+import { ScheduleTable } from "./memory/ScheduleTable.js"
+import { instanceOf, withFields } from "./memory/instances.js"
 
 /** The error recorded for a job whose scheduler stopped holding it mid-run. */
 export const abandonedErrorTag = "JobAbandoned"
@@ -45,64 +46,74 @@ interface AttemptEnd {
   readonly error: JobError | null
 }
 
-const jobReleased = (job: Job, schedulerId: SchedulerId, end: AttemptEnd, willRetry: boolean): JobReleased =>
-  new JobReleased(
-    {
-      timestamp: end.finishedAt,
-      jobId: job.id,
-      taskId: job.taskId,
-      scheduleId: job.scheduleId,
-      schedulerId,
-      attempt: job.attempt,
-      outcome: end.outcome,
-      willRetry,
-      scheduledFireTime: job.scheduledFireTime,
-      startedAt: end.startedAt,
-      finishedAt: end.finishedAt,
-      error: end.error
-    },
-    true
-  )
+// Events are built with instanceOf (see memory/instances.ts): the store makes
+// two or three per job, from fields that come from validated models.
 
-// Events are built without re-validation: their fields come from validated models.
+const jobReleased = (job: Job, schedulerId: SchedulerId, end: AttemptEnd, willRetry: boolean): JobReleased =>
+  instanceOf(JobReleased, {
+    _tag: "JobReleased",
+    timestamp: end.finishedAt,
+    jobId: job.id,
+    taskId: job.taskId,
+    scheduleId: job.scheduleId,
+    schedulerId,
+    attempt: job.attempt,
+    outcome: end.outcome,
+    willRetry,
+    scheduledFireTime: job.scheduledFireTime,
+    startedAt: end.startedAt,
+    finishedAt: end.finishedAt,
+    error: end.error
+  })
+
+const jobAcquired = (job: Job, schedulerId: SchedulerId, timestamp: Date): JobAcquired =>
+  instanceOf(JobAcquired, {
+    _tag: "JobAcquired",
+    timestamp,
+    jobId: job.id,
+    taskId: job.taskId,
+    scheduleId: job.scheduleId,
+    schedulerId,
+    attempt: job.attempt
+  })
+
+const jobAdded = (job: Job, timestamp: Date): JobAdded =>
+  instanceOf(JobAdded, { _tag: "JobAdded", timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId })
+
+const scheduleChanged = (Event: typeof ScheduleAdded | typeof ScheduleUpdated, schedule: Schedule, now: number) =>
+  instanceOf<ScheduleAdded | ScheduleUpdated>(Event, {
+    _tag: Event === ScheduleAdded ? "ScheduleAdded" : "ScheduleUpdated",
+    timestamp: new Date(now),
+    scheduleId: schedule.id,
+    taskId: schedule.taskId,
+    nextFireTime: schedule.nextFireTime
+  })
+
+const scheduleRemoved = (schedule: Schedule, now: number, finished: boolean): ScheduleRemoved =>
+  instanceOf(ScheduleRemoved, {
+    _tag: "ScheduleRemoved",
+    timestamp: new Date(now),
+    scheduleId: schedule.id,
+    taskId: schedule.taskId,
+    finished
+  })
 
 const taskEvent = (Event: typeof TaskAdded | typeof TaskUpdated | typeof TaskRemoved, taskId: TaskId, now: number) =>
   new Event({ timestamp: new Date(now), taskId }, true)
 
-const scheduleChanged = (Event: typeof ScheduleAdded | typeof ScheduleUpdated, schedule: Schedule, now: number) =>
-  new Event(
-    { timestamp: new Date(now), scheduleId: schedule.id, taskId: schedule.taskId, nextFireTime: schedule.nextFireTime },
-    true
-  )
-
-const scheduleRemoved = (schedule: Schedule, now: number, finished: boolean): ScheduleRemoved =>
-  new ScheduleRemoved({ timestamp: new Date(now), scheduleId: schedule.id, taskId: schedule.taskId, finished }, true)
-
-const jobAcquired = (job: Job, schedulerId: SchedulerId, timestamp: Date): JobAcquired =>
-  new JobAcquired(
-    { timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId, schedulerId, attempt: job.attempt },
-    true
-  )
-
-const jobAdded = (job: Job, timestamp: Date): JobAdded =>
-  new JobAdded({ timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true)
-
 /** The final result of a job that ended without running to completion. */
 const resultOf = (job: Job, end: AttemptEnd): JobResult =>
-  new JobResult(
-    {
-      jobId: job.id,
-      taskId: job.taskId,
-      outcome: end.outcome,
-      attempt: job.attempt,
-      startedAt: end.startedAt,
-      finishedAt: end.finishedAt,
-      expiresAt: new Date(end.finishedAt.getTime() + job.resultExpirationTime * 1000),
-      error: end.error,
-      returnValue: null
-    },
-    true
-  )
+  instanceOf(JobResult, {
+    jobId: job.id,
+    taskId: job.taskId,
+    outcome: end.outcome,
+    attempt: job.attempt,
+    startedAt: end.startedAt,
+    finishedAt: end.finishedAt,
+    expiresAt: new Date(end.finishedAt.getTime() + job.resultExpirationTime * 1000),
+    error: end.error,
+    returnValue: null
+  })
 
 export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.gen(function* () {
   const broker = yield* EventBroker
@@ -157,7 +168,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
               const willRetry = hasAttemptsLeft(policy, job.attempt)
               if (willRetry) {
                 const availableAt = new Date(now + retryDelayMs(policy, job.attempt, randoms[index]!))
-                jobs.requeue(entry, withJobFields(job, { attempt: job.attempt + 1, availableAt }), now)
+                jobs.retry(entry, availableAt, now)
               } else {
                 jobs.finish(entry)
                 results.put(resultOf(job, end), now)
@@ -238,7 +249,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
         change((now, events): Either.Either<Schedule, ScheduleNotFound> => {
           const stored = schedules.get(id)
           if (stored === undefined) return Either.left(new ScheduleNotFound({ scheduleId: id }))
-          const updated = withScheduleFields(f(stored), {
+          const updated = withFields(f(stored), {
             id: stored.id,
             acquiredBy: stored.acquiredBy,
             acquiredUntil: stored.acquiredUntil
@@ -278,7 +289,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
           } else {
             // Only what processing changes is taken from the release; a pause
             // or edit made while the schedule was leased is kept.
-            const released = withScheduleFields(stored, {
+            const released = withFields(stored, {
               trigger: schedule.trigger,
               nextFireTime: schedule.nextFireTime,
               lastFireTime: schedule.lastFireTime,
@@ -340,7 +351,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
             jobs.finish(entry)
             results.put(result, now)
           } else {
-            jobs.requeue(entry, withJobFields(job, { attempt: job.attempt + 1, availableAt: release.availableAt }), now)
+            jobs.retry(entry, release.availableAt, now)
           }
           events.push(jobReleased(job, schedulerId, result, release._tag === "Retry"))
         }

@@ -8,12 +8,8 @@
  * the epoch and moves the clock with TestClock.adjust.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, type Layer, Option, type Scope, Stream, TestClock, TestServices } from "effect"
-import {
-  type JobReleased,
-  type SchedulerEvent,
-  SchedulerStopped
-} from "../../../src/domain/events.js"
+import { Chunk, Duration, Effect, type Layer, Option, Schema, type Scope, Stream, TestClock, TestServices } from "effect"
+import { type JobReleased, SchedulerEvent, SchedulerStopped } from "../../../src/domain/events.js"
 import { HandlerId, JobId, ScheduleId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
 import { Job } from "../../../src/domain/Job.js"
 import { JobError, JobResult } from "../../../src/domain/JobResult.js"
@@ -969,6 +965,32 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
           yield* TestClock.adjust(leaseMs + 1)
           yield* store.cleanup()
           expect(ids(yield* store.acquireSchedules(schedulerB, lease, 10))).toEqual(["s"])
+        })
+      )
+    })
+
+    describe("models", () => {
+      test(
+        "returned models and published events are instances of their Schema classes and encode",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          const events = yield* recordEvents
+          const leased = yield* leasedSchedule()
+          yield* store.releaseSchedules(schedulerA, [releaseOf(leased, { nextFireTime: new Date(1) }, [makeJob(0)])])
+          const [job] = yield* store.acquireJobs(schedulerA, lease, 10)
+          yield* store.releaseJobs(schedulerA, [finished(job!, makeResult(job!, "success", 0, 1_000))])
+          const schedule = yield* store.getSchedule(leased.id)
+          const result = Option.getOrThrow(yield* store.getJobResult(job!.id))
+          expect(schedule).toBeInstanceOf(Schedule)
+          expect(job).toBeInstanceOf(Job)
+          expect(result).toBeInstanceOf(JobResult)
+          expect(Schema.decodeSync(Schedule)(Schema.encodeSync(Schedule)(schedule))).toEqual(schedule)
+          expect(Schema.decodeSync(Job)(Schema.encodeSync(Job)(job!))).toEqual(job)
+          expect(Schema.decodeSync(JobResult)(Schema.encodeSync(JobResult)(result))).toEqual(result)
+          const published = yield* events.take
+          expect(tags(published)).toEqual(["ScheduleAdded", "ScheduleUpdated", "JobAdded", "JobAcquired", "JobReleased"])
+          for (const event of published)
+            expect(Schema.decodeSync(SchedulerEvent)(Schema.encodeSync(SchedulerEvent)(event))).toEqual(event)
         })
       )
     })

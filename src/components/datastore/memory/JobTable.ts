@@ -15,9 +15,10 @@
  * when it has changed.
  */
 import type { JobId, SchedulerId, TaskId } from "../../../domain/ids.js"
-import { Job } from "../../../domain/Job.js"
+import type { Job } from "../../../domain/Job.js"
 import { Fifo } from "./Fifo.js"
 import { MinHeap } from "./MinHeap.js"
+import { withFields } from "./instances.js"
 
 export interface JobEntry {
   job: Job
@@ -55,9 +56,6 @@ interface TimedEntry {
 
 const byAge = (a: JobEntry, b: JobEntry): number => a.createdAt - b.createdAt || a.seq - b.seq
 const byTime = (a: TimedEntry, b: TimedEntry): number => a.time - b.time || byAge(a.entry, b.entry)
-
-/** Builds a job without re-validating it: the input was validated when it was made. */
-export const withFields = (job: Job, fields: Partial<Job>): Job => new Job({ ...job, ...fields }, true)
 
 export class JobTable {
   private readonly byId = new Map<JobId, JobEntry>()
@@ -160,10 +158,16 @@ export class JobTable {
     entry.version = ++this.nextVersion
   }
 
-  /** Puts a job back as free for its next attempt (`job` carries attempt and availableAt). */
-  requeue(entry: JobEntry, job: Job, now: number): void {
+  /** Puts a job back as free for its next attempt, which may start at `availableAt`. */
+  retry(entry: JobEntry, availableAt: Date, now: number): void {
     this.unlease(entry)
-    entry.job = withFields(job, { acquiredBy: null, acquiredUntil: null, startedAt: null })
+    entry.job = withFields(entry.job, {
+      attempt: entry.job.attempt + 1,
+      availableAt,
+      acquiredBy: null,
+      acquiredUntil: null,
+      startedAt: null
+    })
     this.enqueue(entry, now)
   }
 

@@ -12,8 +12,9 @@
  * entries outnumber live ones).
  */
 import type { ScheduleId, SchedulerId } from "../../../domain/ids.js"
-import { Schedule } from "../../../domain/Schedule.js"
+import type { Schedule } from "../../../domain/Schedule.js"
 import { MinHeap } from "./MinHeap.js"
+import { withFields } from "./instances.js"
 
 interface Stored {
   schedule: Schedule
@@ -35,9 +36,6 @@ const byNextFireTimeThenId = (a: Stored, b: Stored): number =>
   a.schedule.nextFireTime!.getTime() - b.schedule.nextFireTime!.getTime() ||
   (a.schedule.id < b.schedule.id ? -1 : a.schedule.id > b.schedule.id ? 1 : 0)
 
-/** Builds a schedule without re-validating it: the input was validated when it was made. */
-export const withFields = (schedule: Schedule, fields: Partial<Schedule>): Schedule =>
-  new Schedule({ ...schedule, ...fields }, true)
 
 export class ScheduleTable {
   private readonly byId = new Map<ScheduleId, Stored>()
