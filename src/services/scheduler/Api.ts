@@ -37,6 +37,8 @@ export interface ApiDeps {
   readonly state: Ref.Ref<SchedulerState>
   /** Completed once the scheduler has stopped and released its jobs. */
   readonly stopped: Deferred.Deferred<void>
+  /** Wakes this scheduler's job loop at once (the JobAdded event would too, a few hops later). */
+  readonly jobsAdded: () => void
 }
 
 /** Runs a Schema class constructor (which validates), turning its ParseError into a typed failure. */
@@ -65,7 +67,7 @@ const finalReleaseOf = (jobId: JobId) => (event: SchedulerEvent): boolean =>
   event._tag === "JobReleased" && event.jobId === jobId && !event.willRetry
 
 export const makeApi = (deps: ApiDeps): SchedulerShape => {
-  const { broker, options, registry, state, stopped, store } = deps
+  const { broker, jobsAdded, options, registry, state, stopped, store } = deps
 
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
@@ -116,7 +118,11 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
               callerFieldsValid(input)
             )
           ),
-          (job) => Effect.as(store.addJob(job), jobId)
+          (job) =>
+            Effect.map(store.addJob(job), () => {
+              jobsAdded()
+              return jobId
+            })
         )))
 
   return {

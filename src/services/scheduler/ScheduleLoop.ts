@@ -39,13 +39,17 @@ export interface ScheduleLoopDeps {
   readonly store: DataStoreShape
   readonly options: ResolvedSchedulerOptions
   readonly wakeUp: WakeUp
+  /** Called after a release added jobs: wakes this scheduler's job loop without waiting for the event. */
+  readonly jobsAdded: () => void
 }
 
 /**
  * Processes one batch of due schedules; returns how many were acquired.
  * Uninterruptible so that a stop never leaves schedules leased.
  */
-export const processDueSchedules = ({ options, store }: Omit<ScheduleLoopDeps, "wakeUp">): Effect.Effect<number> =>
+export const processDueSchedules = (
+  { jobsAdded, options, store }: Omit<ScheduleLoopDeps, "wakeUp">
+): Effect.Effect<number> =>
   Effect.uninterruptible(Effect.gen(function*() {
     const schedules = yield* store.acquireSchedules(options.id, options.leaseDuration, options.scheduleBatchSize)
     if (schedules.length === 0) return 0
@@ -54,6 +58,7 @@ export const processDueSchedules = ({ options, store }: Omit<ScheduleLoopDeps, "
     const releases = yield* Effect.forEach(schedules, (schedule) =>
       releaseSchedule(schedule, tasks.get(schedule.taskId), now))
     yield* store.releaseSchedules(options.id, releases)
+    if (releases.some((release) => release.jobs.length > 0)) jobsAdded()
     return schedules.length
   }))
 

@@ -50,7 +50,8 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
         }
       }
     })))
-  const scheduleFiber = yield* Effect.forkScoped(scheduleLoop({ options, store, wakeUp: scheduleWakeUp }))
+  const jobsAdded = () => runner.wakeUp.notify(Number.NEGATIVE_INFINITY)
+  const scheduleFiber = yield* Effect.forkScoped(scheduleLoop({ jobsAdded, options, store, wakeUp: scheduleWakeUp }))
   const cleanupFiber = options.cleanupInterval === null
     ? null
     : yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(options.cleanupInterval), store.cleanup())))
@@ -69,7 +70,7 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
     })
   )
 
-  return makeApi({ broker, options, registry, state, stopped, store })
+  return makeApi({ broker, jobsAdded, options, registry, state, stopped, store })
 })
 
 /** The scheduler, running while the layer is in use. */
