@@ -617,6 +617,20 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
       )
 
       test(
+        "the start deadline bounds the first attempt only: a retry past it still runs",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          const job = yield* leasedJob({ startDeadline: new Date(1_000) })
+          yield* store.releaseJobs(schedulerA, [
+            { _tag: "Retry", job, result: makeResult(job, "error", 0, 0), availableAt: new Date(5_000) }
+          ])
+          yield* TestClock.adjust(5_000)
+          const [again] = yield* store.acquireJobs(schedulerA, lease, 10)
+          expect(again).toMatchObject({ id: job.id, attempt: 2 })
+        })
+      )
+
+      test(
         "a leased job is not acquired by another scheduler while its lease holds",
         Effect.gen(function* () {
           const store = yield* DataStore

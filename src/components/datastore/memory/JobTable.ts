@@ -109,8 +109,8 @@ export class JobTable {
 
   /**
    * Leases up to `limit` available jobs to `schedulerId`, oldest first, within
-   * each task's maxRunningJobs. Jobs past their start deadline are removed and
-   * returned as `missed` instead.
+   * each task's maxRunningJobs. Jobs whose first attempt is past its start
+   * deadline are removed and returned as `missed` instead.
    */
   acquire(
     schedulerId: SchedulerId,
@@ -129,7 +129,8 @@ export class JobTable {
       const lane = this.lanes.get(top.taskId)
       if (lane === undefined || lane.version !== top.version) continue
       const entry = this.takeOldest(lane)!
-      const deadline = entry.job.startDeadline
+      // The deadline bounds how late the scheduled run may start; a retry starts when its backoff says.
+      const deadline = entry.job.attempt === 1 ? entry.job.startDeadline : null
       if (deadline !== null && deadline.getTime() < now) {
         this.byId.delete(entry.job.id)
         entry.version = ++this.nextVersion
