@@ -52,11 +52,31 @@ export type SchedulerSection = typeof SchedulerSection.Type
 /** Keeps everything in process memory: nothing survives a restart. */
 export const MemoryStore = Schema.Struct({ type: Schema.Literal("memory") }).pipe(containing("a mapping"))
 
+/** One SQLite file (created, with its directory, when absent; migrated in place). */
+export const SqliteStore = Schema.Struct({
+  type: Schema.Literal("sqlite"),
+  /** Relative to the deployment directory. */
+  path: Schema.optionalWith(NonEmptyText, { exact: true, default: () => "data/schedulezero.db" }),
+  synchronous: Schema.optionalWith(oneOf("normal", "full"), { exact: true }),
+  busyTimeout: optionalKey("busy_timeout", ConfigDuration),
+  executionLog: optionalKey(
+    "execution_log",
+    Schema.Struct({
+      /** Newest rows kept; null = no bound. */
+      maxRows: optionalKey("max_rows", NullablePositiveInt),
+      /** Age beyond which rows are deleted; null = no bound. */
+      maxAge: optionalKey("max_age", NullablePositiveDuration)
+    }).pipe(containing("a mapping"))
+  )
+}).pipe(containing("a mapping"))
+
 /**
- * Which data store a deployment uses, told apart by `type`. SQLite and
- * PostgreSQL join this union as further members when they are built.
+ * Which data store a deployment uses, told apart by `type`. PostgreSQL joins
+ * this union as a further member when it is built.
  */
-export const StoreSection = Schema.Union(MemoryStore)
+export const StoreSection = Schema.Union(MemoryStore, SqliteStore).pipe(
+  containing("a mapping with type memory or sqlite")
+)
 export type StoreSection = typeof StoreSection.Type
 
 export const HandlersSection = Schema.Struct({

@@ -5,8 +5,26 @@
  */
 import { Effect, ParseResult, Schema } from "effect"
 import { ConfigError, ConfigIssue, formatKeyPath } from "./ConfigError.js"
+import { showValue } from "./fields.js"
+
+const literalChoice = /^Expected ((?:"[^"]*"(?: \| )?)+), actual (.*)$/s
+
+/** Shows an `actual` as Schema printed it (JSON-like) the way field messages do. */
+const reshow = (printed: string): string => {
+  try {
+    return showValue(JSON.parse(printed))
+  } catch {
+    return printed
+  }
+}
 
 const rewordIssue = (issue: ParseResult.ArrayFormatterIssue): string => {
+  // A choice between literals (e.g. a union's `type` discriminator), worded like the other field messages.
+  const choice = issue._tag === "Type" ? literalChoice.exec(issue.message) : null
+  if (choice !== null) {
+    const words = choice[1]!.split(" | ").map((word) => word.slice(1, -1))
+    return `expected one of ${words.join(", ")}, got ${reshow(choice[2]!)}`
+  }
   switch (issue._tag) {
     case "Unexpected": {
       const known = issue.message.replace(/^is unexpected, expected: /, "").replaceAll('"', "").split(" | ")

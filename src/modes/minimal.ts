@@ -1,5 +1,5 @@
 /**
- * `minimal` mode: the scheduler with the deployment's store (memory for now),
+ * `minimal` mode: the scheduler with the deployment's store (memory or SQLite),
  * the local event broker and local handlers; nothing listens on the network.
  *
  * Shared layers are single consts referenced wherever they are needed: a layer
@@ -20,7 +20,7 @@ import { storeLayer } from "./store.js"
 const layer = (deployment: Deployment) => {
   const { config } = deployment
   const broker = component("broker (local)", LocalBroker.layer)
-  const store = storeLayer(config.store).pipe(Layer.provide(broker))
+  const store = storeLayer(deployment).pipe(Layer.provide(broker))
   const handlers = localHandlersLayer(deployment)
   const scheduler = component("scheduler", SchedulerComponent.layer(schedulerOptionsOf(config.scheduler))).pipe(
     Layer.provide(Layer.mergeAll(store, handlers, broker))

@@ -111,7 +111,7 @@ describe("loadDeployment", () => {
       const { file, error } = yield* failureOf("mode: turbo\nlogging: { format: xml }\nstore: 5\n")
       expect(error.message.split("\n")).toEqual([
         `${file}: mode: expected one of minimal, full, autonomous, got 'turbo'`,
-        `${file}: store: expected a mapping, got 5`,
+        `${file}: store: expected a mapping with type memory or sqlite, got 5`,
         `${file}: logging.format: expected one of pretty, json, got 'xml'`
       ])
     }).pipe(Effect.provide(NodeContext.layer))
@@ -150,8 +150,31 @@ describe("loadDeployment", () => {
       expect(notAMapping.error.message).toBe(
         `${notAMapping.file}: schedules[0].trigger: expected a trigger mapping with a type (cron, interval, date, calendarinterval, and, or), got 'hourly'`
       )
+      const badType = yield* failureOf("schedules:\n  - { id: s, task: t, trigger: { type: crn } }\n")
+      expect(badType.error.message).toBe(
+        `${badType.file}: schedules[0].trigger.type: expected one of cron, interval, date, calendarinterval, and, or, got 'crn'`
+      )
       const unknownKey = yield* failureOf("schedules:\n  - { id: s, task: t, trigger: { type: date, at: x } }\n")
       expect(unknownKey.error.message).toContain(`${unknownKey.file}: schedules[0].trigger.at: unknown key`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("store is a union told apart by type: memory or sqlite (with a path relative to the deployment)", () =>
+    Effect.gen(function* () {
+      const { result } = yield* loadYaml("store:\n  type: sqlite\n  busy_timeout: 2s\n  execution_log: { max_rows: null }\n")
+      if (result._tag === "Left") return yield* Effect.dieMessage(result.left.message)
+      expect(result.right.config.store).toEqual({
+        type: "sqlite",
+        path: "data/schedulezero.db",
+        busyTimeout: Duration.seconds(2),
+        executionLog: { maxRows: null }
+      })
+      const unknownType = yield* failureOf("store: { type: postgres }\n")
+      expect(unknownType.error.message).toBe(`${unknownType.file}: store.type: expected one of memory, sqlite, got 'postgres'`)
+      const unknownKey = yield* failureOf("store: { type: sqlite, file: x.db }\n")
+      expect(unknownKey.error.message).toBe(
+        `${unknownKey.file}: store.file: unknown key (expected one of: type, path, synchronous, busy_timeout, execution_log)`
+      )
     }).pipe(Effect.provide(NodeContext.layer))
   )
 

@@ -8,6 +8,7 @@ import * as ComponentManager from "../../src/modes/ComponentManager.js"
 import { component } from "../../src/modes/component.js"
 import { applyConfigSeed } from "../../src/modes/configSeed.js"
 import { ComponentFailed } from "../../src/modes/StartupError.js"
+import { DateTrigger } from "../../src/domain/triggers/schema.js"
 import { HandlerRegistry } from "../../src/services/HandlerRegistry.js"
 import { Scheduler } from "../../src/services/Scheduler.js"
 
@@ -79,6 +80,45 @@ describe("ComponentManager", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped("with a SQLite store the schedules survive a restart, and re-applying the config keeps one copy", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const loaded = yield* deployment(
+        "store: { type: sqlite, path: data/sz.db }",
+        "tasks:",
+        "  - { id: later, handler: greeter, method: later }",
+        "schedules:",
+        "  - { id: hourly, task: later, trigger: { type: cron, minute: 0 } }"
+      )
+      /** Starts the deployment, runs `f` with its scheduler, stops it. */
+      const runOnce = <A, E>(f: (scheduler: Scheduler["Type"]) => Effect.Effect<A, E>) =>
+        Effect.scoped(
+          Effect.flatMap(Layer.build(ComponentManager.layer("minimal", loaded)), (context) =>
+            f(Context.get(context, Scheduler))
+          )
+        )
+      // First run: the config's schedule, plus one added through the API.
+      yield* runOnce((scheduler) =>
+        scheduler.addSchedule({ id: "extra", taskId: "later", trigger: DateTrigger.make({ runTime: new Date(3_600_000) }) })
+      )
+      expect(yield* fs.exists(`${loaded.root}/data/sz.db`)).toBe(true)
+      // Second run: the API's schedule was persisted; the config's is there once.
+      const ids = yield* runOnce((scheduler) => scheduler.getSchedules())
+      expect(ids.map((schedule) => schedule.id)).toEqual(["extra", "hourly"])
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a store that cannot open its database stops startup naming the store", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const loaded = yield* deployment("store: { type: sqlite, path: not-a-db.txt }")
+      yield* fs.writeFileString(`${loaded.root}/not-a-db.txt`, "hello, I am a text file, not a database at all\n".repeat(20))
+      const error = yield* Effect.flip(Layer.build(ComponentManager.layer("minimal", loaded)))
+      expect(error._tag).toBe("ComponentFailed")
+      expect(error.message).toMatch(/^store \(sqlite\): failed to start: database .*not-a-db\.txt is not a SQLite database/)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("a task naming an unknown handler method is a config error at its key path", () =>
     Effect.gen(function* () {
       const loaded = yield* deployment("tasks:", "  - { id: t, handler: greeter, method: shout }")
@@ -126,4 +166,24 @@ describe("component", () => {
       expect(yield* Effect.flip(Layer.build(outer).pipe(Effect.scoped))).toBe(inner)
     })
   )
+})
+
+describe("shipped deployments", () => {
+  for (const name of ["default", "minimal"]) {
+    it.scoped(`deployments/${name} loads and starts in its mode with its handlers and schedules`, () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        // A copy, so a SQLite file is not written into the repository.
+        const dir = yield* fs.makeTempDirectoryScoped({ prefix: `sz-shipped-${name}-` })
+        yield* fs.copy(`deployments/${name}`, dir, { overwrite: true })
+        const loaded = yield* loadDeployment(dir)
+        const context = yield* Layer.build(ComponentManager.layer(loaded.config.mode, loaded))
+        const scheduler = Context.get(context, Scheduler)
+        const handlers = yield* Context.get(context, HandlerRegistry).list()
+        expect(handlers.length).toBeGreaterThan(0)
+        const schedules = yield* scheduler.getSchedules()
+        expect(schedules.map((schedule) => schedule.id)).toEqual(loaded.config.schedules.map((entry) => entry.id))
+      }).pipe(Effect.provide(NodeContext.layer))
+    )
+  }
 })
