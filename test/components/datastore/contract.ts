@@ -1011,6 +1011,24 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
 
     describe("volume", () => {
       test(
+        "after 1,500 updates, next run time and acquisition see only each schedule's latest state",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          yield* store.addSchedule(makeSchedule("a", 100_000), "exception")
+          yield* store.addSchedule(makeSchedule("b", 200_000), "exception")
+          for (let i = 1; i <= 1_500; i++) {
+            yield* store.updateSchedule(ScheduleId.make("a"), (s) =>
+              Schedule.make({ ...s, nextFireTime: new Date(100_000 - i), paused: i % 2 === 1 })
+            )
+          }
+          // "a" ends unpaused at 98,500; every earlier fire time it had is stale.
+          expect(millis(yield* store.getNextScheduleRunTime())).toEqual(Option.some(98_500))
+          yield* TestClock.adjust(200_000)
+          expect(ids(yield* store.acquireSchedules(schedulerA, lease, 10))).toEqual(["a", "b"])
+        })
+      )
+
+      test(
         "10,000 jobs pass through acquire and release in batches of 100, each exactly once, oldest first",
         Effect.gen(function* () {
           const store = yield* DataStore
