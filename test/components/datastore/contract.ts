@@ -6,6 +6,22 @@
  * database inside the layer, e.g. in a scoped temporary directory), so tests
  * never see each other's rows. Time is TestClock time: every test starts at
  * the epoch and moves the clock with TestClock.adjust.
+ *
+ * Rules pinned down here beyond the comments in src/services/DataStore.ts:
+ * - a lease holds while now < acquiredUntil;
+ * - a job whose lease expired is never handed out again as the same attempt:
+ *   acquireJobs and cleanup first end that attempt as "abandoned" (error tag
+ *   JobAbandoned) and retry it per the task's policy or finish it;
+ * - a release (schedule or job) is accepted while acquiredBy is still the
+ *   releasing scheduler, even past its lease; once another scheduler took
+ *   over, or the row was removed or replaced, it is dropped;
+ * - a schedule release takes trigger, nextFireTime and lastFireTime from the
+ *   scheduler and keeps every other field as stored (a pause made meanwhile
+ *   survives);
+ * - getNextScheduleRunTime counts a schedule leased to someone at its lease
+ *   expiry, so an idle scheduler does not spin on a past fire time;
+ * - the start deadline bounds a job's first attempt only;
+ * - results are kept while now < expiresAt.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, type Layer, Option, Schema, type Scope, Stream, TestClock, TestServices } from "effect"
@@ -433,6 +449,19 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
       )
 
       test(
+        "a release past the lease is still accepted while no other scheduler took the schedule",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          const byA = yield* leasedSchedule()
+          yield* TestClock.adjust(leaseMs + 1)
+          yield* store.releaseSchedules(schedulerA, [releaseOf(byA, { nextFireTime: new Date(60_000) }, [makeJob(0)])])
+          const stored = yield* store.getSchedule(ScheduleId.make("s"))
+          expect(stored).toMatchObject({ nextFireTime: new Date(60_000), acquiredBy: null, acquiredUntil: null })
+          expect(yield* store.getJobs()).toHaveLength(1)
+        })
+      )
+
+      test(
         "a release for a schedule removed meanwhile is dropped with its jobs",
         Effect.gen(function* () {
           const store = yield* DataStore
@@ -795,6 +824,18 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
           expect(yield* store.getJobs()).toEqual([acquired])
           expect(yield* store.getJobResult(acquired.id)).toEqual(Option.none())
           expect(yield* events.take).toEqual([])
+        })
+      )
+
+      test(
+        "a job release past the lease is still accepted while nothing reaped the job",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          const job = yield* leasedJob()
+          yield* TestClock.adjust(leaseMs + 1)
+          yield* store.releaseJobs(schedulerA, [finished(job, makeResult(job, "success", leaseMs + 1, leaseMs + 60_000))])
+          expect(yield* store.getJobs()).toEqual([])
+          expect(Option.map(yield* store.getJobResult(job.id), (r) => r.outcome)).toEqual(Option.some("success"))
         })
       )
 
