@@ -403,7 +403,8 @@ export const make = Effect.gen(function* () {
                 continue
               }
               const job = decoded.right
-              if (job.startDeadline !== null && job.startDeadline.getTime() < at) {
+              // The deadline bounds the first start only: a retry waits for its backoff, not the schedule.
+              if (job.attempt === 1 && job.startDeadline !== null && job.startDeadline.getTime() < at) {
                 const result = finalResult(job, timestamp, { outcome: "missed_start_deadline", startedAt: null, error: null })
                 settlements.push({ job, result, retryAt: null, schedulerId })
                 progressed = true

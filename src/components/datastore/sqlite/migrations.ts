@@ -74,15 +74,13 @@ const core = statements(
     acquired_until INTEGER,
     started_at INTEGER
   ) STRICT`,
-  // getJobs order
-  `CREATE INDEX jobs_created ON jobs (created_at, id)`,
   // free jobs, oldest first: acquireJobs
   `CREATE INDEX jobs_free ON jobs (created_at, id) WHERE acquired_by IS NULL`,
   // retries waiting for their backoff: getNextJobAvailableTime
   `CREATE INDEX jobs_retry ON jobs (available_at) WHERE acquired_by IS NULL AND available_at IS NOT NULL`,
-  // leases: running counts per task, expired leases, a scheduler's own jobs
-  `CREATE INDEX jobs_lease ON jobs (acquired_until) WHERE acquired_by IS NOT NULL`,
-  `CREATE INDEX jobs_owner ON jobs (acquired_by) WHERE acquired_by IS NOT NULL`,
+  // leased jobs (few: bounded by the schedulers' concurrency): running counts per task,
+  // lapsed leases, a restarted scheduler's own jobs
+  `CREATE INDEX jobs_leased ON jobs (acquired_by, acquired_until) WHERE acquired_by IS NOT NULL`,
   `CREATE TABLE job_results (
     job_id TEXT PRIMARY KEY NOT NULL,
     task_id TEXT NOT NULL,

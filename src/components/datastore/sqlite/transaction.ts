@@ -21,13 +21,14 @@ export const makeImmediateTransaction = (sql: SqlClient.SqlClient) =>
     acquireConnection: Effect.flatMap(Scope.make(), (scope) =>
       Effect.map(Scope.extend(sql.reserve, scope), (conn) => [scope, conn] as const)
     ),
-    begin: (conn) => conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined),
+    // Through the client's statement cache: these run once per write, so they are prepared once.
+    begin: (conn) => conn.execute("BEGIN IMMEDIATE", [], undefined),
     savepoint: (conn, id) => conn.executeUnprepared(`SAVEPOINT effect_sql_${id}`, [], undefined),
-    commit: (conn) => conn.executeUnprepared("COMMIT", [], undefined),
+    commit: (conn) => conn.execute("COMMIT", [], undefined),
     // A BEGIN that failed (busy timeout) leaves nothing to roll back.
     rollback: (conn) =>
       conn
-        .executeUnprepared("ROLLBACK", [], undefined)
+        .execute("ROLLBACK", [], undefined)
         .pipe(Effect.catchIf(isNoActiveTransaction, () => Effect.void)),
     rollbackSavepoint: (conn, id) => conn.executeUnprepared(`ROLLBACK TO SAVEPOINT effect_sql_${id}`, [], undefined)
   })
