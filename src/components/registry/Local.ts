@@ -8,7 +8,12 @@ import { Context, Effect, Layer, Predicate } from "effect"
 import { HandlerFailed, HandlerNotFound, MethodNotFound } from "../../domain/errors.js"
 import type { Job } from "../../domain/Job.js"
 import type { Task } from "../../domain/Task.js"
-import { type HandlerInfo, HandlerRegistry, type HandlerRegistryShape } from "../../services/HandlerRegistry.js"
+import {
+  type HandlerInfo,
+  HandlerRegistry,
+  type HandlerRegistryShape,
+  type RunError
+} from "../../services/HandlerRegistry.js"
 
 /** What a local handler method receives for one attempt of a job. */
 export interface LocalHandlerContext {
@@ -60,60 +65,68 @@ export const toHandlerFailed = (error: unknown): HandlerFailed => {
   return new HandlerFailed({ tag: "Error", message: String(error) })
 }
 
-/** Calls `method` and adapts whatever it returns to an Effect. */
-const invoke = (method: LocalMethod, job: Job, task: Task): Effect.Effect<unknown, HandlerFailed> =>
-  Effect.suspend(() => {
-    // Created only when the method reads `signal`: most methods never do.
-    let controller: AbortController | undefined
-    const context: LocalHandlerContext = {
-      args: job.args,
-      kwargs: job.kwargs,
-      job,
-      task,
-      get signal() {
-        controller ??= new AbortController()
-        return controller.signal
-      }
+/** Calls `method` now (inside the caller's Effect.suspend) and adapts whatever it returns to an Effect. */
+const invoke = (method: LocalMethod, job: Job, task: Task): Effect.Effect<unknown, HandlerFailed> => {
+  // Created only when the method reads `signal`: most methods never do.
+  let controller: AbortController | undefined
+  const context: LocalHandlerContext = {
+    args: job.args,
+    kwargs: job.kwargs,
+    job,
+    task,
+    get signal() {
+      controller ??= new AbortController()
+      return controller.signal
     }
-    let result: unknown
-    try {
-      result = method(context)
-    } catch (error) {
-      return Effect.fail(toHandlerFailed(error))
-    }
-    if (Effect.isEffect(result)) {
-      return (result as Effect.Effect<unknown, unknown>).pipe(
-        Effect.mapError(toHandlerFailed),
-        Effect.catchAllDefect((defect) => Effect.fail(toHandlerFailed(defect)))
+  }
+  let result: unknown
+  try {
+    result = method(context)
+  } catch (error) {
+    return Effect.fail(toHandlerFailed(error))
+  }
+  if (Effect.isEffect(result)) {
+    return (result as Effect.Effect<unknown, unknown>).pipe(
+      Effect.mapError(toHandlerFailed),
+      Effect.catchAllDefect((defect) => Effect.fail(toHandlerFailed(defect)))
+    )
+  }
+  if (Predicate.isPromiseLike(result)) {
+    const promise = result
+    return Effect.async<unknown, HandlerFailed>((resume) => {
+      promise.then(
+        (value) => resume(Effect.succeed(value)),
+        (error) => resume(Effect.fail(toHandlerFailed(error)))
       )
-    }
-    if (Predicate.isPromiseLike(result)) {
-      const promise = result
-      return Effect.async<unknown, HandlerFailed>((resume) => {
-        promise.then(
-          (value) => resume(Effect.succeed(value)),
-          (error) => resume(Effect.fail(toHandlerFailed(error)))
-        )
-        return Effect.sync(() => controller?.abort())
-      })
-    }
-    return Effect.succeed(result)
-  })
+      return Effect.sync(() => controller?.abort())
+    })
+  }
+  return Effect.succeed(result)
+}
 
 /** Builds the registry over a mutable table of handlers. */
 export const make = (handlers: ReadonlyArray<LocalHandler>): HandlerRegistryShape & LocalHandlersShape => {
   const table = new Map<string, LocalHandler>(handlers.map((handler) => [handler.id, handler]))
 
-  const lookup = (handler: string, method: string): Effect.Effect<LocalMethod, HandlerNotFound | MethodNotFound> => {
+  /** The method, or the error saying what is missing. */
+  const lookup = (handler: string, method: string): LocalMethod | HandlerNotFound | MethodNotFound => {
     const found = table.get(handler)
-    if (found === undefined) return Effect.fail(new HandlerNotFound({ handler }))
+    if (found === undefined) return new HandlerNotFound({ handler })
     const fn = Object.hasOwn(found.methods, method) ? found.methods[method] : undefined
-    return fn === undefined ? Effect.fail(new MethodNotFound({ handler, method })) : Effect.succeed(fn)
+    return fn === undefined ? new MethodNotFound({ handler, method }) : fn
   }
 
   return {
-    validate: (handler, method) => Effect.asVoid(lookup(handler, method)),
-    run: (job, task) => Effect.flatMap(lookup(task.handler, task.method), (method) => invoke(method, job, task)),
+    validate: (handler, method) =>
+      Effect.suspend(() => {
+        const found = lookup(handler, method)
+        return typeof found === "function" ? Effect.void : Effect.fail(found)
+      }),
+    run: (job, task) =>
+      Effect.suspend((): Effect.Effect<unknown, RunError> => {
+        const found = lookup(task.handler, task.method)
+        return typeof found === "function" ? invoke(found, job, task) : Effect.fail(found)
+      }),
     list: () =>
       Effect.sync(() =>
         Array.from(table.values(), (handler): HandlerInfo => ({

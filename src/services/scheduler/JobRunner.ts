@@ -5,14 +5,14 @@
  * their leases are extended. On stop, running jobs get a grace period and are
  * then cancelled; every acquired job is released before the runner returns.
  */
-import { Chunk, Clock, Duration, Effect, Fiber, FiberSet, Option, Queue } from "effect"
+import { Chunk, Clock, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue } from "effect"
 import type { JobId } from "../../domain/ids.js"
 import type { Job } from "../../domain/Job.js"
 import { JobError, JobResult } from "../../domain/JobResult.js"
 import type { Task } from "../../domain/Task.js"
 import type { DataStoreShape, JobRelease } from "../DataStore.js"
 import type { HandlerRegistryShape } from "../HandlerRegistry.js"
-import { releaseFor, runAttempt } from "./Attempt.js"
+import { type AttemptError, releaseFor, runAttempt } from "./Attempt.js"
 import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
 import { tasksById } from "./tasks.js"
 import { makeWakeUp, type WakeUp } from "./WakeUp.js"
@@ -74,8 +74,12 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
   const execute = (job: Job, task: Task): Effect.Effect<void> =>
     Effect.uninterruptibleMask((restore) => {
       const startedAtMs = clock.unsafeCurrentTimeMillis()
-      return Effect.flatMap(Effect.exit(restore(runAttempt(registry, job, task))), (exit) =>
-        Effect.map(releaseFor(job, task, startedAtMs, clock.unsafeCurrentTimeMillis(), exit), report))
+      const ended = (exit: Exit.Exit<unknown, AttemptError>) =>
+        Effect.map(releaseFor(job, task, startedAtMs, clock.unsafeCurrentTimeMillis(), exit), report)
+      return Effect.matchCauseEffect(restore(runAttempt(registry, job, task)), {
+        onSuccess: (value) => ended(Exit.succeed(value)),
+        onFailure: (cause) => ended(Exit.failCause(cause))
+      })
     })
 
   const acquireAndStart = Effect.fnUntraced(function*(limit: number) {

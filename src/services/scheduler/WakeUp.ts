@@ -37,10 +37,11 @@ export const makeWakeUp = (): WakeUp => {
         if (until <= now) return Effect.void
         const wake = Deferred.unsafeMake<void>(fiber.id())
         sleeping = { until, wake }
-        const timer = until === Number.POSITIVE_INFINITY
-          ? Effect.never
-          : Effect.sleep(Duration.millis(Math.min(until - now, maxSleepMs)))
-        return Effect.race(Deferred.await(wake), timer).pipe(
+        // Without a target only a hint can wake the loop: no timer to race.
+        const wait = until === Number.POSITIVE_INFINITY
+          ? Deferred.await(wake)
+          : Effect.race(Deferred.await(wake), Effect.sleep(Duration.millis(Math.min(until - now, maxSleepMs))))
+        return wait.pipe(
           Effect.ensuring(Effect.sync(() => {
             sleeping = null
           }))
