@@ -128,15 +128,20 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
       Effect.clockWith((clock) => {
         const events: Array<SchedulerEvent> = []
         const value = f(clock.unsafeCurrentTimeMillis(), events)
-        return events.length === 0 ? Effect.succeed(value) : Effect.as(broker.publishAll(events), value)
+        if (events.length === 0) return Effect.succeed(value)
+        return Effect.as(events.length === 1 ? broker.publish(events[0]!) : broker.publishAll(events), value)
       })
     )
 
   /** Dies before changing anything if a job id is already stored or repeated (ids are UUIDs: this is a bug). */
+  const assertNewJobId = (id: JobId): void => {
+    if (jobs.has(id)) throw new Error(`job id '${id}' is already stored`)
+  }
   const assertNewJobIds = (added: ReadonlyArray<Job>): void => {
     const seen = new Set<JobId>()
     for (const job of added) {
-      if (jobs.has(job.id) || seen.has(job.id)) throw new Error(`job id '${job.id}' is already stored`)
+      assertNewJobId(job.id)
+      if (seen.has(job.id)) throw new Error(`job id '${job.id}' is repeated`)
       seen.add(job.id)
     }
   }
@@ -316,7 +321,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
 
     addJob: (job) =>
       change((now, events) => {
-        assertNewJobIds([job])
+        assertNewJobId(job.id)
         jobs.add(job, now)
         events.push(jobAdded(job, new Date(now)))
       }),
