@@ -21,6 +21,21 @@ export const scheduleTrigger = (
     ConfigError.at(configFile, `schedules[${index}].trigger`, error.message)
   )
 
-/** Checks every schedule's trigger now, so a bad one stops the deployment before anything starts. */
-export const checkScheduleTriggers = (configFile: string, config: DeploymentConfig, now: Date) =>
-  Effect.forEach(config.schedules, (_, index) => scheduleTrigger(configFile, config, index, now), { discard: true })
+/**
+ * Checks every schedule's trigger now, so a bad one stops the deployment before
+ * anything starts; all bad triggers are reported together.
+ */
+export const checkScheduleTriggers = (
+  configFile: string,
+  config: DeploymentConfig,
+  now: Date
+): Effect.Effect<void, ConfigError> => {
+  const issues = config.schedules.flatMap((_, index) =>
+    Either.match(scheduleTrigger(configFile, config, index, now), {
+      onLeft: (error) => error.issues,
+      onRight: () => []
+    })
+  )
+  const [first, ...rest] = issues
+  return first === undefined ? Effect.void : Effect.fail(new ConfigError({ file: configFile, issues: [first, ...rest] }))
+}

@@ -140,6 +140,13 @@ describe("loadDeployment", () => {
       expect(badStep.error.message).toMatch(
         new RegExp(`^${badStep.file}: schedules\\[0\\]\\.trigger: minute: `)
       )
+      const twoBad = yield* failureOf(
+        "schedules:\n  - { id: a, task: t, trigger: { type: cron, hour: 25 } }\n  - { id: b, task: t, trigger: { type: cron, timezone: Mars/Base } }\n"
+      )
+      expect(twoBad.error.issues.map((issue) => issue.path)).toEqual(["schedules[0].trigger", "schedules[1].trigger"])
+      expect(twoBad.error.message.split("\n")[1]).toBe(
+        `${twoBad.file}: schedules[1].trigger: timezone: unknown time zone 'Mars/Base'`
+      )
       const badZone = yield* failureOf(
         "schedules:\n  - { id: s, task: t, trigger: { type: interval, minutes: 1, start_time: tomorrow } }\n"
       )
