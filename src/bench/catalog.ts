@@ -5,7 +5,7 @@
  */
 import type { Bars } from "./report.js"
 
-export const StoreKinds = ["memory"] as const
+export const StoreKinds = ["memory", "sqlite"] as const
 export type StoreKind = (typeof StoreKinds)[number]
 
 export interface ScenarioInfo {
@@ -25,6 +25,14 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     bars: { jobs_per_s: { op: ">=", value: 50_000 } },
     store: "memory",
     timeoutMs: 60_000
+  },
+  {
+    name: "local-throughput-sqlite",
+    description:
+      "100,000 one-off no-op jobs, SQLite file store (synchronous NORMAL, then FULL as jobs_per_s_full), local handler",
+    bars: { jobs_per_s: { op: ">=", value: 20_000 } },
+    store: "sqlite",
+    timeoutMs: 240_000
   },
   {
     name: "fire-lateness",
@@ -49,7 +57,7 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     description: "100,000 cron schedules due in an hour; CPU and memory over 30 s of idling after loading",
     bars: { cpu_s_idle: { op: "<=", value: 0.3 }, rss_mb: { op: "<=", value: 250 } },
     store: "choice",
-    timeoutMs: 300_000
+    timeoutMs: 240_000
   },
   {
     name: "cron-next",

@@ -5,14 +5,24 @@
  */
 import { FileSystem } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Effect, Exit, Logger, LogLevel } from "effect"
+import { Cause, Effect, Exit, Logger, LogLevel } from "effect"
 import { StoreKinds, type StoreKind } from "./catalog.js"
 import { machine, withLoadEnd } from "./measure.js"
 import type { RunResult } from "./report.js"
 import { runners } from "./scenarios/index.js"
 
+const [name = "", storeArg = "", resultFile = ""] = process.argv.slice(2)
+
+/** Why the scenario failed, for the parent's report (the full cause goes to stderr). */
+const failureReason = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  return error instanceof Error ? error.message : String(error)
+}
+
+const writeResult = (result: RunResult | { readonly error: string }) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.writeFileString(resultFile, JSON.stringify(result)))
+
 const main = Effect.gen(function* () {
-  const [name = "", storeArg = "", resultFile = ""] = process.argv.slice(2)
   const run = runners[name]
   if (run === undefined) return yield* Effect.dieMessage(`bench child: no runner for scenario '${name}'`)
   const store = (StoreKinds as ReadonlyArray<string>).includes(storeArg) ? (storeArg as StoreKind) : null
@@ -20,10 +30,12 @@ const main = Effect.gen(function* () {
   const measured = yield* run(store)
   // A figure that could not be measured (NaN, Infinity) is left out, so its bar reports it missing.
   const metrics = Object.fromEntries(Object.entries(measured).filter(([, value]) => Number.isFinite(value)))
-  const result: RunResult = { metrics, machine: withLoadEnd(start) }
-  const fs = yield* FileSystem.FileSystem
-  yield* fs.writeFileString(resultFile, JSON.stringify(result))
-})
+  yield* writeResult({ metrics, machine: withLoadEnd(start) })
+}).pipe(
+  Effect.tapErrorCause((cause) =>
+    Cause.isInterruptedOnly(cause) ? Effect.void : Effect.ignore(writeResult({ error: failureReason(cause) }))
+  )
+)
 
 // Warnings and errors only: per-job info logs would be measured as scheduler work.
 // The result is written once the scenario's scope (scheduler included) has closed;

@@ -32,9 +32,12 @@ const runChild = (info: ScenarioInfo, store: StoreKind | null, resultFile: strin
       }),
       Effect.mapError((error) => (typeof error === "string" ? error : `could not run: ${error.message}`))
     )
-    if (exitCode !== 0) return yield* Effect.fail(`child process exited with code ${exitCode}`)
-    const text = yield* fs.readFileString(resultFile).pipe(Effect.mapError(() => "child wrote no result"))
-    return JSON.parse(text) as RunResult
+    const text = yield* fs.readFileString(resultFile).pipe(Effect.orElseSucceed(() => "{}"))
+    const result = JSON.parse(text) as Partial<RunResult> & { readonly error?: string }
+    if (exitCode !== 0 || result.metrics === undefined || result.machine === undefined) {
+      return yield* Effect.fail(result.error ?? `child process exited with code ${exitCode}`)
+    }
+    return { metrics: result.metrics, machine: result.machine } satisfies RunResult
   })
 
 const runScenario = (info: ScenarioInfo, storeChoice: StoreKind, runs: number) =>

@@ -1,5 +1,6 @@
 /** Scenario name → the code that runs it (in a child process) and returns its metrics. */
-import type { Effect } from "effect"
+import type { FileSystem, Path } from "@effect/platform"
+import { Effect } from "effect"
 import type { StoreKind } from "../catalog.js"
 import type { Metrics } from "../report.js"
 import { burst } from "./burst.js"
@@ -7,16 +8,30 @@ import { cronNext } from "./cronNext.js"
 import { fireLateness } from "./fireLateness.js"
 import { idle100k } from "./idle100k.js"
 import { measureThroughput } from "./localThroughput.js"
-import type { BenchStore } from "./stack.js"
+import { type BenchStore, makeBenchStore } from "./stack.js"
 
-export type Runner = (store: StoreKind | null) => Effect.Effect<Metrics, unknown>
+export type Runner = (store: StoreKind | null) => Effect.Effect<Metrics, unknown, FileSystem.FileSystem | Path.Path>
 
-const onStore = (store: StoreKind | null): BenchStore => ({ kind: store ?? "memory" })
+/** Runs `scenario` on a fresh store of the kind asked for (memory when none is). */
+const onStore =
+  <R>(scenario: (store: BenchStore) => Effect.Effect<Metrics, unknown, R>) => (kind: StoreKind | null) =>
+    Effect.scoped(Effect.flatMap(makeBenchStore(kind ?? "memory"), scenario))
+
+/** Throughput at synchronous NORMAL, then on a fresh file at FULL (metrics suffixed _full). */
+const sqliteThroughput = Effect.gen(function* () {
+  const normal = yield* onStore(measureThroughput)("sqlite")
+  const full = yield* Effect.scoped(Effect.flatMap(makeBenchStore("sqlite", "FULL"), measureThroughput))
+  return {
+    ...normal,
+    ...Object.fromEntries(Object.entries(full).filter(([name]) => name !== "jobs").map(([name, value]) => [`${name}_full`, value]))
+  }
+})
 
 export const runners: Readonly<Record<string, Runner>> = {
-  "local-throughput-memory": () => measureThroughput({ kind: "memory" }),
-  "fire-lateness": (store) => fireLateness(onStore(store)),
-  burst: (store) => burst(onStore(store)),
-  "idle-100k": (store) => idle100k(onStore(store)),
+  "local-throughput-memory": onStore(measureThroughput),
+  "local-throughput-sqlite": () => sqliteThroughput,
+  "fire-lateness": onStore(fireLateness),
+  burst: onStore(burst),
+  "idle-100k": onStore(idle100k),
   "cron-next": () => cronNext()
 }

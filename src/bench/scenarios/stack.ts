@@ -5,32 +5,61 @@
  * concurrency limit. The scheduler stops gracefully when the scenario ends.
  * Also the steps scenarios share: loading schedules, counting handler calls.
  */
+import { FileSystem, Path } from "@effect/platform"
 import { DateTime, Deferred, Effect, Layer } from "effect"
 import * as LocalBroker from "../../components/broker/Local.js"
 import * as MemoryStore from "../../components/datastore/Memory.js"
+import * as SqliteStore from "../../components/datastore/Sqlite.js"
 import { defineLocalHandler, type LocalMethod } from "../../components/registry/Local.js"
 import * as LocalRegistry from "../../components/registry/Local.js"
 import type { DataStore } from "../../services/DataStore.js"
 import type { EventBroker } from "../../services/EventBroker.js"
 import { type AddScheduleInput, Scheduler } from "../../services/Scheduler.js"
 import * as SchedulerLayer from "../../services/scheduler/layer.js"
-import { monotonicMs } from "../measure.js"
+import type { StoreKind } from "../catalog.js"
+import { bytesToMb, monotonicMs } from "../measure.js"
 
-export type BenchStore = { readonly kind: "memory" }
+export type BenchStore =
+  | { readonly kind: "memory" }
+  | { readonly kind: "sqlite"; readonly filename: string; readonly synchronous: "NORMAL" | "FULL" }
 
-const storeLayer = (store: BenchStore): Layer.Layer<DataStore, never, EventBroker> => {
+/** A fresh store of `kind`: SQLite gets a new file in a temporary directory removed with the scope. */
+export const makeBenchStore = (kind: StoreKind, synchronous: "NORMAL" | "FULL" = "NORMAL") =>
+  Effect.gen(function* () {
+    if (kind === "memory") return { kind } satisfies BenchStore
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-bench-db-" })
+    return { kind, filename: path.join(dir, "bench.db"), synchronous } satisfies BenchStore
+  })
+
+const storeLayer = (store: BenchStore): Layer.Layer<DataStore, SqliteStore.DatabaseRefused, EventBroker> => {
   switch (store.kind) {
     case "memory":
       return MemoryStore.layer
+    case "sqlite":
+      return SqliteStore.layer({ filename: store.filename, synchronous: store.synchronous })
   }
 }
 
+/** Size of the SQLite database (main file plus write-ahead log) in MB; null for the memory store. */
+export const databaseMb = (store: BenchStore) =>
+  Effect.gen(function* () {
+    if (store.kind === "memory") return null
+    const fs = yield* FileSystem.FileSystem
+    let bytes = 0
+    for (const file of [store.filename, `${store.filename}-wal`]) {
+      if (yield* fs.exists(file)) bytes += Number((yield* fs.stat(file)).size)
+    }
+    return bytesToMb(bytes)
+  })
+
 /** Runs `scenario` against a fresh scheduler whose task "bench" calls `method`. */
-export const withScheduler = <A, E>(
+export const withScheduler = <A, E, R>(
   store: BenchStore,
   method: LocalMethod,
-  scenario: Effect.Effect<A, E, Scheduler | DataStore>
-): Effect.Effect<A, E> => {
+  scenario: Effect.Effect<A, E, R>
+) => {
   const handler = defineLocalHandler({ id: "bench", methods: { run: method } })
   const services = Layer.provideMerge(storeLayer(store), LocalBroker.layer)
   const stack = SchedulerLayer.layer().pipe(
@@ -43,12 +72,29 @@ export const withScheduler = <A, E>(
   }).pipe(Effect.provide(stack))
 }
 
-/** Adds `count` schedules of task "bench", one after another; returns the milliseconds it took. */
-export const addSchedules = (count: number, input: (i: number) => Omit<AddScheduleInput, "taskId">) =>
+/**
+ * Adds `count` schedules of task "bench", one after another; returns the
+ * milliseconds it took. Gives up (failing the run with the rate reached) once
+ * `budgetMs` has passed, so a slow store cannot push a scenario into its timeout.
+ */
+export const addSchedules = (
+  count: number,
+  input: (i: number) => Omit<AddScheduleInput, "taskId">,
+  budgetMs = Number.POSITIVE_INFINITY
+) =>
   Effect.gen(function* () {
     const scheduler = yield* Scheduler
     const start = monotonicMs()
-    for (let i = 0; i < count; i++) yield* scheduler.addSchedule({ ...input(i), taskId: "bench" })
+    for (let i = 0; i < count; i++) {
+      yield* scheduler.addSchedule({ ...input(i), taskId: "bench" })
+      const elapsed = monotonicMs() - start
+      if (elapsed > budgetMs && i + 1 < count) {
+        return yield* Effect.dieMessage(
+          `loading stopped after ${Math.round(elapsed / 1000)} s: ${i + 1} of ${count} schedules added ` +
+            `(${(elapsed / (i + 1)).toFixed(2)} ms each)`
+        )
+      }
+    }
     return monotonicMs() - start
   })
 
