@@ -48,6 +48,21 @@ const task = (id: string, method: string, retry: Partial<ConstructorParameters<t
 const oneOff = (taskId: string, createdAt: number) =>
   Job.make({ id: JobId.make(crypto.randomUUID()), taskId: TaskId.make(taskId), createdAt: new Date(createdAt), resultExpirationTime: 3600 })
 
+/** An every-second schedule stored as Scheduler.addSchedule stores it: the trigger advanced past its first fire time. */
+const everySecond = (id: string, taskId: string, start: number, fields: Partial<ConstructorParameters<typeof Schedule>[0]> = {}) => {
+  const first = Either.getOrThrow(next(IntervalTrigger.make({ seconds: 1, startTime: new Date(start) })))
+  expect(first.fireTime).toEqual(new Date(start))
+  return Schedule.make({
+    id: ScheduleId.make(id),
+    taskId: TaskId.make(taskId),
+    trigger: first.trigger,
+    nextFireTime: first.fireTime,
+    ...fields
+  })
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 const stopAll = async (workers: ReadonlyArray<Worker>) => {
   for (const worker of workers) worker.child.kill("SIGTERM")
   return Promise.all(workers.map((worker) => worker.exited))
@@ -76,20 +91,8 @@ describe("sqlite with several scheduler processes", () => {
           yield* store.addTask(task("oneoff", "record"))
           yield* store.addTask(task("tick", "record"))
           for (let i = 0; i < oneOffCount; i++) yield* store.addJob(oneOff("oneoff", i))
-          // Stored as Scheduler.addSchedule stores them: the trigger advanced past its first fire time.
-          const first = Either.getOrThrow(next(IntervalTrigger.make({ seconds: 1, startTime: new Date(start) })))
-          expect(first.fireTime).toEqual(new Date(start))
           for (let i = 0; i < scheduleCount; i++) {
-            yield* store.addSchedule(
-              Schedule.make({
-                id: ScheduleId.make(`tick-${i}`),
-                taskId: TaskId.make("tick"),
-                trigger: first.trigger,
-                coalesce: "all",
-                nextFireTime: first.fireTime
-              }),
-              "exception"
-            )
+            yield* store.addSchedule(everySecond(`tick-${i}`, "tick", start, { coalesce: "all" }), "exception")
           }
         })
       )
@@ -149,35 +152,49 @@ describe("sqlite with several scheduler processes", () => {
       const db = path.join(dir, "killed.db")
       const retried = Array.from({ length: 5 }, (_, i) => oneOff("retried", i))
       const single = Array.from({ length: 2 }, (_, i) => oneOff("single", 10 + i))
+      const start = Math.ceil(Date.now() / 1000) * 1000 + 2_000
       await withStore(
         db,
         Effect.gen(function* () {
           const store = yield* DataStore
           yield* store.addTask(task("retried", "hangFirst", { maxAttempts: 2 }))
           yield* store.addTask(task("single", "hangFirst", { maxAttempts: 1 }))
+          yield* store.addTask(task("tick", "record"))
           for (const job of [...retried, ...single]) yield* store.addJob(job)
+          // Fire times missed while the process is down: one job for all of them, or one missed record each.
+          yield* store.addSchedule(everySecond("latest", "tick", start, { coalesce: "latest" }), "exception")
+          yield* store.addSchedule(everySecond("graced", "tick", start, { coalesce: "all", misfireGraceTime: 0.5 }), "exception")
         })
       )
       const runs = path.join(dir, "runs-victim.log")
       const started = () => readRuns(dir).filter((line) => line.event === "start")
 
+      const ticks = () => readRuns(dir).filter((line) => line.taskId === "tick" && line.event === "done")
       const victim = startWorker(db, "victim", runs)
       await waitFor(
-        () => started().length === 7,
+        () => started().length === 7 && new Set(ticks().map((line) => line.scheduleId)).size === 2,
         60_000,
-        () => `${started().length} of 7 started; output: ${victim.output()}`
+        () => `${started().length} of 7 started, ${ticks().length} ticks; output: ${victim.output()}`
       )
       victim.child.kill("SIGKILL")
       expect(await victim.exited).toBe("SIGKILL")
+      const killedAt = Date.now()
 
-      const held = await withStore(db, Effect.flatMap(DataStore, (s) => s.getJobs()))
+      const held = (await withStore(db, Effect.flatMap(DataStore, (s) => s.getJobs()))).filter(
+        (job) => job.taskId !== "tick"
+      )
       expect(held.map((job) => job.acquiredBy)).toEqual(Array(7).fill("victim"))
+      // Stay down long enough for several fire times to pass.
+      await sleep(Math.max(0, killedAt + 3_500 - Date.now()))
 
       const restarted = startWorker(db, "victim", runs)
       const doneOnRetry = () => readRuns(dir).filter((line) => line.event === "done" && line.attempt === 2)
       try {
+        const ticksAfterRestart = () => ticks().filter((line) => (line.fireTime ?? 0) > killedAt + 3_000)
         await waitFor(
-          () => doneOnRetry().length === retried.length,
+          () =>
+            doneOnRetry().length === retried.length &&
+            new Set(ticksAfterRestart().map((line) => line.scheduleId)).size === 2,
           60_000,
           () => `${doneOnRetry().length} retried jobs done; output: ${restarted.output()}`
         )
@@ -186,30 +203,61 @@ describe("sqlite with several scheduler processes", () => {
       }
       expect(doneOnRetry().map((line) => line.jobId).sort()).toEqual(retried.map((job) => job.id).sort())
 
-      const { entries, jobs, results } = await withStore(
+      const { entries, jobs, results, schedules } = await withStore(
         db,
         Effect.gen(function* () {
           const store = yield* DataStore
           const log = yield* ExecutionLog
           return {
             jobs: yield* store.getJobs(),
+            schedules: yield* store.getSchedules(),
             results: yield* Effect.forEach([...retried, ...single], (job) => store.getJobResult(job.id)),
-            entries: (yield* log.query({ limit: 100 })).entries
+            entries: (yield* log.query({ limit: 1000 })).entries
           }
         })
       )
-      // Nothing is left and nothing is lost: every job has its final result.
-      expect(jobs).toEqual([])
+      // Nothing is left and nothing is lost: every one-off job has its final result.
+      expect(jobs.filter((job) => job.taskId !== "tick")).toEqual([])
       expect(results.map((r) => (r._tag === "Some" ? [r.value.outcome, r.value.attempt] : null))).toEqual([
         ...retried.map(() => ["success", 2]),
         ...single.map(() => ["abandoned", 1])
       ])
-      const history = countBy(entries, (e) => `${e.taskId} ${e.attempt} ${e.outcome} ${e.willRetry}`)
+      const history = countBy(
+        entries.filter((e) => e.taskId !== "tick"),
+        (e) => `${e.taskId} ${e.attempt} ${e.outcome} ${e.willRetry}`
+      )
       expect(Object.fromEntries(history)).toEqual({
         "retried 1 abandoned true": 5,
         "retried 2 success false": 5,
         "single 1 abandoned false": 2
       })
+
+      // Each fire time became at most one job; final records per fire time, plus jobs still queued at the stop.
+      const finalFires = (scheduleId: string) =>
+        [
+          ...entries.filter((e) => e.scheduleId === scheduleId && !e.willRetry).map((e) => e.scheduledAt!.getTime()),
+          ...jobs.filter((job) => job.scheduleId === scheduleId).map((job) => job.scheduledFireTime!.getTime())
+        ].sort((a, b) => a - b)
+      const lastOf = (scheduleId: string) => schedules.find((s) => s.id === scheduleId)!.lastFireTime!.getTime()
+      const everyFire = (last: number) => Array.from({ length: (last - start) / 1000 + 1 }, (_, k) => start + k * 1000)
+
+      // coalesce latest: the fire times missed while down collapse into one job (the latest), so there is a gap.
+      const latest = finalFires("latest")
+      expect(new Set(latest).size).toBe(latest.length)
+      const gaps = latest.slice(1).map((t, i) => t - latest[i]!)
+      expect(Math.max(...gaps)).toBeGreaterThanOrEqual(3_000)
+      expect(latest.at(-1)).toBe(lastOf("latest"))
+
+      // coalesce all with a 0.5 s misfire grace: every fire time has exactly one job; those due while down are missed.
+      const graced = finalFires("graced")
+      expect(graced).toEqual(everyFire(lastOf("graced")))
+      // Fire times while the process was dead were past their 0.5 s grace when it came back 3.5 s later.
+      const whileDown = graced.filter((t) => t > killedAt && t <= killedAt + 3_000)
+      expect(whileDown.length).toBeGreaterThanOrEqual(2)
+      const outcomeAt = new Map(
+        entries.filter((e) => e.scheduleId === "graced" && !e.willRetry).map((e) => [e.scheduledAt!.getTime(), e.outcome])
+      )
+      expect(whileDown.map((t) => outcomeAt.get(t))).toEqual(whileDown.map(() => "missed"))
     },
     240_000
   )
