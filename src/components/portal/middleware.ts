@@ -56,7 +56,9 @@ const decodeField = (issue: ParseResult.ArrayFormatterIssue | undefined): string
 /** The failure of a request as one of our error responses. */
 const toResponse = (cause: Cause.Cause<unknown>) =>
   Effect.gen(function* () {
-    const failure = Cause.failureOption(cause)
+    if (Cause.isInterruptedOnly(cause)) return yield* Effect.interrupt
+    // Some framework errors (an unreadable body) arrive as defects: look at whatever failed.
+    const failure = Option.orElse(Cause.failureOption(cause), () => Cause.dieOption(cause))
     if (Option.isSome(failure)) {
       const error = failure.value
       const status = typeof error === "object" && error !== null ? statuses.get(error.constructor) : undefined
@@ -81,10 +83,13 @@ const toResponse = (cause: Cause.Cause<unknown>) =>
         return errorResponse(404, { tag: "RouteNotFound", message: `no route for ${request.method} ${request.url}`, details: null })
       }
       if (tag === "RequestError") {
-        return errorResponse(400, { tag: "InvalidRequest", message: "the request body could not be read", details: null })
+        return errorResponse(400, {
+          tag: "InvalidRequest",
+          message: "the request body could not be read (not valid JSON, or larger than the limit)",
+          details: null
+        })
       }
     }
-    if (Cause.isInterruptedOnly(cause)) return yield* Effect.interrupt
     yield* Effect.logError("portal: request failed unexpectedly", cause)
     return errorResponse(500, { tag: "InternalError", message: "internal error (logged on the server)", details: null })
   })

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { isIP } from "node:net"
+import { HttpServerRequest } from "@effect/platform"
 import { Effect, Layer, Redacted, Schema } from "effect"
 import { Authorization, Caller, type CallerShape, type Role } from "./Authorization.js"
 import { apiError, Forbidden, Unauthorized } from "./errors.js"
@@ -77,13 +78,24 @@ const sameHash = (a: string, b: string): boolean => {
 
 const anonymous: CallerShape = { role: "admin", name: "anonymous" }
 
+/**
+ * What anyone may fetch without a token: the dashboard's static files (it asks
+ * for a token before calling the API) and the API's description.
+ */
+export const isPublicPath = (url: string): boolean => {
+  const path = url.split("?")[0] ?? ""
+  return path === "/" || /^\/ui\/[\w.-]+$/.test(path) || path === "/api/openapi.json" || path === "/api/docs"
+}
+const publicCaller: CallerShape = { role: "viewer", name: "public" }
+
 /** Resolves the bearer token to a caller; every request needs one unless the portal is open. */
 export const authorizationLayer = (mode: "open" | "tokens", tokens: ReadonlyArray<TokenEntry>) =>
   Layer.succeed(Authorization, {
     bearer: (credential) =>
-      Effect.suspend(() => {
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
         const token = Redacted.value(credential)
         if (mode === "open") return Effect.succeed(anonymous)
+        if (token === "" && isPublicPath(request.url)) return Effect.succeed(publicCaller)
         if (token === "") {
           return Effect.fail(apiError(Unauthorized, "MissingToken", "an Authorization: Bearer <token> header is required"))
         }
