@@ -8,8 +8,9 @@
  *   sleep({ ms })          → waits ms (interruptible Effect), returns ms
  *   sleepPromise({ ms })   → waits ms, stops early on cancel (Promise + AbortSignal)
  *   fail({ tag, message }) → fails with that tag and message
- *   log({ file, ms })      → appends "start <jobId> <attempt>" and, after ms, "end <jobId> <attempt>" to file
- *                             (lines let tests prove two attempts never overlapped)
+ *   log({ file, ms, cleanupMs }) → appends "start <jobId> <attempt> <instance>" and, after ms, "end …" to
+ *                             file; when cancelled, "cancelled …" after cleanupMs of (uninterruptible) clean-up
+ *                             (the lines let tests prove two attempts never overlapped)
  */
 import * as fs from "node:fs"
 import { Effect } from "effect"
@@ -50,11 +51,12 @@ export const testHandler = defineHandler({
     log: ({ kwargs, jobId, attempt }) => {
       const file = String(kwargs.file)
       const ms = numberArg(kwargs, "ms", 100)
+      const cleanupMs = numberArg(kwargs, "cleanupMs", 0)
       const line = (what: string) => Effect.sync(() => fs.appendFileSync(file, `${what} ${jobId} ${attempt} ${instanceId}\n`))
       return line("start").pipe(
         Effect.zipRight(Effect.sleep(ms)),
         Effect.zipRight(line("end")),
-        Effect.onInterrupt(() => line("cancelled")),
+        Effect.onInterrupt(() => Effect.zipRight(Effect.sleep(cleanupMs), line("cancelled"))),
         Effect.as(ms)
       )
     }
