@@ -4,7 +4,8 @@
  * jobs and their results. Waiting (runJob, getJobResult with `wait`) listens to
  * JobReleased events; nothing polls.
  */
-import { Clock, Deferred, Effect, Either, Option, ParseResult, Predicate, type Ref, Stream } from "effect"
+import { Clock, Deferred, Effect, Either, Option, ParseResult, Predicate, type Ref, Schema, Stream } from "effect"
+import { CoalescePolicy } from "../../domain/Coalesce.js"
 import type { SchedulerEvent } from "../../domain/events.js"
 import {
   InvalidTrigger,
@@ -13,7 +14,7 @@ import {
   ScheduleNotFound,
   SchedulerNotRunning
 } from "../../domain/errors.js"
-import type { HandlerId, JobId, ScheduleId, TaskId } from "../../domain/ids.js"
+import { Args, type HandlerId, type JobId, Kwargs, Metadata, ScheduleId, type TaskId } from "../../domain/ids.js"
 import { Job } from "../../domain/Job.js"
 import type { JobResult } from "../../domain/JobResult.js"
 import { Schedule } from "../../domain/Schedule.js"
@@ -51,6 +52,25 @@ const construct = <A>(build: () => A): Effect.Effect<A, ParseResult.ParseError> 
     }
   })
 
+/**
+ * The caller-supplied fields of a schedule, validated by a parser compiled once: the
+ * Schedule constructor would re-validate the (already valid) trigger union on every
+ * call, which costs most of a millisecond.
+ */
+const validateScheduleFields = Schema.validate(
+  Schema.Struct({
+    id: ScheduleId,
+    args: Args,
+    kwargs: Kwargs,
+    paused: Schema.Boolean,
+    coalesce: CoalescePolicy,
+    misfireGraceTime: Schema.NullOr(Schema.NonNegative),
+    maxJitter: Schema.NullOr(Schema.NonNegative),
+    jobResultExpirationTime: Schema.NonNegative,
+    metadata: Metadata
+  })
+)
+
 /** A field given in the config, else the stored value, else the default. */
 const given = <A>(value: A | undefined, stored: A | undefined, fallback: A): A =>
   value !== undefined ? value : stored !== undefined ? stored : fallback
@@ -66,6 +86,11 @@ const callerFieldsValid = (input: AddJobInput): boolean =>
 const finalReleaseOf = (jobId: JobId) => (event: SchedulerEvent): boolean =>
   event._tag === "JobReleased" && event.jobId === jobId && !event.willRetry
 
+/**
+ * Operations callers may issue in bulk (adding schedules, running and awaiting jobs) use
+ * Effect.fnUntraced: Effect.fn captures a stack trace per call, which costs tens of
+ * microseconds, more than the operation itself.
+ */
 export const makeApi = (deps: ApiDeps): SchedulerShape => {
   const { broker, jobsAdded, options, registry, state, stopped, store } = deps
 
@@ -152,7 +177,7 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
     getTask: (id) => store.getTask(id),
     getTasks: () => store.getTasks(),
 
-    addSchedule: Effect.fn("Scheduler.addSchedule")(function*(input) {
+    addSchedule: Effect.fnUntraced(function*(input) {
       const task = yield* store.getTask(input.taskId as TaskId)
       const first = next(input.trigger)
       if (Either.isLeft(first)) {
@@ -161,24 +186,28 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       if (first.right.fireTime === null) {
         return yield* new InvalidTrigger({ field: "trigger", reason: "the trigger has no fire times" })
       }
-      const schedule = yield* construct(() =>
-        new Schedule({
-          id: (input.id ?? crypto.randomUUID()) as ScheduleId,
+      const fields = yield* validateScheduleFields({
+        id: input.id ?? crypto.randomUUID(),
+        args: input.args ?? [],
+        kwargs: input.kwargs ?? {},
+        paused: input.paused ?? false,
+        coalesce: input.coalesce ?? "latest",
+        misfireGraceTime: input.misfireGraceTime ?? null,
+        maxJitter: input.maxJitter ?? null,
+        jobResultExpirationTime: input.jobResultExpirationTime ?? 0,
+        metadata: input.metadata ?? {}
+      })
+      const schedule = new Schedule(
+        {
+          ...fields,
           taskId: task.id,
           trigger: first.right.trigger,
-          args: input.args ?? [],
-          kwargs: input.kwargs ?? {},
-          paused: input.paused ?? false,
-          coalesce: input.coalesce ?? "latest",
-          misfireGraceTime: input.misfireGraceTime ?? null,
-          maxJitter: input.maxJitter ?? null,
-          jobResultExpirationTime: input.jobResultExpirationTime ?? 0,
-          metadata: input.metadata ?? {},
           nextFireTime: first.right.fireTime,
           lastFireTime: null,
           acquiredBy: null,
           acquiredUntil: null
-        })
+        },
+        true
       )
       yield* store.addSchedule(schedule, input.conflictPolicy ?? "exception")
       return schedule.id
@@ -203,14 +232,14 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       })
     }),
 
-    removeSchedule: Effect.fn("Scheduler.removeSchedule")(function*(id) {
+    removeSchedule: Effect.fnUntraced(function*(id) {
       const removed = yield* store.removeSchedules([id])
       if (removed.length === 0) return yield* new ScheduleNotFound({ scheduleId: id })
     }),
 
     addJob: (input) => enqueueJob(newJobId(), input, 0),
 
-    runJob: Effect.fn("Scheduler.runJob")(
+    runJob: Effect.fnUntraced(
       function*(input) {
         yield* ensureRunning
         const jobId = newJobId()
@@ -226,7 +255,7 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       Effect.scoped
     ),
 
-    getJobResult: Effect.fn("Scheduler.getJobResult")(
+    getJobResult: Effect.fnUntraced(
       function*(jobId, resultOptions) {
         const wait = resultOptions?.wait
         if (wait !== undefined) {

@@ -91,6 +91,11 @@ describe("Scheduler API", () => {
         const spent = DateTrigger.make({ runTime: at(0), completed: true })
         const invalid = yield* Effect.flip(scheduler.addSchedule({ taskId: "add", trigger: spent }))
         expect(invalid).toMatchObject({ _tag: "InvalidTrigger", field: "trigger" })
+        const negative = yield* Effect.flip(scheduler.addSchedule({ taskId: "add", trigger, misfireGraceTime: -1 }))
+        expect(negative._tag).toBe("ParseError")
+        expect(negative.message).toContain("misfireGraceTime")
+        const blankId = yield* Effect.flip(scheduler.addSchedule({ id: " ", taskId: "add", trigger }))
+        expect(blankId._tag).toBe("ParseError")
         expect(yield* scheduler.getSchedules()).toEqual([])
       }).pipe(provide))
 
