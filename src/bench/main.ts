@@ -7,7 +7,7 @@
  */
 import { Command, FileSystem, Path } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Either } from "effect"
+import { Console, Effect, Either, Option } from "effect"
 import { fileURLToPath } from "node:url"
 import { parseArgs, usage } from "./args.js"
 import { type ScenarioInfo, type StoreKind, storeFor } from "./catalog.js"
@@ -22,16 +22,18 @@ const runChild = (info: ScenarioInfo, store: StoreKind | null, resultFile: strin
     const fs = yield* FileSystem.FileSystem
     // --expose-gc only lets a scenario measure live memory after its measured window.
     const args = ["--expose-gc", childScript, info.name, store ?? "none", resultFile]
-    const exitCode = yield* Command.make(process.execPath, ...args).pipe(
-      Command.stdout("inherit"),
-      Command.stderr("inherit"),
-      Command.exitCode,
-      Effect.timeoutFail({
-        duration: info.timeoutMs,
-        onTimeout: () => `timed out after ${info.timeoutMs / 1000} s`
-      }),
-      Effect.mapError((error) => (typeof error === "string" ? error : `could not run: ${error.message}`))
-    )
+    const exitCode = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const child = yield* Command.start(
+          Command.make(process.execPath, ...args).pipe(Command.stdout("inherit"), Command.stderr("inherit"))
+        )
+        const exited = yield* Effect.timeoutOption(child.exitCode, info.timeoutMs)
+        if (Option.isSome(exited)) return exited.value
+        // SIGKILL, not SIGTERM: a scheduler stopping gracefully may take longer than we should wait.
+        yield* Effect.ignore(child.kill("SIGKILL"))
+        return yield* Effect.fail(`timed out after ${info.timeoutMs / 1000} s`)
+      })
+    ).pipe(Effect.mapError((error) => (typeof error === "string" ? error : `could not run: ${error.message}`)))
     const text = yield* fs.readFileString(resultFile).pipe(Effect.orElseSucceed(() => "{}"))
     const result = JSON.parse(text) as Partial<RunResult> & { readonly error?: string }
     if (exitCode !== 0 || result.metrics === undefined || result.machine === undefined) {
