@@ -152,6 +152,9 @@ export const executionOutcome = (result: JobResult): ExecutionOutcome => {
   }
 }
 
+/** An ExecutionRecord's fields as a plain object (what a store writes; no class instance per attempt). */
+export type ExecutionRecordFields = ConstructorParameters<typeof ExecutionRecord>[0]
+
 /** The record of one released attempt; `task` is absent when the task no longer exists. */
 export const executionRecord = (input: {
   readonly job: Job
@@ -159,34 +162,31 @@ export const executionRecord = (input: {
   readonly task: Task | undefined
   readonly schedulerId: string
   readonly willRetry: boolean
-}): ExecutionRecord => {
+}): ExecutionRecordFields => {
   const { job, result, task } = input
   const startedAt = result.startedAt
-  return new ExecutionRecord(
-    {
-      jobId: job.id,
-      scheduleId: job.scheduleId,
-      taskId: job.taskId,
-      handler: task?.handler ?? null,
-      method: task?.method ?? null,
-      schedulerId: input.schedulerId,
-      attempt: result.attempt,
-      maxAttempts: task?.retry.maxAttempts ?? result.attempt,
-      willRetry: input.willRetry,
-      scheduledAt: job.scheduledFireTime,
-      startedAt,
-      finishedAt: result.finishedAt,
-      durationMs: startedAt === null ? null : result.finishedAt.getTime() - startedAt.getTime(),
-      latenessMs:
-        startedAt === null || job.scheduledFireTime === null
-          ? null
-          : startedAt.getTime() - job.scheduledFireTime.getTime(),
-      outcome: executionOutcome(result),
-      errorTag: result.error?.tag ?? null,
-      errorMessage: result.error?.message ?? null,
-      paramsSummary: summarize({ args: job.args, kwargs: job.kwargs }),
-      resultSummary: result.returnValue === null || result.returnValue === undefined ? null : summarize(result.returnValue)
-    },
-    true
-  )
+  return {
+    jobId: job.id,
+    scheduleId: job.scheduleId,
+    taskId: job.taskId,
+    handler: task?.handler ?? null,
+    method: task?.method ?? null,
+    schedulerId: input.schedulerId,
+    attempt: result.attempt,
+    maxAttempts: task?.retry.maxAttempts ?? result.attempt,
+    willRetry: input.willRetry,
+    scheduledAt: job.scheduledFireTime,
+    startedAt,
+    finishedAt: result.finishedAt,
+    durationMs: startedAt === null ? null : result.finishedAt.getTime() - startedAt.getTime(),
+    latenessMs:
+      startedAt === null || job.scheduledFireTime === null
+        ? null
+        : startedAt.getTime() - job.scheduledFireTime.getTime(),
+    outcome: executionOutcome(result),
+    errorTag: result.error?.tag ?? null,
+    errorMessage: result.error?.message ?? null,
+    paramsSummary: summarize({ args: job.args, kwargs: job.kwargs }),
+    resultSummary: result.returnValue === null || result.returnValue === undefined ? null : summarize(result.returnValue)
+  }
 }

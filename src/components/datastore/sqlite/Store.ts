@@ -58,17 +58,28 @@ export const make = Effect.gen(function* () {
   const options = yield* SqliteStoreOptions
   const immediate = makeImmediateTransaction(sql)
 
-  /** Runs `body` in one write transaction; after the commit, publishes the events it returned. */
-  const write = <A, E, R>(
+  /** Runs `body` (retried when another process holds the lock too long), then publishes the events it returned. */
+  const commitThenPublish = <A, E, R>(
     body: Effect.Effect<readonly [A, ReadonlyArray<SchedulerEvent>], E, R>
   ): Effect.Effect<A, Exclude<E, StorageError>, R> =>
-    immediate(body).pipe(
+    body.pipe(
       retryWhenBusy,
       orDieOnStorage,
       Effect.flatMap(([value, events]) =>
         events.length === 0 ? Effect.succeed(value) : Effect.as(broker.publishAll(events), value)
       )
     )
+
+  /** Runs `body` in one write transaction; after the commit, publishes the events it returned. */
+  const write = <A, E, R>(body: Effect.Effect<readonly [A, ReadonlyArray<SchedulerEvent>], E, R>) =>
+    commitThenPublish(immediate(body))
+
+  /**
+   * For a change that is a single statement (atomic by itself): SQLite's
+   * autocommit spares the BEGIN/COMMIT round trips. addJob is called once per
+   * job, so this is most of its cost.
+   */
+  const writeStatement = commitThenPublish
 
   const read = <A, E, R>(effect: Effect.Effect<A, E, R>) => orDieOnStorage(retryWhenBusy(effect))
 
@@ -330,7 +341,7 @@ export const make = Effect.gen(function* () {
   // --- jobs
 
   const addJob = Effect.fn("SqliteDataStore.addJob")((job: Job) =>
-    write(
+    writeStatement(
       Effect.gen(function* () {
         yield* q.insertJobs([job])
         const event = new JobAdded({ timestamp: yield* now, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true)
@@ -390,7 +401,8 @@ export const make = Effect.gen(function* () {
             const leased: Array<Job> = []
             let progressed = false
             for (const row of candidates) {
-              const decoded = q.decodeJobRow(row)
+              // Decoded as leased already: one Job instance per acquired job.
+              const decoded = q.decodeJobRow({ ...row, acquired_by: schedulerId, acquired_until: until.getTime(), started_at: at })
               if (decoded._tag === "Left") {
                 const job = undecodable(row)
                 const error = new JobError({
@@ -416,7 +428,7 @@ export const make = Effect.gen(function* () {
               }
               running.set(job.taskId, (running.get(job.taskId) ?? 0) + 1)
               if (isFull(job.taskId)) saturated.add(job.taskId)
-              leased.push(new Job({ ...job, acquiredBy: schedulerId, acquiredUntil: until, startedAt: timestamp }, true))
+              leased.push(job)
               progressed = true
             }
             yield* q.leaseJobs(

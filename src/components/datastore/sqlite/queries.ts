@@ -10,7 +10,7 @@ import type { JobResult } from "../../../domain/JobResult.js"
 import type { Schedule } from "../../../domain/Schedule.js"
 import type { Task } from "../../../domain/Task.js"
 import { Trigger } from "../../../domain/triggers/schema.js"
-import type { ExecutionRecord } from "../../../services/ExecutionLog.js"
+import type { ExecutionRecordFields } from "../../../services/ExecutionLog.js"
 import { executionRow, JobFromRow, jobFromRow, jobRow, JobResultFromRow, ScheduleFromRow, TaskFromRow } from "./rows.js"
 
 /** Rows per multi-row INSERT and ids per IN list (17 columns × 500 stays far below 32,766 parameters). */
@@ -274,7 +274,7 @@ export const makeQueries = Effect.gen(function* () {
 
   // --- execution log
 
-  const insertExecutions = (records: ReadonlyArray<ExecutionRecord>) =>
+  const insertExecutions = (records: ReadonlyArray<ExecutionRecordFields>) =>
     forChunks(records, (chunk) => Effect.as(sql`INSERT INTO execution_log ${sql.insert(chunk.map(executionRow))}`, []))
   const trimExecutionLog = (options: { readonly maxRows: number | null; readonly olderThan: number | null }) =>
     Effect.gen(function* () {

@@ -11,7 +11,7 @@ import { JobError, JobOutcome, JobResult } from "../../../domain/JobResult.js"
 import { Schedule } from "../../../domain/Schedule.js"
 import { RetryPolicy, Task } from "../../../domain/Task.js"
 import { Trigger } from "../../../domain/triggers/schema.js"
-import { ExecutionEntry, ExecutionOutcome, type ExecutionRecord } from "../../../services/ExecutionLog.js"
+import { ExecutionEntry, ExecutionOutcome, type ExecutionRecordFields } from "../../../services/ExecutionLog.js"
 
 /** An instant as integer milliseconds since the epoch. */
 const Millis = Schema.DateFromNumber
@@ -417,7 +417,7 @@ export const jobFromRow = (row: Readonly<Record<string, unknown>>): Either.Eithe
 }
 
 /** The insertable row of an execution record. */
-export const executionRow = (record: ExecutionRecord) => ({
+export const executionRow = (record: ExecutionRecordFields) => ({
   job_id: record.jobId,
   schedule_id: record.scheduleId,
   task_id: record.taskId,

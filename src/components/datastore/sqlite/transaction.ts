@@ -39,9 +39,14 @@ export const isBusy = (error: SqlError.SqlError): boolean => {
   return typeof code === "string" && code.startsWith("SQLITE_BUSY")
 }
 
-/** Retries statements that hit a lock held past busy_timeout (another process in a long transaction). */
-export const retryWhenBusy = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(effect, {
-    while: (error: E) => error instanceof SqlError.SqlError && isBusy(error),
-    schedule: Schedule.exponential("10 millis").pipe(Schedule.intersect(Schedule.recurs(8)))
-  })
+const busyRetries = Schedule.exponential("10 millis").pipe(Schedule.intersect(Schedule.recurs(8)))
+
+/**
+ * Retries statements that hit a lock held past busy_timeout (another process in
+ * a long transaction). The retry machinery is only built once that happens: the
+ * success path is on every write.
+ */
+export const retryWhenBusy = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const busy = (error: E) => error instanceof SqlError.SqlError && isBusy(error)
+  return Effect.catchIf(effect, busy, () => Effect.retry(effect, { while: busy, schedule: busyRetries }))
+}
