@@ -71,7 +71,11 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
   return Effect.gen(function*() {
     while (true) {
       const processed = yield* processBatch
-      if (processed === options.scheduleBatchSize) continue
+      if (processed === options.scheduleBatchSize) {
+        // More are due: let the job loop start this batch's jobs before taking the next.
+        yield* Effect.yieldNow()
+        continue
+      }
       const next = yield* store.getNextScheduleRunTime()
       const nowMs = yield* Clock.currentTimeMillis
       let target = Option.match(next, { onNone: () => Number.POSITIVE_INFINITY, onSome: (at) => at.getTime() })
