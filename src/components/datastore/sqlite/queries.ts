@@ -11,7 +11,16 @@ import type { Schedule } from "../../../domain/Schedule.js"
 import type { Task } from "../../../domain/Task.js"
 import { Trigger } from "../../../domain/triggers/schema.js"
 import type { ExecutionRecordFields } from "../../../services/ExecutionLog.js"
-import { executionRow, JobFromRow, jobFromRow, jobRow, JobResultFromRow, ScheduleFromRow, TaskFromRow } from "./rows.js"
+import {
+  executionRow,
+  JobFromRow,
+  jobFromRow,
+  type JobRow,
+  jobRow, JobResultFromRow, ScheduleFromRow,
+  type ScheduleRow,
+  TaskFromRow,
+  type TaskRow
+} from "./rows.js"
 
 /** Rows per multi-row INSERT and ids per IN list (17 columns × 500 stays far below 32,766 parameters). */
 const chunkSize = 500
@@ -60,14 +69,18 @@ export const makeQueries = Effect.gen(function* () {
     Result: TaskFromRow,
     execute: () => sql`SELECT * FROM tasks ORDER BY id`
   })
-  const getTasksByIds = (taskIds: ReadonlyArray<TaskId>) =>
-    forChunks(taskIds, (chunk) =>
-      SqlSchema.findAll({
-        Request: Schema.Array(TaskId),
-        Result: TaskFromRow,
-        execute: (request) => sql`SELECT * FROM tasks WHERE id IN ${ids(request)}`
-      })(chunk)
-    )
+  /** The rows of `table` with the given ids (unknown ids are left out; no particular order). */
+  const findByIds =
+    <A, I, Id extends string>(table: string, Result: Schema.Schema<A, I>) => (wanted: ReadonlyArray<Id>) =>
+      forChunks(wanted, (chunk) =>
+        SqlSchema.findAll({
+          Request: Schema.Array(Schema.String),
+          Result,
+          execute: (request) => sql`SELECT * FROM ${sql(table)} WHERE id IN ${ids(request)}`
+        })(chunk)
+      )
+
+  const getTasksByIds = findByIds<Task, TaskRow, TaskId>("tasks", TaskFromRow)
   const putTask = (task: Task) =>
     Effect.flatMap(encodeTask(task), (row) => sql`INSERT OR REPLACE INTO tasks ${sql.insert(row)}`)
   const deleteTask = (id: TaskId) =>
@@ -92,14 +105,7 @@ export const makeQueries = Effect.gen(function* () {
     Result: ScheduleFromRow,
     execute: () => sql`SELECT * FROM schedules ORDER BY id`
   })
-  const getSchedulesByIds = (scheduleIds: ReadonlyArray<ScheduleId>) =>
-    forChunks(scheduleIds, (chunk) =>
-      SqlSchema.findAll({
-        Request: Schema.Array(ScheduleId),
-        Result: ScheduleFromRow,
-        execute: (request) => sql`SELECT * FROM schedules WHERE id IN ${ids(request)} ORDER BY id`
-      })(chunk)
-    )
+  const getSchedulesByIds = findByIds<Schedule, ScheduleRow, ScheduleId>("schedules", ScheduleFromRow)
   const scheduleExists = (id: ScheduleId) =>
     Effect.map(sql`SELECT 1 FROM schedules WHERE id = ${id}`, (rows) => rows.length > 0)
   const putSchedule = (schedule: Schedule) =>
@@ -189,13 +195,7 @@ export const makeQueries = Effect.gen(function* () {
   })
   const getJobsByIds = (jobIds: ReadonlyArray<JobId>) =>
     Effect.map(
-      forChunks(jobIds, (chunk) =>
-        SqlSchema.findAll({
-          Request: Schema.Array(JobId),
-          Result: JobFromRow,
-          execute: (request) => sql`SELECT * FROM jobs WHERE id IN ${ids(request)}`
-        })(chunk)
-      ),
+      findByIds<Job, JobRow, JobId>("jobs", JobFromRow)(jobIds),
       (jobs) =>
         [...jobs].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     )
