@@ -19,7 +19,7 @@ export const at = (offsetMs: number): Date => new Date(T0 + offsetMs)
 
 /**
  * Sets the TestClock to T0. Must come before any scheduler starts: moving the
- * clock by 56 years afterwards would run every lease-extension tick in between.
+ * clock by 56 years afterwards would run every periodic cleanup tick in between.
  */
 export const clockAtT0 = Layer.effectDiscard(TestClock.setTime(T0))
 
