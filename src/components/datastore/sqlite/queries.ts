@@ -188,11 +188,11 @@ export const makeQueries = Effect.gen(function* () {
     forChunks(jobs, (chunk) =>
       Effect.as(sql`INSERT INTO jobs ${sql.insert(chunk.map(jobRow))}`, [])
     )
-  const getAllJobs = SqlSchema.findAll({
-    Request: Schema.Void,
-    Result: JobFromRow,
-    execute: () => sql`SELECT * FROM jobs ORDER BY created_at, id`
-  })
+  /** Every job, oldest first (through the fast row decoder: a polling caller may read many). */
+  const getAllJobs = () =>
+    Effect.flatMap(sql<RawJobRow>`SELECT * FROM jobs ORDER BY created_at, id`, (rows) =>
+      Effect.forEach(rows, (row) => jobFromRow(row))
+    )
   const getJobsByIds = (jobIds: ReadonlyArray<JobId>) =>
     Effect.map(
       findByIds<Job, JobRow, JobId>("jobs", JobFromRow)(jobIds),
