@@ -43,6 +43,8 @@ const MB = 1024 * 1024
 
 export const rssMb = (): number => process.memoryUsage().rss / MB
 export const heapUsedMb = (): number => process.memoryUsage().heapUsed / MB
+/** Heap memory V8 has reserved (used or not): the part of RSS the heap accounts for. */
+export const heapTotalMb = (): number => process.memoryUsage().heapTotal / MB
 export const bytesToMb = (bytes: number): number => bytes / MB
 
 export interface Machine {

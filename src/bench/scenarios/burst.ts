@@ -1,9 +1,12 @@
 /**
  * burst: 1,000 date schedules due at the same instant; how long from that
- * instant until the last of their jobs has started (real wall clock).
+ * instant until the last of their jobs has started (real wall clock). The
+ * JobAdded events' timestamps split that time: due instant → jobs created by
+ * the schedule loop (`jobs_added_*`), then → handlers started by the job runner.
  */
-import { DateTime, Deferred, Effect } from "effect"
+import { DateTime, Deferred, Effect, Stream } from "effect"
 import { DateTrigger } from "../../domain/triggers/schema.js"
+import { Scheduler } from "../../services/Scheduler.js"
 import { wallClockMs } from "../measure.js"
 import type { Metrics } from "../report.js"
 import {
@@ -34,6 +37,12 @@ export const burst = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
       store,
       record,
       Effect.gen(function* () {
+        const scheduler = yield* Scheduler
+        const addedTimes: Array<number> = []
+        const jobsAdded = yield* scheduler.subscribe((event) => event._tag === "JobAdded")
+        yield* Effect.forkScoped(
+          Stream.runForEach(jobsAdded, (event) => Effect.sync(() => addedTimes.push(event.timestamp.getTime())))
+        )
         const due = yield* wholeSecondAfter(leadMs)
         const trigger = DateTrigger.make({ runTime: new Date(due) })
         const loadMs = yield* addSchedules(schedules, (i) => ({ id: `burst-${i}`, trigger }))
@@ -50,8 +59,14 @@ export const burst = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
               burst_first_start_ms: Math.min(...startTimes) - due,
               burst_last_start_ms: Math.max(...startTimes) - due
             }),
+          ...(addedTimes.length === 0
+            ? {}
+            : {
+              jobs_added_first_ms: Math.min(...addedTimes) - due,
+              jobs_added_last_ms: Math.max(...addedTimes) - due
+            }),
           load_ms: loadMs
         }
-      })
+      }).pipe(Effect.scoped)
     )
   })

@@ -9,7 +9,7 @@
 import type { FileSystem } from "@effect/platform"
 import { DateTime, Effect } from "effect"
 import { CronTrigger } from "../../domain/triggers/schema.js"
-import { cpuWindow, heapUsedMb, rssMb } from "../measure.js"
+import { cpuWindow, heapTotalMb, heapUsedMb, rssMb } from "../measure.js"
 import type { Metrics } from "../report.js"
 import { addSchedules, type BenchStore, databaseMb, withScheduler } from "./stack.js"
 
@@ -56,6 +56,7 @@ export const idle100k = (store: BenchStore): Effect.Effect<Metrics, unknown, Fil
         cpu_s_idle: cpuIdle,
         rss_mb: peakRss,
         heap_used_mb: heapUsedMb(),
+        heap_total_mb: heapTotalMb(),
         ...(yield* liveHeapMb),
         ...(dbMb === null ? {} : { db_mb: dbMb })
       }
