@@ -60,6 +60,21 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     timeoutMs: 240_000
   },
   {
+    name: "remote-throughput",
+    description:
+      "100,000 one-off no-op jobs to handler processes over ZeroMQ: 1 process then 4 (memory store), 1 process on SQLite",
+    bars: { jobs_per_s_1: { op: ">=", value: 30_000 } },
+    store: "memory",
+    timeoutMs: 600_000
+  },
+  {
+    name: "remote-latency",
+    description: "one job at a time to one handler process over ZeroMQ; runJob to result in hand (memory store)",
+    bars: { rtt_p50_us: { op: "<=", value: 250 }, rtt_p99_us: { op: "<=", value: 1_000 } },
+    store: "memory",
+    timeoutMs: 120_000
+  },
+  {
     name: "cron-next",
     description: "next 1,000 fire times of '*/5 * * * * *' and '0 30 2 * * *' (Europe/Stockholm), ours vs croner",
     bars: {},

@@ -66,8 +66,12 @@ export const makeOutbox = <K>(
           }
         }
       })
+    // Waking on the first message, then yielding once, lets the fibers that are
+    // posting in the same tick add theirs: one write carries them all.
     const drain = Effect.forever(
-      Effect.flatMap(Queue.takeBetween(queue, 1, 50_000), (chunk) =>
+      Effect.flatMap(Queue.take(queue), (first) =>
+        Effect.zipRight(Effect.yieldNow(), Effect.map(Queue.takeUpTo(queue, 50_000), (rest) => Chunk.prepend(rest, first)))
+      ).pipe(Effect.flatMap((chunk) =>
         writeBatch(Chunk.toReadonlyArray(chunk)).pipe(
           Effect.tap(() => {
             written += chunk.length
@@ -75,7 +79,7 @@ export const makeOutbox = <K>(
               if (waiters[i]!.upTo <= written) waiters.splice(i, 1)[0]!.done()
             }
           })
-        ))
+        )))
     )
     return {
       post: (to, message) => {

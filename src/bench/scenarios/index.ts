@@ -8,6 +8,8 @@ import { cronNext } from "./cronNext.js"
 import { fireLateness } from "./fireLateness.js"
 import { idle100k } from "./idle100k.js"
 import { measureThroughput } from "./localThroughput.js"
+import { remoteLatency } from "./remoteLatency.js"
+import { remoteThroughput, remoteThroughputOne } from "./remoteThroughput.js"
 import { type BenchStore, makeBenchStore } from "./stack.js"
 
 export type Runner = (store: StoreKind | null) => Effect.Effect<Metrics, unknown, FileSystem.FileSystem | Path.Path>
@@ -33,5 +35,12 @@ export const runners: Readonly<Record<string, Runner>> = {
   "fire-lateness": onStore(fireLateness),
   burst: onStore(burst),
   "idle-100k": onStore(idle100k),
-  "cron-next": () => cronNext()
+  "cron-next": () => cronNext(),
+  "remote-throughput": () =>
+    Effect.gen(function* () {
+      const memory = yield* onStore(remoteThroughput)("memory")
+      const sqlite = yield* onStore(remoteThroughputOne)("sqlite")
+      return { ...memory, jobs_per_s_1_sqlite: sqlite.jobs_per_s_1 ?? Number.NaN }
+    }),
+  "remote-latency": onStore(remoteLatency)
 }

@@ -1,0 +1,42 @@
+/**
+ * remote-throughput: 100,000 one-off no-op jobs through the scheduler to
+ * handler processes over ZeroMQ: first one process (jobs_per_s_1), then four
+ * (jobs_per_s_4), on the memory store; from the first addJob to the last
+ * result recorded (the store holds no job any more).
+ */
+import { Effect } from "effect"
+import { DataStore } from "../../services/DataStore.js"
+import { Scheduler } from "../../services/Scheduler.js"
+import { monotonicMs } from "../measure.js"
+import type { Metrics } from "../report.js"
+import { withRemoteStack } from "./remoteStack.js"
+import type { BenchStore } from "./stack.js"
+
+export const jobCount = 100_000
+
+/** Jobs per second for `jobCount` no-op jobs on the stack's current handlers. */
+const measureOnce = Effect.gen(function*() {
+  const scheduler = yield* Scheduler
+  const store = yield* DataStore
+  const start = monotonicMs()
+  for (let i = 0; i < jobCount; i++) yield* scheduler.addJob({ taskId: "bench" })
+  while ((yield* store.getJobs()).length > 0) yield* Effect.sleep("2 millis")
+  return jobCount / ((monotonicMs() - start) / 1000)
+})
+
+const stackOptions = { maxConcurrentJobs: 4000, handlerConcurrency: 1000 }
+
+export const remoteThroughput = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
+  withRemoteStack(store, stackOptions, (stack) =>
+    Effect.gen(function*() {
+      yield* stack.addHandlers(1)
+      const one = yield* measureOnce
+      yield* stack.addHandlers(3)
+      const four = yield* measureOnce
+      return { jobs: jobCount, jobs_per_s_1: one, jobs_per_s_4: four }
+    }))
+
+/** jobs_per_s_1 on the given store (the catalog runs it on SQLite, as jobs_per_s_1_sqlite). */
+export const remoteThroughputOne = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
+  withRemoteStack(store, stackOptions, (stack) =>
+    Effect.map(Effect.zipRight(stack.addHandlers(1), measureOnce), (perSecond) => ({ jobs_per_s_1: perSecond })))
