@@ -16,7 +16,7 @@ import { RetryPolicy, Task } from "../../../../src/domain/Task.js"
 import { IntervalTrigger } from "../../../../src/domain/triggers/schema.js"
 import { next } from "../../../../src/domain/triggers/Trigger.js"
 import { DataStore } from "../../../../src/services/DataStore.js"
-import { ExecutionLog } from "../../../../src/services/ExecutionLog.js"
+import { type ExecutionEntry, ExecutionLog, type ExecutionPage } from "../../../../src/services/ExecutionLog.js"
 import { storeLayer } from "./databaseFiles.js"
 import { buildWorker, readRuns, startWorker, type Worker, waitFor } from "./processHarness.js"
 
@@ -60,6 +60,19 @@ const everySecond = (id: string, taskId: string, start: number, fields: Partial<
     ...fields
   })
 }
+
+/** Every execution record, through the log's pages. */
+const allRecords = Effect.gen(function* () {
+  const log = yield* ExecutionLog
+  const records: Array<ExecutionEntry> = []
+  let cursor: string | null = null
+  do {
+    const page: ExecutionPage = yield* log.query(cursor === null ? { limit: 1000 } : { limit: 1000, cursor })
+    records.push(...page.entries)
+    cursor = page.nextCursor
+  } while (cursor !== null)
+  return records
+})
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -123,17 +136,24 @@ describe("sqlite with several scheduler processes", () => {
       expect([...perJob.values()].every((n) => n === 1)).toBe(true)
       expect(new Set(oneOffRuns.map((line) => line.pid)).size).toBeGreaterThanOrEqual(2)
 
-      const { jobs, schedules } = await withStore(
+      const { jobs, records, schedules } = await withStore(
         db,
-        Effect.all({ jobs: Effect.flatMap(DataStore, (s) => s.getJobs()), schedules: Effect.flatMap(DataStore, (s) => s.getSchedules()) })
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          return { jobs: yield* store.getJobs(), schedules: yield* store.getSchedules(), records: yield* allRecords }
+        })
       )
-      // A graceful stop leaves nothing leased.
+      // A graceful stop leaves nothing leased, and the log agrees with the workers' own reports.
       expect(jobs.filter((job) => job.acquiredBy !== null)).toEqual([])
       expect(jobs.filter((job) => job.taskId === "oneoff")).toEqual([])
+      const oneOffRecords = records.filter((r) => r.taskId === "oneoff")
+      expect(oneOffRecords.length).toBe(oneOffCount)
+      expect(new Set(oneOffRecords.map((r) => r.jobId)).size).toBe(oneOffCount)
+      expect(oneOffRecords.every((r) => r.outcome === "success")).toBe(true)
       for (const schedule of schedules) {
-        // Fire times that became jobs: those run plus those still queued at the stop.
+        // Fire times that became jobs: the final record of each finished one plus those still queued at the stop.
         const fired = [
-          ...lines.filter((line) => line.scheduleId === schedule.id).map((line) => line.fireTime!),
+          ...records.filter((r) => r.scheduleId === schedule.id && !r.willRetry).map((r) => r.scheduledAt!.getTime()),
           ...jobs.filter((job) => job.scheduleId === schedule.id).map((job) => job.scheduledFireTime!.getTime())
         ].sort((a, b) => a - b)
         const last = schedule.lastFireTime!.getTime()
@@ -207,12 +227,11 @@ describe("sqlite with several scheduler processes", () => {
         db,
         Effect.gen(function* () {
           const store = yield* DataStore
-          const log = yield* ExecutionLog
           return {
             jobs: yield* store.getJobs(),
             schedules: yield* store.getSchedules(),
             results: yield* Effect.forEach([...retried, ...single], (job) => store.getJobResult(job.id)),
-            entries: (yield* log.query({ limit: 1000 })).entries
+            entries: yield* allRecords
           }
         })
       )
