@@ -35,8 +35,7 @@ const sourcesChangedAt = Math.max(
 
 if (builtAt < sourcesChangedAt) {
   console.error(builtAt < 0 ? "Building dist/ (first start)..." : "Sources changed: rebuilding dist/...")
-  const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
-  const build = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" })
+  const build = spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], { stdio: "inherit" })
   if (build.status !== 0) {
     console.error("Build failed: see the compiler errors above.")
     process.exit(build.status ?? 1)

@@ -15,7 +15,6 @@ import {
   modeNames
 } from "../config/DeploymentConfig.js"
 import { type Deployment, loadDeployment } from "../config/load.js"
-import { logJobOutcomes } from "../log/jobLog.js"
 import * as Logging from "../log/Logging.js"
 import * as ComponentManager from "../modes/ComponentManager.js"
 import { HandlerRegistry } from "../services/HandlerRegistry.js"
@@ -58,7 +57,6 @@ const serve = (mode: ModeName, deployment: Deployment) =>
       const scheduler = Context.get(context, Scheduler)
       const handlers = yield* Context.get(context, HandlerRegistry).list()
       const schedules = yield* scheduler.getSchedules()
-      yield* logJobOutcomes.pipe(Effect.provide(context))
       // Added after the components, so it runs first when the scope closes.
       yield* Effect.addFinalizer(() => Effect.logInfo("ScheduleZero stopping"))
       yield* Effect.logInfo("ScheduleZero started").pipe(

@@ -9,6 +9,7 @@ import { TriggerSpec } from "../domain/triggers/spec.js"
 import {
   ConfigDuration,
   containing,
+  expecting,
   Flag,
   List,
   ListOf,
@@ -128,6 +129,32 @@ export const ScheduleEntry = Schema.Struct({
 }).pipe(containing("a mapping"))
 export type ScheduleEntry = typeof ScheduleEntry.Type
 
+/** An API token: the portal stores only its SHA-256 (create one with `tokens create`, when that command exists). */
+export const PortalToken = Schema.Struct({
+  name: NonEmptyText,
+  role: oneOf("viewer", "admin"),
+  sha256: Schema.String.pipe(
+    Schema.pattern(/^[0-9a-f]{64}$/),
+    expecting("the token's SHA-256 as 64 lowercase hex digits")
+  )
+}).pipe(containing("a mapping"))
+
+/** The HTTP API, dashboard, metrics and event stream. */
+export const PortalSection = Schema.Struct({
+  enabled: Schema.optionalWith(Flag, { exact: true, default: () => true }),
+  host: Schema.optionalWith(NonEmptyText, { exact: true }),
+  /** 0 picks a free port (logged at start). */
+  port: Schema.optionalWith(
+    Schema.Int.pipe(Schema.between(0, 65_535), expecting("a port number from 0 to 65535")),
+    { exact: true }
+  ),
+  tokens: Schema.optionalWith(ListOf(PortalToken), { exact: true }),
+  corsOrigins: optionalKey("cors_origins", ListOf(NonEmptyText)),
+  /** Largest request body in bytes. */
+  bodyLimit: optionalKey("body_limit", PositiveInt)
+}).pipe(containing("a mapping"))
+export type PortalSection = typeof PortalSection.Type
+
 export const logLevelNames = ["trace", "debug", "info", "warning", "error", "fatal", "none"] as const
 export const LogLevelName = oneOf(...logLevelNames)
 export type LogLevelName = typeof LogLevelName.Type
@@ -148,6 +175,7 @@ export const DeploymentConfig = Schema.Struct({
   handlers: Schema.optionalWith(HandlersSection, { exact: true, default: () => HandlersSection.make({}) }),
   tasks: Schema.optionalWith(ListOf(TaskEntry), { exact: true, default: () => [] }),
   schedules: Schema.optionalWith(ListOf(ScheduleEntry), { exact: true, default: () => [] }),
+  portal: Schema.optionalWith(PortalSection, { exact: true, default: () => PortalSection.make({}) }),
   logging: Schema.optionalWith(LoggingSection, { exact: true, default: () => LoggingSection.make({}) })
 }).pipe(containing("a mapping"))
 export type DeploymentConfig = typeof DeploymentConfig.Type

@@ -6,7 +6,7 @@
  */
 import { Effect, Stream } from "effect"
 import type { JobReleased, SchedulerEvent } from "../domain/events.js"
-import { Scheduler } from "../services/Scheduler.js"
+import { EventBroker } from "../services/EventBroker.js"
 
 const isJobReleased = (event: SchedulerEvent): event is JobReleased => event._tag === "JobReleased"
 
@@ -26,9 +26,13 @@ const logRelease = (event: JobReleased) => {
   return Effect.annotateLogs(log, annotations)
 }
 
-/** Subscribes now and logs job outcomes until the scope closes. */
+/**
+ * Subscribes now and logs job outcomes until the scope closes. Modes start it
+ * before the scheduler, so jobs that finish while the deployment is still
+ * starting are logged too.
+ */
 export const logJobOutcomes = Effect.gen(function* () {
-  const scheduler = yield* Scheduler
-  const released = yield* scheduler.subscribe(isJobReleased)
+  const broker = yield* EventBroker
+  const released = yield* broker.subscribe(isJobReleased)
   yield* Effect.forkScoped(Stream.runForEach(released, (event) => logRelease(event as JobReleased)))
 })

@@ -9,12 +9,24 @@ import { Cause, Layer, Predicate } from "effect"
 import { ConfigError } from "../config/ConfigError.js"
 import { ComponentFailed } from "./StartupError.js"
 
+const ownMessage = (error: unknown): string | undefined =>
+  Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message.trim() !== ""
+    ? error.message
+    : undefined
+
+/**
+ * The failure's message followed by those of its causes (`cause` chain), so a
+ * wrapper such as "An error has occurred" still shows "listen EADDRINUSE ...".
+ */
 const describe = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  if (Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== "") {
-    return error.message
+  const messages: Array<string> = []
+  let error: unknown = Cause.squash(cause)
+  for (let depth = 0; depth < 5 && error !== undefined; depth++) {
+    const message = ownMessage(error)
+    if (message !== undefined && !messages.includes(message)) messages.push(message)
+    error = Predicate.hasProperty(error, "cause") ? error.cause : undefined
   }
-  return Cause.pretty(cause)
+  return messages.length > 0 ? messages.join(": ") : Cause.pretty(cause)
 }
 
 const namesItsSource = (error: unknown): error is ConfigError | ComponentFailed =>

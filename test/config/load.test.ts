@@ -185,6 +185,22 @@ describe("loadDeployment", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped("portal: enabled by default; ports and token hashes are checked", () =>
+    Effect.gen(function* () {
+      const { result } = yield* loadYaml("portal: { port: 0, cors_origins: [https://ops.example] }\n")
+      if (result._tag === "Left") return yield* Effect.dieMessage(result.left.message)
+      expect(result.right.config.portal).toEqual({ enabled: true, port: 0, corsOrigins: ["https://ops.example"] })
+      const { file, error } = yield* failureOf(
+        "portal:\n  port: 70000\n  tokens:\n    - { name: ops, role: root, sha256: abc }\n"
+      )
+      expect(error.message.split("\n")).toEqual([
+        `${file}: portal.port: expected a port number from 0 to 65535, got 70000`,
+        `${file}: portal.tokens[0].role: expected one of viewer, admin, got 'root'`,
+        `${file}: portal.tokens[0].sha256: expected the token's SHA-256 as 64 lowercase hex digits, got 'abc'`
+      ])
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("a missing required key is named", () =>
     Effect.gen(function* () {
       const { file, error } = yield* failureOf("tasks:\n  - { id: t, handler: h }\n")

@@ -1,6 +1,7 @@
 /**
- * Compiles the product's entry point (src/main.ts and what it imports) with
- * the build's compiler options into a private directory, so process tests run
+ * Builds the product's entry point (src/main.ts and what it imports) the way
+ * `npm run build` does (scripts/build.mjs: tsc with the build's options, then
+ * the non-TypeScript assets) into a private directory, so process tests run
  * the real `node <dir>/main.js` without racing other builds of dist/.
  * The directory sits inside the repository so `node_modules` resolves.
  */
@@ -27,9 +28,8 @@ export const buildProduct = async (): Promise<void> => {
       files: ["../src/main.ts"]
     })
   )
-  await promisify(execFile)(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", tsconfig], {
-    cwd: root
-  }).catch((error: { stdout?: string; message: string }) => {
+  const build = [join(root, "scripts/build.mjs"), "--project", tsconfig, "--out-dir", productDir]
+  await promisify(execFile)(process.execPath, build, { cwd: root }).catch((error: { stdout?: string; message: string }) => {
     throw new Error(`building src/main.ts failed:\n${error.stdout ?? error.message}`)
   })
 }

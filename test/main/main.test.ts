@@ -6,24 +6,46 @@
 import { Command, FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Schedule, Stream } from "effect"
+import { Effect, Fiber, Ref, Schedule, Stream } from "effect"
 import { VERSION } from "../../src/cli/version.js"
 import { buildProduct, mainJs } from "./buildProduct.js"
 
 beforeAll(buildProduct, 300_000)
 
-const collectText = <E>(stream: Stream.Stream<Uint8Array, E>) =>
-  stream.pipe(Stream.decodeText(), Stream.runCollect, Effect.map((chunks) => Chunk.join(chunks, "")))
+/** Appends the stream's text to `sink` as it arrives. */
+const collectInto = <E>(stream: Stream.Stream<Uint8Array, E>, sink: Ref.Ref<string>) =>
+  stream.pipe(
+    Stream.decodeText(),
+    Stream.runForEach((text) => Ref.update(sink, (sofar) => sofar + text))
+  )
 
-/** Starts `node main.js ...args`; `finished` waits for the exit and the whole output. */
+/**
+ * Starts `node main.js ...args`; `stdoutSoFar` reads the output while it runs,
+ * `finished` waits for the exit and the whole output.
+ */
 const start = (...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const process = yield* Command.start(Command.make(globalThis.process.execPath, mainJs, ...args))
-    const stdout = yield* Effect.fork(collectText(process.stdout))
-    const stderr = yield* Effect.fork(collectText(process.stderr))
-    const finished = Effect.all({ code: process.exitCode, stdout: Fiber.join(stdout), stderr: Fiber.join(stderr) })
-    return { process, finished }
+    const stdout = yield* Ref.make("")
+    const stderr = yield* Ref.make("")
+    const readers = yield* Effect.fork(
+      Effect.all([collectInto(process.stdout, stdout), collectInto(process.stderr, stderr)], { concurrency: 2 })
+    )
+    const finished = Effect.gen(function* () {
+      const code = yield* process.exitCode
+      yield* Fiber.join(readers)
+      return { code, stdout: yield* Ref.get(stdout), stderr: yield* Ref.get(stderr) }
+    })
+    return { process, stdoutSoFar: Ref.get(stdout), finished }
   })
+
+/** Polls `check` until it yields a value (the condition), failing after `seconds`. */
+const waitFor = <A, E, R>(what: string, check: Effect.Effect<A | undefined, E, R>, seconds = 45) =>
+  check.pipe(
+    Effect.filterOrFail((value): value is A => value !== undefined),
+    Effect.retry(Schedule.spaced("50 millis")),
+    Effect.timeoutFail({ duration: `${seconds} seconds`, onTimeout: () => new Error(`timed out waiting for ${what}`) })
+  )
 
 const run = (...args: ReadonlyArray<string>) => Effect.flatMap(start(...args), (started) => started.finished)
 
@@ -51,6 +73,7 @@ const writerDeployment = Effect.gen(function* () {
   yield* fs.writeFileString(
     path.join(dir, "config.yaml"),
     [
+      "portal: { port: 0 }",
       "handlers:",
       "  local: [handlers/writer.mjs]",
       "tasks:",
@@ -88,18 +111,26 @@ const jsonLines = (text: string): ReadonlyArray<LogRecord> =>
     .map((line) => JSON.parse(line))
 
 describe("node main.js", () => {
-  it.scopedLive("runs minimal mode until SIGTERM: the local handler job runs, then a clean stop with exit 0", () =>
+  it.scopedLive("runs minimal mode until SIGTERM: the local handler job runs, the portal answers, then a clean stop with exit 0", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const { dir, marker } = yield* writerDeployment
-      const { process, finished } = yield* start("--mode=minimal", `--deployment=${dir}`, "--log-format=json")
-      // The condition, polled: the handler has written its file.
-      yield* fs.exists(marker).pipe(
-        Effect.filterOrFail((exists) => exists),
-        Effect.retry(Schedule.spaced("50 millis")),
-        Effect.timeoutFail({ duration: "45 seconds", onTimeout: () => new Error("the handler never ran") })
-      )
+      const { process, stdoutSoFar, finished } = yield* start("--mode=minimal", `--deployment=${dir}`, "--log-format=json")
+      // The handler has written its file.
+      yield* waitFor("the handler to run", Effect.map(fs.exists(marker), (exists) => (exists ? true : undefined)))
       expect(yield* fs.readFileString(marker)).toMatch(/^ran [0-9a-f-]{36}$/)
+      // The portal announced its (free) port and answers.
+      const url = yield* waitFor(
+        "the portal",
+        Effect.map(stdoutSoFar, (text) => /portal listening on (http:\/\/[\d.]+:\d+)/.exec(text)?.[1])
+      )
+      const health = yield* Effect.promise(() => fetch(`${url}/api/health`))
+      expect(health.status).toBe(200)
+      // Every finished job is logged.
+      yield* waitFor(
+        "the job log",
+        Effect.map(stdoutSoFar, (text) => (text.includes('"message":"job finished"') ? true : undefined))
+      )
       yield* process.kill("SIGTERM")
       const { code, stdout, stderr } = yield* finished
       expect(stderr).toBe("")
