@@ -6,6 +6,7 @@
  * still count.
  */
 import { Either, ParseResult, Schema } from "effect"
+import { fastHandlerMessage, fastServerMessage } from "./fastPath.js"
 import { HandlerMessage, ServerMessage } from "./messages.js"
 
 /** The first frame of every frame set: protocol name and version. */
@@ -44,7 +45,7 @@ export const encode = (messages: ReadonlyArray<unknown>): Array<Buffer | string>
 
 const isHeader = (frame: Uint8Array): boolean => frame.byteLength === headerBytes.byteLength && headerBytes.equals(frame)
 
-const makeDecoder = <M, I>(schema: Schema.Schema<M, I>) => {
+const makeDecoder = <M, I>(schema: Schema.Schema<M, I>, fast: (json: unknown) => M | undefined) => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "ignore" })
   return (frames: ReadonlyArray<Uint8Array>, maxFrameBytes: number = defaultMaxFrameBytes): Decoded<M> => {
     const first = frames[0]
@@ -72,6 +73,11 @@ const makeDecoder = <M, I>(schema: Schema.Schema<M, I>) => {
         drops.push({ reason: "not_json", detail: `frame ${i} is not JSON` })
         continue
       }
+      const quick = fast(json)
+      if (quick !== undefined) {
+        messages.push(quick)
+        continue
+      }
       const result = decode(json)
       if (Either.isRight(result)) messages.push(result.right)
       else {
@@ -85,6 +91,6 @@ const makeDecoder = <M, I>(schema: Schema.Schema<M, I>) => {
 }
 
 /** Decodes a frame set a handler sent (the server side). */
-export const decodeHandlerFrames = makeDecoder(HandlerMessage)
+export const decodeHandlerFrames = makeDecoder(HandlerMessage, fastHandlerMessage)
 /** Decodes a frame set a server sent (the handler side). */
-export const decodeServerFrames = makeDecoder(ServerMessage)
+export const decodeServerFrames = makeDecoder(ServerMessage, fastServerMessage)

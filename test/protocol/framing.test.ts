@@ -1,5 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
+import { Either, Schema } from "effect"
+import { fastHandlerMessage, fastServerMessage } from "../../src/protocol/fastPath.js"
 import { decodeHandlerFrames, decodeServerFrames, encode, header } from "../../src/protocol/framing.js"
+import { HandlerMessage, ServerMessage } from "../../src/protocol/messages.js"
 
 const toBuffers = (frames: ReadonlyArray<Buffer | string>) => frames.map((f) => (typeof f === "string" ? Buffer.from(f) : f))
 
@@ -58,5 +61,45 @@ describe("framing", () => {
       expect(a.messages.length + a.drops.length).toBe(expected)
       expect(b.messages.length + b.drops.length).toBe(expected)
     }
+  })
+})
+
+describe("fast path", () => {
+  it("accepts only messages the Schemas accept", () => {
+    let seed = 3
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    }
+    const oddValues: Array<unknown> = [null, 0, -1, 1.5, 2, "", "x", "y".repeat(201), [], {}, true, false, ["a"], { a: 1 }]
+    const bases: Array<Record<string, unknown>> = [
+      { type: "run", jobId: "j", attempt: 1, method: "m", args: [], kwargs: {}, deadline: null },
+      { type: "result", jobId: "j", attempt: 1, ok: true, value: 1 },
+      { type: "result", jobId: "j", attempt: 1, ok: false, error: { tag: "T", message: "m" } },
+      { type: "cancel", jobId: "j", attempt: 1 },
+      { type: "heartbeat" },
+      { type: "deregister" }
+    ]
+    const strictHandler = Schema.decodeUnknownEither(HandlerMessage, { onExcessProperty: "ignore" })
+    const strictServer = Schema.decodeUnknownEither(ServerMessage, { onExcessProperty: "ignore" })
+    let accepted = 0
+    for (let i = 0; i < 20_000; i++) {
+      const message: Record<string, unknown> = { ...bases[Math.floor(random() * bases.length)]! }
+      const keys = [...Object.keys(message), "error", "ok", "value", "args", "kwargs"]
+      for (let m = Math.floor(random() * 3); m > 0; m--) {
+        const key = keys[Math.floor(random() * keys.length)]!
+        if (random() < 0.2) delete message[key]
+        else message[key] = oddValues[Math.floor(random() * oddValues.length)]
+      }
+      if (fastHandlerMessage(message) !== undefined) {
+        accepted++
+        expect(Either.isRight(strictHandler(message))).toBe(true)
+      }
+      if (fastServerMessage(message) !== undefined) {
+        accepted++
+        expect(Either.isRight(strictServer(message))).toBe(true)
+      }
+    }
+    expect(accepted).toBeGreaterThan(1000)
   })
 })
