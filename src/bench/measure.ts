@@ -39,6 +39,10 @@ export const cpuWindow = (): (() => number) => {
   }
 }
 
+/** CPU milliseconds (user + system) between two process.cpuUsage() readings. */
+export const cpuMsBetween = (from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): number =>
+  (to.user - from.user + to.system - from.system) / 1000
+
 const MB = 1024 * 1024
 
 export const rssMb = (): number => process.memoryUsage().rss / MB

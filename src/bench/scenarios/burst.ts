@@ -3,11 +3,14 @@
  * instant until the last of their jobs has started (real wall clock). The
  * JobAdded events' timestamps split that time: due instant → jobs created by
  * the schedule loop (`jobs_added_*`), then → handlers started by the job runner.
+ * `burst_cpu_ms` is the CPU time the process used from the end of loading to
+ * the last start: far below `burst_last_start_ms`, it means the time went to
+ * waiting for a core on a busy machine rather than to scheduler work.
  */
 import { DateTime, Deferred, Effect, Stream } from "effect"
 import { DateTrigger } from "../../domain/triggers/schema.js"
 import { Scheduler } from "../../services/Scheduler.js"
-import { wallClockMs } from "../measure.js"
+import { cpuMsBetween, wallClockMs } from "../measure.js"
 import type { Metrics } from "../report.js"
 import {
   addSchedules,
@@ -28,8 +31,10 @@ export const burst = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
   Effect.gen(function* () {
     const started = yield* makeCountdown(schedules)
     const startTimes: Array<number> = []
+    let cpuAtLastStart = process.cpuUsage()
     const record = () => {
       startTimes.push(wallClockMs())
+      cpuAtLastStart = process.cpuUsage()
       started.tick()
       return null
     }
@@ -47,6 +52,7 @@ export const burst = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
         const trigger = DateTrigger.make({ runTime: new Date(due) })
         const loadMs = yield* addSchedules(schedules, (i) => ({ id: `burst-${i}`, trigger }))
         yield* requireLoadedBefore(due)
+        const cpuAtLoaded = process.cpuUsage()
         const untilDue = due - DateTime.toEpochMillis(yield* DateTime.now)
         yield* Deferred.await(started.reached).pipe(Effect.timeoutOption(untilDue + waitMs))
         return {
@@ -57,7 +63,8 @@ export const burst = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
             ? {}
             : {
               burst_first_start_ms: Math.min(...startTimes) - due,
-              burst_last_start_ms: Math.max(...startTimes) - due
+              burst_last_start_ms: Math.max(...startTimes) - due,
+              burst_cpu_ms: cpuMsBetween(cpuAtLoaded, cpuAtLastStart)
             }),
           ...(addedTimes.length === 0
             ? {}

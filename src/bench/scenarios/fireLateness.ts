@@ -7,7 +7,7 @@
 import { DateTime, Effect } from "effect"
 import type { LocalHandlerContext } from "../../components/registry/Local.js"
 import { IntervalTrigger } from "../../domain/triggers/schema.js"
-import { percentile, wallClockMs } from "../measure.js"
+import { cpuWindow, monotonicMs, percentile, wallClockMs } from "../measure.js"
 import type { Metrics } from "../report.js"
 import { addSchedules, type BenchStore, requireLoadedBefore, wholeSecondAfter, withScheduler } from "./stack.js"
 
@@ -68,8 +68,11 @@ export const fireLateness = (store: BenchStore): Effect.Effect<Metrics, unknown>
           })
         }))
         yield* requireLoadedBefore(firstFire)
+        const cpuSeconds = cpuWindow()
+        const cpuFrom = monotonicMs()
         const windowEnd = firstFire + firesPerSchedule * periodMs
         yield* Effect.sleep(Math.max(0, windowEnd + tailMs - DateTime.toEpochMillis(yield* DateTime.now)))
+        const cpuShare = cpuSeconds() / ((monotonicMs() - cpuFrom) / 1000)
         const lateness = starts.map((s) => s.latenessMs)
         return {
           expected: expected.size,
@@ -78,7 +81,9 @@ export const fireLateness = (store: BenchStore): Effect.Effect<Metrics, unknown>
           lateness_p99_ms: percentile(lateness, 99),
           lateness_max_ms: percentile(lateness, 100),
           ...tally(expected, starts),
-          load_ms: loadMs
+          load_ms: loadMs,
+          // Share of one core the process used while the schedules fired: what 1,000 fires/s cost.
+          cpu_share: cpuShare
         }
       })
     )
