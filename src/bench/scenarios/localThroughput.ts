@@ -5,7 +5,7 @@
  * by the CPU time this process used instead: on a shared, busy machine it
  * shows the scheduler's own cost apart from the wait for a core.
  */
-import { Deferred, Effect } from "effect"
+import { Deferred, Effect, Option } from "effect"
 import { DataStore } from "../../services/DataStore.js"
 import { Scheduler } from "../../services/Scheduler.js"
 import { cpuWindow, monotonicMs } from "../measure.js"
@@ -13,6 +13,16 @@ import type { Metrics } from "../report.js"
 import { type BenchStore, makeCountdown, withScheduler } from "./stack.js"
 
 export const jobCount = 100_000
+/** Past this, the run stops and reports how far it got, so a slow store cannot hit the scenario's time limit. */
+const budgetMs = 100_000
+
+const outOfTime = (what: string, done: number, start: number) => {
+  const elapsed = monotonicMs() - start
+  return Effect.dieMessage(
+    `stopped after ${Math.round(elapsed / 1000)} s: ${done} of ${jobCount} jobs ${what} ` +
+      `(${Math.round(done / (elapsed / 1000))} jobs/s)`
+  )
+}
 
 /** Runs the jobs once on `store` and returns jobs_per_s with its timings. */
 export const measureThroughput = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
@@ -25,9 +35,15 @@ export const measureThroughput = (store: BenchStore): Effect.Effect<Metrics, unk
         const dataStore = yield* DataStore
         const cpuSeconds = cpuWindow()
         const start = monotonicMs()
-        for (let i = 0; i < jobCount; i++) yield* scheduler.addJob({ taskId: "bench" })
+        for (let i = 0; i < jobCount; i++) {
+          yield* scheduler.addJob({ taskId: "bench" })
+          if (i % 1000 === 999 && monotonicMs() - start > budgetMs) return yield* outOfTime("added", i + 1, start)
+        }
         const enqueued = monotonicMs()
-        yield* Deferred.await(ran.reached)
+        const left = budgetMs - (enqueued - start)
+        if (Option.isNone(yield* Effect.timeoutOption(Deferred.await(ran.reached), Math.max(0, left)))) {
+          return yield* outOfTime("run", ran.count(), start)
+        }
         const handlersDone = monotonicMs()
         // A result is recorded when the job is released: wait until none is left.
         while ((yield* dataStore.getJobs()).length > 0) yield* Effect.sleep("1 millis")
