@@ -24,7 +24,8 @@ const measureOnce = Effect.gen(function*() {
   return jobCount / ((monotonicMs() - start) / 1000)
 })
 
-const stackOptions = { maxConcurrentJobs: 4000, handlerConcurrency: 1000 }
+// Each process could take every job the scheduler runs at once, so no run ever waits for a slot.
+const stackOptions = { maxConcurrentJobs: 4000, handlerConcurrency: 4000 }
 
 export const remoteThroughput = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
   withRemoteStack(store, stackOptions, (stack) =>

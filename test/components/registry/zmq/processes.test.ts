@@ -107,6 +107,8 @@ describe("zmq registry with handler processes", () => {
       const busy = yield* until((info) => (info.instances ?? []).some((i) => i.inFlight === 1), "job running")
       const victim = busy.instances!.find((i) => i.inFlight === 1)!.instanceId as "one" | "two"
       const survivor = victim === "one" ? "two" : "one"
+      // Killed once the job is really running there, not merely sent.
+      while (!(fs.existsSync(file) && fs.readFileSync(file, "utf8").startsWith("start"))) yield* Effect.sleep("10 millis")
       processes[victim].child.kill("SIGKILL")
       const result = yield* resultFiber
       expect(result.outcome).toBe("success")
