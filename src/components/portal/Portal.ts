@@ -21,6 +21,7 @@ import { handlersGroup, healthGroup, jobsGroup, triggersGroup } from "./handlers
 import { schedulesGroup } from "./handlers/schedules.js"
 import { makeMetrics, PortalMetrics } from "./Metrics.js"
 import { portalMiddleware } from "./middleware.js"
+import { makeScheduleIndex, ScheduleIndex } from "./ScheduleIndex.js"
 import { accessMode, authorizationLayer, type TokenEntry } from "./security.js"
 
 export interface PortalOptions {
@@ -52,6 +53,13 @@ const metricsLayer = Layer.scoped(
   PortalMetrics,
   Effect.gen(function* () {
     return yield* makeMetrics({ broker: yield* EventBroker, store: yield* DataStore, registry: yield* HandlerRegistry })
+  })
+)
+
+const scheduleIndexLayer = Layer.scoped(
+  ScheduleIndex,
+  Effect.gen(function* () {
+    return yield* makeScheduleIndex({ store: yield* DataStore, broker: yield* EventBroker })
   })
 )
 
@@ -95,7 +103,8 @@ export const layer = (options: PortalOptions = {}) => {
       ).pipe(
         Layer.provide(apiLayer),
         Layer.provide(authorizationLayer(mode, tokens)),
-        Layer.provide(metricsLayer)
+        Layer.provide(metricsLayer),
+        Layer.provide(scheduleIndexLayer)
       )
       const announce = Layer.effect(
         PortalServer,

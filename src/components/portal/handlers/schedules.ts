@@ -1,5 +1,5 @@
 /** /api/schedules: create, list, read, update, pause, resume, run now, delete. */
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect, Option, type ParseResult } from "effect"
 import type { ScheduleId } from "../../../domain/ids.js"
 import type { Schedule } from "../../../domain/Schedule.js"
@@ -9,6 +9,7 @@ import { type AddScheduleInput, Scheduler } from "../../../services/Scheduler.js
 import { type CreateSchedule, FullApi, type ListSchedulesParams, type UpdateSchedule } from "../Api.js"
 import { apiError, BadRequest, Conflict, fromDomain, NotFound } from "../errors.js"
 import { invalidParam, parseInstant, parseWait } from "../params.js"
+import { ScheduleIndex } from "../ScheduleIndex.js"
 import { adminOnly } from "../security.js"
 import { triggerFrom } from "../triggerInput.js"
 import { resultView, scheduleView } from "../views.js"
@@ -57,10 +58,28 @@ const inputOf = (schedule: Schedule, trigger: Trigger): AddScheduleInput => ({
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
+/**
+ * Views of stored schedules, computed once per schedule version: the index
+ * hands out the same object until the schedule changes. Keyed also by the
+ * task's handler and method, which the view shows.
+ */
+const views = new WeakMap<Schedule, { readonly runs: string; readonly view: ReturnType<typeof scheduleView> }>()
+const cachedView = (schedule: Schedule, task: Task | undefined) => {
+  const runs = task === undefined ? "" : `${task.handler}\u0000${task.method}`
+  const cached = views.get(schedule)
+  if (cached !== undefined && cached.runs === runs) return cached.view
+  const view = scheduleView(schedule, task)
+  views.set(schedule, { runs, view })
+  return view
+}
+
 export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handlers) =>
   Effect.gen(function* () {
     const scheduler = yield* Scheduler
+    const index = yield* ScheduleIndex
     const notFound = fromDomain(NotFound)
+    /** After a mutation: the index reflects it before the reply goes out. */
+    const refreshed = <A, E, R>(id: string, effect: Effect.Effect<A, E, R>) => Effect.tap(effect, () => index.refresh(id))
 
     const taskTable = Effect.map(scheduler.getTasks(), (tasks) => new Map<string, Task>(tasks.map((t) => [t.id, t])))
     const view = (id: ScheduleId) =>
@@ -78,28 +97,33 @@ export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handle
         const after = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
         const limit = params.limit ?? defaultPageSize
         const tasks = yield* taskTable
-        const schedules = yield* scheduler.getSchedules()
         const page: Array<Schedule> = []
         let more = false
-        for (const schedule of schedules) {
-          if (after !== undefined && schedule.id <= after) continue
-          if (params.task !== undefined && schedule.taskId !== params.task) continue
-          if (params.handler !== undefined && tasks.get(schedule.taskId)?.handler !== params.handler) continue
-          if (params.paused !== undefined && schedule.paused !== params.paused) continue
+        const matches = (schedule: Schedule): boolean => {
+          if (params.task !== undefined && schedule.taskId !== params.task) return false
+          if (params.handler !== undefined && tasks.get(schedule.taskId)?.handler !== params.handler) return false
+          if (params.paused !== undefined && schedule.paused !== params.paused) return false
           const next = schedule.nextFireTime
-          if (from !== undefined && (next === null || next < from)) continue
-          if (to !== undefined && (next === null || next >= to)) continue
+          if (from !== undefined && (next === null || next < from)) return false
+          if (to !== undefined && (next === null || next >= to)) return false
+          return true
+        }
+        yield* index.scan(after, (schedule) => {
+          if (!matches(schedule)) return true
           if (page.length === limit) {
             more = true
-            break
+            return false
           }
           page.push(schedule)
-        }
+          return true
+        })
         const last = page.at(-1)
-        return {
-          schedules: page.map((schedule) => scheduleView(schedule, tasks.get(schedule.taskId))),
+        // Built from views that are already plain JSON: answered directly, without re-encoding
+        // each page through the schema (the hot path of the dashboard and of api-list).
+        return HttpServerResponse.unsafeJson({
+          schedules: page.map((schedule) => cachedView(schedule, tasks.get(schedule.taskId))),
           next_cursor: more && last !== undefined ? encodeCursor(last.id) : null
-        }
+        })
       })
 
     const create = (body: CreateSchedule) =>
@@ -140,6 +164,7 @@ export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handle
               ParseError: (error) => Effect.fail(parseFailed(error))
             })
           )
+        yield* index.refresh(id)
         return yield* view(id)
       })
 
@@ -157,6 +182,7 @@ export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handle
               ParseError: (error) => Effect.fail(parseFailed(error))
             })
           )
+        yield* index.refresh(id)
         return yield* view(id)
       })
 
@@ -203,21 +229,27 @@ export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handle
       .handle("update", ({ path, payload }) => adminOnly(update(path.id as ScheduleId, payload)))
       .handle("pause", ({ path }) =>
         adminOnly(
-          Effect.zipRight(scheduler.pauseSchedule(path.id as ScheduleId).pipe(Effect.mapError(notFound)), view(path.id as ScheduleId))
+          Effect.zipRight(
+            refreshed(path.id, scheduler.pauseSchedule(path.id as ScheduleId).pipe(Effect.mapError(notFound))),
+            view(path.id as ScheduleId)
+          )
         )
       )
       .handle("resume", ({ path, urlParams }) =>
         adminOnly(
           Effect.gen(function* () {
             const from = yield* resumeFrom(urlParams.resume_from)
-            yield* scheduler.unpauseSchedule(path.id as ScheduleId, { resumeFrom: from }).pipe(Effect.mapError(notFound))
+            yield* refreshed(
+              path.id,
+              scheduler.unpauseSchedule(path.id as ScheduleId, { resumeFrom: from }).pipe(Effect.mapError(notFound))
+            )
             return yield* view(path.id as ScheduleId)
           })
         )
       )
       .handle("run", ({ path, urlParams }) => adminOnly(run(path.id as ScheduleId, urlParams.wait)))
       .handle("delete", ({ path }) =>
-        adminOnly(scheduler.removeSchedule(path.id as ScheduleId).pipe(Effect.mapError(notFound)))
+        adminOnly(refreshed(path.id, scheduler.removeSchedule(path.id as ScheduleId).pipe(Effect.mapError(notFound))))
       )
   })
 )
