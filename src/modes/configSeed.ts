@@ -1,16 +1,25 @@
 /**
  * Applies the tasks and schedules a deployment declares in config.yaml once the
- * scheduler is up. Schedules are added with conflict policy `replace`, so
- * starting the same deployment again leaves one copy of each, matching the
- * file. Anything the scheduler refuses is reported as a ConfigError at the
- * entry's key path.
+ * scheduler is up. Each schedule carries a fingerprint of its config entry in
+ * its metadata: on a restart an unchanged entry keeps the stored schedule (its
+ * trigger state, so runs missed while the process was down follow the
+ * coalesce and misfire rules), and a changed entry replaces it. Anything the
+ * scheduler refuses is reported as a ConfigError at the entry's key path.
  */
+import { createHash } from "node:crypto"
 import { Clock, Duration, Effect, Layer } from "effect"
 import { ConfigError } from "../config/ConfigError.js"
 import type { ScheduleEntry, TaskEntry } from "../config/DeploymentConfig.js"
 import type { Deployment } from "../config/load.js"
 import { scheduleTrigger } from "../config/scheduleTriggers.js"
+import type { ScheduleId } from "../domain/ids.js"
 import { type AddScheduleInput, Scheduler, type TaskConfig } from "../services/Scheduler.js"
+
+/** Metadata key holding the fingerprint of the config entry a schedule was created from. */
+export const configFingerprintKey = "schedulezero.config_fingerprint"
+
+const fingerprintOf = (entry: ScheduleEntry): string =>
+  createHash("sha256").update(JSON.stringify(entry)).digest("hex").slice(0, 16)
 
 const seconds = (duration: Duration.Duration): number => Duration.toMillis(duration) / 1000
 
@@ -41,6 +50,7 @@ export const scheduleInputOf = (entry: ScheduleEntry, trigger: AddScheduleInput[
   taskId: entry.task,
   trigger,
   conflictPolicy: "replace",
+  metadata: { ...entry.metadata, [configFingerprintKey]: fingerprintOf(entry) },
   ...(entry.args !== undefined && { args: entry.args }),
   ...(entry.kwargs !== undefined && { kwargs: entry.kwargs }),
   ...(entry.paused !== undefined && { paused: entry.paused }),
@@ -51,9 +61,15 @@ export const scheduleInputOf = (entry: ScheduleEntry, trigger: AddScheduleInput[
   ...(entry.maxJitter !== undefined && { maxJitter: entry.maxJitter === null ? null : seconds(entry.maxJitter) }),
   ...(entry.jobResultExpirationTime !== undefined && {
     jobResultExpirationTime: seconds(entry.jobResultExpirationTime)
-  }),
-  ...(entry.metadata !== undefined && { metadata: entry.metadata })
+  })
 })
+
+/** Whether the store already holds the schedule exactly as this config entry declares it. */
+const isUnchanged = (scheduler: Scheduler["Type"], entry: ScheduleEntry) =>
+  scheduler.getSchedule(entry.id as ScheduleId).pipe(
+    Effect.map((stored) => stored.metadata[configFingerprintKey] === fingerprintOf(entry)),
+    Effect.orElseSucceed(() => false)
+  )
 
 /** Which key of a task entry a configureTask failure is about. */
 const taskErrorKey = (error: { readonly _tag: string }): string =>
@@ -76,6 +92,7 @@ export const applyConfigSeed = (deployment: Deployment) =>
     }
     const now = new Date(yield* Clock.currentTimeMillis)
     for (const [index, entry] of config.schedules.entries()) {
+      if (yield* isUnchanged(scheduler, entry)) continue
       const trigger = yield* scheduleTrigger(configFile, config, index, now)
       yield* scheduler.addSchedule(scheduleInputOf(entry, trigger)).pipe(
         Effect.mapError((error) =>

@@ -59,7 +59,7 @@ describe("ComponentManager", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
-  it.scoped("applies tasks and schedules from config; applying again replaces rather than duplicates", () =>
+  it.scoped("applies tasks and schedules from config; applying the same file again keeps the stored schedule", () =>
     Effect.gen(function* () {
       const loaded = yield* deployment(
         "tasks:",
@@ -79,9 +79,31 @@ describe("ComponentManager", () => {
         expect(released?._tag === "JobReleased" && released.scheduledFireTime?.getTime()).toBe(minute * 60_000)
       }
       expect(Option.isSome(yield* scheduler.nextFireTime())).toBe(true)
-      // A restart applies the same file again: still one schedule.
+      // A restart applies the same file again: still one schedule, and its trigger state is kept
+      // (replacing it would restart the interval now and fire minute 2 a second time).
       yield* applyConfigSeed(loaded).pipe(Effect.provide(context))
-      expect((yield* scheduler.getSchedules()).map((s) => s.id)).toEqual(["every-minute"])
+      const [kept] = yield* scheduler.getSchedules()
+      expect(kept?.id).toBe("every-minute")
+      expect(kept?.nextFireTime?.getTime()).toBe(3 * 60_000)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a changed config entry replaces the stored schedule", () =>
+    Effect.gen(function* () {
+      const lines = (minutes: number) => [
+        "tasks:",
+        "  - { id: later, handler: greeter, method: later }",
+        "schedules:",
+        `  - { id: every, task: later, trigger: { type: interval, minutes: ${minutes} } }`
+      ]
+      const first = yield* deployment(...lines(1))
+      const context = yield* Layer.build(ComponentManager.layer("minimal", first))
+      const scheduler = Context.get(context, Scheduler)
+      yield* TestClock.adjust("30 seconds")
+      yield* applyConfigSeed(yield* deployment(...lines(5))).pipe(Effect.provide(context))
+      const [replaced] = yield* scheduler.getSchedules()
+      expect(replaced?.trigger._tag === "IntervalTrigger" && replaced.trigger.minutes).toBe(5)
+      expect(replaced?.nextFireTime?.getTime()).toBe(30_000)
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
