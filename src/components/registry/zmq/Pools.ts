@@ -118,19 +118,22 @@ export const makeDispatcher = (
 
   const serve = (pool: Pool): void => {
     if (pool.waiters.size === 0) return
-    const methods = knownMethods(pool)
+    // Computed only when a waiter finds no instance (this runs after every result).
+    let methods: ReadonlySet<string> | null | undefined
     for (const waiter of pool.waiters) {
+      if (!hasFreeSlot(pool)) return
       const method = waiter.task.method
+      const instance = pick(pool, method)
+      if (instance !== undefined) {
+        pool.waiters.delete(waiter)
+        waiter.settle(Exit.succeed(start(instance, waiter.job, waiter.task)))
+        continue
+      }
+      if (methods === undefined) methods = knownMethods(pool)
       if (methods !== null && !methods.has(method)) {
         pool.waiters.delete(waiter)
         waiter.settle(Exit.fail(new MethodNotFound({ handler: pool.handlerId, method })))
-        continue
       }
-      if (!hasFreeSlot(pool)) return
-      const instance = pick(pool, method)
-      if (instance === undefined) continue
-      pool.waiters.delete(waiter)
-      waiter.settle(Exit.succeed(start(instance, waiter.job, waiter.task)))
     }
   }
 
