@@ -41,6 +41,14 @@ export interface HandlerRegistryShape {
    * Interrupting the effect cancels the attempt on the handler.
    */
   readonly run: (job: Job, task: Task) => Effect.Effect<unknown, RunError>
+  /**
+   * Optional fast path for in-process handlers: calls the method now, in the caller's
+   * fiber, and returns the rest of the attempt. A method that returned or threw
+   * synchronously gives an Exit (the attempt is over, no fiber is needed to finish it);
+   * otherwise an effect that completes the attempt and cancels it when interrupted, as
+   * `run` does.
+   */
+  readonly start?: (job: Job, task: Task) => Effect.Effect<unknown, RunError>
   readonly list: () => Effect.Effect<ReadonlyArray<HandlerInfo>>
 }
 

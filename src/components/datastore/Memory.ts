@@ -32,7 +32,7 @@ import { EventBroker } from "../../services/EventBroker.js"
 import { JobTable, type LeaseSnapshot } from "./memory/JobTable.js"
 import { Results } from "./memory/Results.js"
 import { ScheduleTable } from "./memory/ScheduleTable.js"
-import { instanceOf, withFields } from "./memory/instances.js"
+import { instanceOf, withFields } from "../../domain/instances.js"
 
 /** The error recorded for a job whose scheduler stopped holding it mid-run. */
 export const abandonedErrorTag = "JobAbandoned"
@@ -46,7 +46,7 @@ interface AttemptEnd {
   readonly error: JobError | null
 }
 
-// Events are built with instanceOf (see memory/instances.ts): the store makes
+// Events are built with instanceOf (see domain/instances.ts): the store makes
 // two or three per job, from fields that come from validated models.
 
 const jobReleased = (job: Job, schedulerId: SchedulerId, end: AttemptEnd, willRetry: boolean): JobReleased =>

@@ -4,7 +4,7 @@
  * Promise or an Effect. Handler modules listed in config export them through
  * `defineLocalHandler`; more can be registered at runtime through `LocalHandlers`.
  */
-import { Context, Effect, Layer, Predicate } from "effect"
+import { Context, Effect, Exit, Layer, Predicate } from "effect"
 import { HandlerFailed, HandlerNotFound, MethodNotFound } from "../../domain/errors.js"
 import type { Job } from "../../domain/Job.js"
 import type { Task } from "../../domain/Task.js"
@@ -65,7 +65,10 @@ export const toHandlerFailed = (error: unknown): HandlerFailed => {
   return new HandlerFailed({ tag: "Error", message: String(error) })
 }
 
-/** Calls `method` now (inside the caller's Effect.suspend) and adapts whatever it returns to an Effect. */
+/**
+ * Calls `method` now and adapts whatever it returns to an Effect: an Exit when the
+ * method returned or threw synchronously (so the runner needs no fiber to finish it).
+ */
 const invoke = (method: LocalMethod, job: Job, task: Task): Effect.Effect<unknown, HandlerFailed> => {
   // Created only when the method reads `signal`: most methods never do.
   let controller: AbortController | undefined
@@ -83,7 +86,7 @@ const invoke = (method: LocalMethod, job: Job, task: Task): Effect.Effect<unknow
   try {
     result = method(context)
   } catch (error) {
-    return Effect.fail(toHandlerFailed(error))
+    return Exit.fail(toHandlerFailed(error))
   }
   if (Effect.isEffect(result)) {
     return (result as Effect.Effect<unknown, unknown>).pipe(
@@ -101,7 +104,7 @@ const invoke = (method: LocalMethod, job: Job, task: Task): Effect.Effect<unknow
       return Effect.sync(() => controller?.abort())
     })
   }
-  return Effect.succeed(result)
+  return Exit.succeed(result)
 }
 
 /** Builds the registry over a mutable table of handlers. */
@@ -116,17 +119,19 @@ export const make = (handlers: ReadonlyArray<LocalHandler>): HandlerRegistryShap
     return fn === undefined ? new MethodNotFound({ handler, method }) : fn
   }
 
+  const start = (job: Job, task: Task): Effect.Effect<unknown, RunError> => {
+    const found = lookup(task.handler, task.method)
+    return typeof found === "function" ? invoke(found, job, task) : Exit.fail(found)
+  }
+
   return {
     validate: (handler, method) =>
       Effect.suspend(() => {
         const found = lookup(handler, method)
         return typeof found === "function" ? Effect.void : Effect.fail(found)
       }),
-    run: (job, task) =>
-      Effect.suspend((): Effect.Effect<unknown, RunError> => {
-        const found = lookup(task.handler, task.method)
-        return typeof found === "function" ? invoke(found, job, task) : Effect.fail(found)
-      }),
+    run: (job, task) => Effect.suspend(() => start(job, task)),
+    start,
     list: () =>
       Effect.sync(() =>
         Array.from(table.values(), (handler): HandlerInfo => ({

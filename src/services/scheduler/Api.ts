@@ -15,6 +15,7 @@ import {
   SchedulerNotRunning
 } from "../../domain/errors.js"
 import { Args, type HandlerId, type JobId, Kwargs, Metadata, ScheduleId, type TaskId } from "../../domain/ids.js"
+import { instanceOf } from "../../domain/instances.js"
 import { Job } from "../../domain/Job.js"
 import type { JobResult } from "../../domain/JobResult.js"
 import { Schedule } from "../../domain/Schedule.js"
@@ -112,43 +113,38 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       return yield* new JobNotFound({ jobId })
     })
 
-  // addJob is a hot path (bulk enqueueing): the job is built without re-validating what the
-  // scheduler itself supplies; only the caller's fields are checked, and the full Schema
-  // validation runs only to describe what is wrong with them.
+  // addJob is a hot path (bulk enqueueing): when the caller's fields have the right types
+  // the job is built directly from them and what the scheduler supplies (already valid);
+  // only otherwise does the Schema constructor run, to describe what is wrong.
   const enqueueJob = (jobId: JobId, input: AddJobInput, minResultSeconds: number) =>
     Effect.flatMap(store.getTask(input.taskId as TaskId), (task) =>
-      Effect.flatMap(Clock.currentTimeMillis, (nowMs) =>
-        Effect.flatMap(
-          construct(() =>
-            new Job(
-              {
-                id: jobId,
-                taskId: task.id,
-                scheduleId: null,
-                args: input.args ?? [],
-                kwargs: input.kwargs ?? {},
-                scheduledFireTime: null,
-                jitterMs: 0,
-                executor: task.executor,
-                startDeadline: null,
-                resultExpirationTime: Math.max(input.resultExpirationTime ?? 0, minResultSeconds),
-                metadata: input.metadata ?? {},
-                createdAt: new Date(nowMs),
-                attempt: 1,
-                availableAt: null,
-                acquiredBy: null,
-                acquiredUntil: null,
-                startedAt: null
-              },
-              callerFieldsValid(input)
-            )
-          ),
-          (job) =>
-            Effect.map(store.addJob(job), () => {
-              jobsAdded()
-              return jobId
-            })
-        )))
+      Effect.clockWith((clock) => {
+        const fields: Job = {
+          id: jobId,
+          taskId: task.id,
+          scheduleId: null,
+          args: input.args ?? [],
+          kwargs: input.kwargs ?? {},
+          scheduledFireTime: null,
+          jitterMs: 0,
+          executor: task.executor,
+          startDeadline: null,
+          resultExpirationTime: Math.max(input.resultExpirationTime ?? 0, minResultSeconds),
+          metadata: input.metadata ?? {},
+          createdAt: new Date(clock.unsafeCurrentTimeMillis()),
+          attempt: 1,
+          availableAt: null,
+          acquiredBy: null,
+          acquiredUntil: null,
+          startedAt: null
+        }
+        const job = callerFieldsValid(input) ? Effect.succeed(instanceOf(Job, fields)) : construct(() => new Job(fields))
+        return Effect.flatMap(job, (job) =>
+          Effect.map(store.addJob(job), () => {
+            jobsAdded()
+            return jobId
+          }))
+      }))
 
   return {
     id: options.id,

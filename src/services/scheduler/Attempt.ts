@@ -5,6 +5,7 @@
  */
 import { Cause, Duration, Effect, Exit, Random } from "effect"
 import { HandlerFailed, JobTimeout } from "../../domain/errors.js"
+import { instanceOf } from "../../domain/instances.js"
 import type { Job } from "../../domain/Job.js"
 import { JobError, type JobOutcome, JobResult } from "../../domain/JobResult.js"
 import { hasAttemptsLeft, retryDelayMs, type Task } from "../../domain/Task.js"
@@ -13,15 +14,26 @@ import type { HandlerRegistryShape, RunError } from "../HandlerRegistry.js"
 
 export type AttemptError = RunError | JobTimeout
 
-/** Runs the job on its handler; past the task's timeout the handler is interrupted and JobTimeout is the error. */
-export const runAttempt = (registry: HandlerRegistryShape, job: Job, task: Task): Effect.Effect<unknown, AttemptError> => {
-  const run = registry.run(job, task)
-  const timeoutMs = task.timeoutMs
-  if (timeoutMs === null) return run
-  return Effect.timeoutFail(run, {
+/** Interrupts `run` past `timeoutMs`, failing it with JobTimeout. */
+const withTimeout = (run: Effect.Effect<unknown, RunError>, job: Job, timeoutMs: number) =>
+  Effect.timeoutFail(run, {
     duration: Duration.millis(timeoutMs),
     onTimeout: () => new JobTimeout({ jobId: job.id, timeoutMs })
   })
+
+/** Runs the job on its handler; past the task's timeout the handler is interrupted and JobTimeout is the error. */
+export const runAttempt = (registry: HandlerRegistryShape, job: Job, task: Task): Effect.Effect<unknown, AttemptError> =>
+  task.timeoutMs === null ? registry.run(job, task) : withTimeout(registry.run(job, task), job, task.timeoutMs)
+
+/**
+ * Starts the attempt now when the registry can (see HandlerRegistryShape.start): an
+ * Exit when the handler already finished, else the rest of the attempt, under the
+ * task's timeout. Registries without `start` give the whole attempt, as runAttempt.
+ */
+export const startAttempt = (registry: HandlerRegistryShape, job: Job, task: Task): Effect.Effect<unknown, AttemptError> => {
+  if (registry.start === undefined) return runAttempt(registry, job, task)
+  const started = registry.start(job, task)
+  return Exit.isExit(started) || task.timeoutMs === null ? started : withTimeout(started, job, task.timeoutMs)
 }
 
 /** The tag and message recorded for a failed attempt: the typed error's, or the defect's. */
@@ -47,20 +59,24 @@ const result = (
   error: JobError | null,
   returnValue: unknown
 ): JobResult =>
-  new JobResult(
-    {
-      jobId: job.id,
-      taskId: job.taskId,
-      outcome,
-      attempt: job.attempt,
-      startedAt: new Date(startedAtMs),
-      finishedAt: new Date(finishedAtMs),
-      expiresAt: new Date(finishedAtMs + job.resultExpirationTime * 1000),
-      error,
-      returnValue: returnValue === undefined ? null : returnValue
-    },
-    true
-  )
+  instanceOf(JobResult, {
+    jobId: job.id,
+    taskId: job.taskId,
+    outcome,
+    attempt: job.attempt,
+    startedAt: new Date(startedAtMs),
+    finishedAt: new Date(finishedAtMs),
+    expiresAt: new Date(finishedAtMs + job.resultExpirationTime * 1000),
+    error,
+    returnValue: returnValue === undefined ? null : returnValue
+  })
+
+/** The release of an attempt that returned `value`. */
+export const succeeded = (job: Job, startedAtMs: number, finishedAtMs: number, value: unknown): JobRelease => ({
+  _tag: "Finished",
+  job,
+  result: result(job, "success", startedAtMs, finishedAtMs, null, value)
+})
 
 /** What to tell the store about an attempt that ran from `startedAtMs` to `finishedAtMs` and ended with `exit`. */
 export const releaseFor = (
@@ -70,13 +86,7 @@ export const releaseFor = (
   finishedAtMs: number,
   exit: Exit.Exit<unknown, AttemptError>
 ): Effect.Effect<JobRelease> => {
-  if (Exit.isSuccess(exit)) {
-    return Effect.succeed({
-      _tag: "Finished",
-      job,
-      result: result(job, "success", startedAtMs, finishedAtMs, null, exit.value)
-    })
-  }
+  if (Exit.isSuccess(exit)) return Effect.succeed(succeeded(job, startedAtMs, finishedAtMs, exit.value))
   if (Cause.isInterruptedOnly(exit.cause)) {
     return Effect.succeed({
       _tag: "Finished",

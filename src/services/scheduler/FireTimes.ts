@@ -8,8 +8,9 @@ import { Effect, Either, Random } from "effect"
 import type { CoalescePolicy } from "../../domain/Coalesce.js"
 import type { MaxIterationsReached } from "../../domain/errors.js"
 import type { JobId } from "../../domain/ids.js"
+import { instanceOf, withFields } from "../../domain/instances.js"
 import { Job } from "../../domain/Job.js"
-import { Schedule } from "../../domain/Schedule.js"
+import type { Schedule } from "../../domain/Schedule.js"
 import type { Task } from "../../domain/Task.js"
 import type { Trigger } from "../../domain/triggers/schema.js"
 import { next } from "../../domain/triggers/Trigger.js"
@@ -80,7 +81,11 @@ export const startDeadline = (fireTime: Date, graceSeconds: number | null): Date
 /** Job ids are random UUIDs, which is what the JobId brand checks. */
 export const newJobId = (): JobId => crypto.randomUUID() as JobId
 
-/** One job per fire time, each with its jitter drawn in [0, cap]. */
+/**
+ * One job per fire time, each with its jitter drawn in [0, cap]. Built directly
+ * (instanceOf) from the schedule's and task's already-valid fields; without jitter
+ * no effect runs per job.
+ */
 export const jobsForFireTimes = (
   schedule: Schedule,
   task: Task,
@@ -89,46 +94,43 @@ export const jobsForFireTimes = (
   createdAt: Date
 ): Effect.Effect<ReadonlyArray<Job>> => {
   const grace = misfireGraceSeconds(schedule, task)
+  const jobAt = (fireTime: Date, jitterMs: number): Job => {
+    const scheduledFireTime = jitterMs > 0 ? new Date(fireTime.getTime() + jitterMs) : fireTime
+    return instanceOf(Job, {
+      id: newJobId(),
+      taskId: task.id,
+      scheduleId: schedule.id,
+      args: schedule.args,
+      kwargs: schedule.kwargs,
+      scheduledFireTime,
+      jitterMs,
+      executor: task.executor,
+      startDeadline: startDeadline(scheduledFireTime, grace),
+      resultExpirationTime: schedule.jobResultExpirationTime,
+      metadata: schedule.metadata,
+      createdAt,
+      attempt: 1,
+      // A jittered job must not start before its jittered time.
+      availableAt: jitterMs > 0 ? scheduledFireTime : null,
+      acquiredBy: null,
+      acquiredUntil: null,
+      startedAt: null
+    })
+  }
+  if (schedule.maxJitter === null || schedule.maxJitter <= 0) {
+    return Effect.succeed(fireTimes.map((fireTime) => jobAt(fireTime, 0)))
+  }
   return Effect.forEach(fireTimes, (fireTime, i) => {
     const cap = jitterCapMs(schedule.maxJitter, fireTime, fireTimes[i + 1] ?? nextFireTime)
-    const jitter = cap > 0 ? Random.nextIntBetween(0, cap + 1) : Effect.succeed(0)
-    return Effect.map(jitter, (jitterMs) => {
-      const scheduledFireTime = jitterMs > 0 ? new Date(fireTime.getTime() + jitterMs) : fireTime
-      return new Job(
-        {
-          id: newJobId(),
-          taskId: task.id,
-          scheduleId: schedule.id,
-          args: schedule.args,
-          kwargs: schedule.kwargs,
-          scheduledFireTime,
-          jitterMs,
-          executor: task.executor,
-          startDeadline: startDeadline(scheduledFireTime, grace),
-          resultExpirationTime: schedule.jobResultExpirationTime,
-          metadata: schedule.metadata,
-          createdAt,
-          attempt: 1,
-          // A jittered job must not start before its jittered time.
-          availableAt: jitterMs > 0 ? scheduledFireTime : null,
-          acquiredBy: null,
-          acquiredUntil: null,
-          startedAt: null
-        },
-        true
-      )
-    })
+    if (cap === 0) return Effect.succeed(jobAt(fireTime, 0))
+    return Effect.map(Random.nextIntBetween(0, cap + 1), (jitterMs) => jobAt(fireTime, jitterMs))
   })
 }
 
 /** The schedule as released after processing `advanced`: trigger, next and last fire time moved on. */
 export const advancedSchedule = (schedule: Schedule, advanced: Advanced, lastFireTime: Date | null): Schedule =>
-  new Schedule(
-    {
-      ...schedule,
-      trigger: advanced.trigger,
-      nextFireTime: advanced.nextFireTime,
-      lastFireTime: lastFireTime ?? schedule.lastFireTime
-    },
-    true
-  )
+  withFields(schedule, {
+    trigger: advanced.trigger,
+    nextFireTime: advanced.nextFireTime,
+    lastFireTime: lastFireTime ?? schedule.lastFireTime
+  })

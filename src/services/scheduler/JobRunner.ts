@@ -12,7 +12,7 @@ import { JobError, JobResult } from "../../domain/JobResult.js"
 import type { Task } from "../../domain/Task.js"
 import type { DataStoreShape, JobRelease } from "../DataStore.js"
 import type { HandlerRegistryShape } from "../HandlerRegistry.js"
-import { type AttemptError, releaseFor, runAttempt } from "./Attempt.js"
+import { type AttemptError, releaseFor, startAttempt, succeeded } from "./Attempt.js"
 import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
 import { tasksById } from "./tasks.js"
 import { makeWakeUp, type WakeUp } from "./WakeUp.js"
@@ -71,16 +71,28 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
   }
 
   // The release part runs uninterruptibly: a cancelled attempt is still reported.
-  const execute = (job: Job, task: Task): Effect.Effect<void> =>
+  const finish = (job: Job, task: Task, startedAtMs: number, attempt: Effect.Effect<unknown, AttemptError>) =>
     Effect.uninterruptibleMask((restore) => {
-      const startedAtMs = clock.unsafeCurrentTimeMillis()
       const ended = (exit: Exit.Exit<unknown, AttemptError>) =>
         Effect.map(releaseFor(job, task, startedAtMs, clock.unsafeCurrentTimeMillis(), exit), report)
-      return Effect.matchCauseEffect(restore(runAttempt(registry, job, task)), {
+      return Effect.matchCauseEffect(restore(attempt), {
         onSuccess: (value) => ended(Exit.succeed(value)),
         onFailure: (cause) => ended(Exit.failCause(cause))
       })
     })
+
+  // A handler that returns synchronously (most local ones) is done before a fiber could
+  // start: its result is reported at once. Anything still running, and failures (whose
+  // retry delay draws from Random), finish in a supervised fiber of their own.
+  const start = (job: Job, task: Task): void => {
+    const startedAtMs = clock.unsafeCurrentTimeMillis()
+    const attempt = startAttempt(registry, job, task)
+    if (Exit.isExit(attempt) && Exit.isSuccess(attempt)) {
+      report(succeeded(job, startedAtMs, clock.unsafeCurrentTimeMillis(), attempt.value))
+    } else {
+      runFork(finish(job, task, startedAtMs, attempt))
+    }
+  }
 
   const acquireAndStart = Effect.fnUntraced(function*(limit: number) {
     const jobs = yield* store.acquireJobs(schedulerId, options.leaseDuration, limit)
@@ -93,7 +105,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
       running.set(job.id, job)
       const task = tasks.get(job.taskId)
       if (task === undefined) report(taskMissing(job, nowMs))
-      else runFork(execute(job, task))
+      else start(job, task)
     }
     return jobs.length
   })

@@ -18,7 +18,7 @@ import type { JobId, SchedulerId, TaskId } from "../../../domain/ids.js"
 import type { Job } from "../../../domain/Job.js"
 import { Fifo } from "./Fifo.js"
 import { MinHeap } from "./MinHeap.js"
-import { withFields } from "./instances.js"
+import { withFields } from "../../../domain/instances.js"
 
 export interface JobEntry {
   job: Job

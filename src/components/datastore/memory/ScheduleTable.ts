@@ -14,7 +14,7 @@
 import type { ScheduleId, SchedulerId } from "../../../domain/ids.js"
 import type { Schedule } from "../../../domain/Schedule.js"
 import { MinHeap } from "./MinHeap.js"
-import { withFields } from "./instances.js"
+import { withFields } from "../../../domain/instances.js"
 
 interface Stored {
   schedule: Schedule

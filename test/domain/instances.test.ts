@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Equal, Schema } from "effect"
-import { instanceOf, withFields } from "../../../../src/components/datastore/memory/instances.js"
-import { JobAcquired, SchedulerEvent } from "../../../../src/domain/events.js"
-import { JobId, SchedulerId, TaskId } from "../../../../src/domain/ids.js"
-import { Job } from "../../../../src/domain/Job.js"
+import { instanceOf, withFields } from "../../src/domain/instances.js"
+import { JobAcquired, SchedulerEvent } from "../../src/domain/events.js"
+import { JobId, SchedulerId, TaskId } from "../../src/domain/ids.js"
+import { Job } from "../../src/domain/Job.js"
 
 const job = Job.make({
   id: JobId.make("00000000-0000-4000-8000-000000000001"),
