@@ -6,7 +6,7 @@
  * one has. Everything here is synchronous bookkeeping: the callers (the run
  * effect and the socket's message loop) do the waiting and the I/O.
  */
-import { Deferred, Exit, FiberId } from "effect"
+import { Effect, Exit } from "effect"
 import { type HandlerFailed, HandlerLost, type HandlerOffline, MethodNotFound } from "../../../domain/errors.js"
 import type { Job } from "../../../domain/Job.js"
 import type { Task } from "../../../domain/Task.js"
@@ -15,13 +15,39 @@ import type { HandlerInstanceInfo, HandlerStatus } from "../../../services/Handl
 
 export type RunFailure = HandlerFailed | HandlerLost
 
+/**
+ * One run in flight. Its outcome is handed over through a callback slot rather
+ * than a Deferred: this is made once per job, and a Deferred costs more than
+ * the rest of the dispatch. Only one fiber awaits a run at a time.
+ */
 export interface Pending {
   readonly key: string
   readonly jobId: string
   readonly attempt: number
   readonly instance: Instance
-  readonly deferred: Deferred.Deferred<unknown, RunFailure>
   cancelSent: boolean
+  /** Set once the run ended. */
+  outcome: Exit.Exit<unknown, RunFailure> | undefined
+  /** The awaiting fiber's resume, while one waits. */
+  resume: ((exit: Exit.Exit<unknown, RunFailure>) => void) | undefined
+}
+
+/** Waits for the run's outcome (interruptible; the run stays in flight). */
+export const awaitOutcome = (pending: Pending): Effect.Effect<unknown, RunFailure> =>
+  Effect.async<unknown, RunFailure>((resume) => {
+    if (pending.outcome !== undefined) return resume(pending.outcome)
+    pending.resume = resume
+    return Effect.sync(() => {
+      if (pending.resume === resume) pending.resume = undefined
+    })
+  })
+
+const settle = (pending: Pending, exit: Exit.Exit<unknown, RunFailure>): void => {
+  if (pending.outcome !== undefined) return
+  pending.outcome = exit
+  const resume = pending.resume
+  pending.resume = undefined
+  resume?.(exit)
 }
 
 export interface Instance {
@@ -108,8 +134,9 @@ export const makeDispatcher = (
       jobId: job.id,
       attempt: job.attempt,
       instance,
-      deferred: Deferred.unsafeMake<unknown, RunFailure>(FiberId.none),
-      cancelSent: false
+      cancelSent: false,
+      outcome: undefined,
+      resume: undefined
     }
     instance.inFlight.set(key, pending)
     sendRun(instance, job, task)
@@ -141,7 +168,7 @@ export const makeDispatcher = (
     const pending = instance.inFlight.get(key)
     if (pending === undefined) return false
     instance.inFlight.delete(key)
-    Deferred.unsafeDone(pending.deferred, exit)
+    settle(pending, exit)
     return true
   }
 
@@ -150,8 +177,8 @@ export const makeDispatcher = (
     const lost = Array.from(instance.inFlight.values())
     instance.inFlight.clear()
     for (const pending of lost) {
-      Deferred.unsafeDone(
-        pending.deferred,
+      settle(
+        pending,
         Exit.fail(new HandlerLost({ handler: instance.handlerId, instanceId: instance.instanceId, jobId: pending.jobId }))
       )
     }

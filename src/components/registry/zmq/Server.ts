@@ -16,6 +16,7 @@ import { HandlerDirectory, HandlerInstanceRecord } from "../../../services/Handl
 import type { HandlerInfo, HandlerRegistryShape } from "../../../services/HandlerRegistry.js"
 import { parseTokenHash, tokenMatches } from "./credentials.js"
 import {
+  awaitOutcome,
   type Instance,
   instanceInfo,
   knownMethods,
@@ -37,28 +38,38 @@ export const describePeer = (peer: Buffer): string => {
 
 const peerKey = (peer: Buffer): string => peer.toString("latin1")
 
+const bindRouter = (options: ResolvedZmqOptions) =>
+  Effect.tryPromise({
+    try: async () => {
+      const socket = new zmq.Router({
+        linger: 0,
+        // A ROUTER drops at its high-water mark; capacity already bounds what is queued.
+        sendHighWaterMark: 0,
+        maxMessageSize: options.maxFrameBytes * 16,
+        ...(options.curve === null ? {} : { curveServer: true, curveSecretKey: options.curve.secretKey })
+      })
+      try {
+        await socket.bind(options.endpoint)
+      } catch (error) {
+        socket.close()
+        throw error
+      }
+      return socket
+    },
+    catch: (error) =>
+      new ZmqRegistryError({ reason: `cannot bind ${options.endpoint}: ${error instanceof Error ? error.message : String(error)}` })
+  })
+
+/** Binds, retrying for a few seconds while the port is still held (a restart right after a stop). */
 const openRouter = (options: ResolvedZmqOptions) =>
   Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const socket = new zmq.Router({
-          linger: 0,
-          // A ROUTER drops at its high-water mark; capacity already bounds what is queued.
-          sendHighWaterMark: 0,
-          maxMessageSize: options.maxFrameBytes * 16,
-          ...(options.curve === null ? {} : { curveServer: true, curveSecretKey: options.curve.secretKey })
-        })
-        try {
-          await socket.bind(options.endpoint)
-        } catch (error) {
-          socket.close()
-          throw error
-        }
-        return socket
-      },
-      catch: (error) =>
-        new ZmqRegistryError({ reason: `cannot bind ${options.endpoint}: ${error instanceof Error ? error.message : String(error)}` })
-    }),
+    bindRouter(options).pipe(
+      Effect.retry({
+        schedule: Schedule.spaced("100 millis"),
+        times: 30,
+        while: (error) => error.reason.includes("in use")
+      })
+    ),
     (socket) => Effect.sync(() => socket.close())
   )
 
@@ -370,11 +381,11 @@ export const make = (
           outbox.post(instance.peer, { type: "cancel", jobId: pending.jobId, attempt: pending.attempt })
         }
         // The attempt is over only when the handler says so (or is lost): no retry overlaps it.
-        return Effect.asVoid(Effect.exit(Deferred.await(pending.deferred)))
+        return Effect.asVoid(Effect.exit(awaitOutcome(pending)))
       })
 
     const awaitResult = (pending: Pending) =>
-      Effect.onInterrupt(Deferred.await(pending.deferred), () => cancelAndWait(pending))
+      Effect.onInterrupt(awaitOutcome(pending), () => cancelAndWait(pending))
 
     const waitForInstance = (pool: Pool, job: Job, task: Task) =>
       Effect.gen(function*() {
