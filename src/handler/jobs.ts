@@ -151,7 +151,11 @@ export const makeJobTable = (
     size: () => running.size,
     idle: Effect.async<void>((resume) => {
       if (running.size === 0) return resume(Effect.void)
-      idleWaiters.push(() => resume(Effect.void))
+      const done = () => resume(Effect.void)
+      idleWaiters.push(done)
+      return Effect.sync(() => {
+        idleWaiters = idleWaiters.filter((waiter) => waiter !== done)
+      })
     })
   }
 }

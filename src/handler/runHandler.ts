@@ -76,7 +76,7 @@ export const runHandler = (
         dealer.connect(options.endpoint)
         return dealer
       }),
-      (dealer) => Effect.sync(() => dealer.close())
+      (dealer) => Effect.sync(() => dealer.closed || dealer.close())
     )
     const outbox = yield* makeOutbox<null>(() => "", (_, frames) => socket.send(frames))
     const runtime = yield* Effect.runtime<never>()
@@ -195,13 +195,20 @@ export const runHandler = (
         yield* Effect.logInfo("handler stopping: finishing running jobs").pipe(
           Effect.annotateLogs({ handlerId: handler.id, instanceId, running: jobs.size() })
         )
-        const finished = yield* jobs.idle.pipe(Effect.timeout(options.stopGracePeriod ?? "30 seconds"), Effect.option)
+        // Finalizers run uninterruptibly: each bounded wait is made interruptible so its timeout can end it.
+        const finished = yield* Effect.interruptible(jobs.idle).pipe(
+          Effect.timeout(options.stopGracePeriod ?? "30 seconds"),
+          Effect.option
+        )
         if (finished._tag === "None") {
           jobs.cancelAll()
           // A Promise method that ignores its abort signal cannot be waited for forever.
-          yield* jobs.idle.pipe(Effect.timeout("5 seconds"), Effect.ignore)
+          yield* Effect.interruptible(jobs.idle).pipe(Effect.timeout("5 seconds"), Effect.ignore)
         }
-        yield* outbox.flushed.pipe(Effect.timeout("2 seconds"), Effect.ignore)
+        yield* Effect.interruptible(outbox.flushed).pipe(Effect.timeout("2 seconds"), Effect.ignore)
+        // Closed before the loops are interrupted: a send still waiting for a peer (the server
+        // never answered) is rejected at once instead of holding the loop's interruption up.
+        socket.close()
       })
     )
     return yield* Deferred.await(fatal)

@@ -87,9 +87,15 @@ export const makeOutbox = <K>(
         Queue.unsafeOffer(queue, { to, message })
       },
       drain,
+      // With a canceler, so a timeout around it can end the wait (a send may wait for a peer forever).
       flushed: Effect.async<void>((resume) => {
         if (written >= posted) return resume(Effect.void)
-        waiters.push({ upTo: posted, done: () => resume(Effect.void) })
+        const waiter = { upTo: posted, done: () => resume(Effect.void) }
+        waiters.push(waiter)
+        return Effect.sync(() => {
+          const index = waiters.indexOf(waiter)
+          if (index >= 0) waiters.splice(index, 1)
+        })
       })
     }
   })
