@@ -16,6 +16,18 @@ export interface WakeUp {
 // Timers longer than ~24.8 days never fire in Node; waking once a day and re-reading is enough.
 const maxSleepMs = 24 * 60 * 60 * 1000
 
+/**
+ * Sleeps until the clock reads `untilMs`. The delay is taken from the clock when the
+ * timer is armed, not when the wait was planned: racing forks this into a fiber of
+ * its own, which may start tens of milliseconds later on a busy process, and a delay
+ * computed earlier would make the wake-up late by that much.
+ */
+const sleepTo = (untilMs: number): Effect.Effect<void> =>
+  Effect.clockWith((clock) => {
+    const delayMs = untilMs - clock.unsafeCurrentTimeMillis()
+    return delayMs <= 0 ? Effect.void : clock.sleep(Duration.millis(Math.min(delayMs, maxSleepMs)))
+  })
+
 export const makeWakeUp = (): WakeUp => {
   let earliestHint = Number.POSITIVE_INFINITY
   let sleeping: { readonly until: number; readonly wake: Deferred.Deferred<void> } | null = null
@@ -40,7 +52,7 @@ export const makeWakeUp = (): WakeUp => {
         // Without a target only a hint can wake the loop: no timer to race.
         const wait = until === Number.POSITIVE_INFINITY
           ? Deferred.await(wake)
-          : Effect.race(Deferred.await(wake), Effect.sleep(Duration.millis(Math.min(until - now, maxSleepMs))))
+          : Effect.race(Deferred.await(wake), sleepTo(until))
         return wait.pipe(
           Effect.ensuring(Effect.sync(() => {
             sleeping = null
