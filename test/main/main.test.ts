@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 /**
  * The product as a process: `node main.js` on a temporary deployment runs a
  * local handler job, stops cleanly on SIGTERM, and refuses bad input with one
@@ -212,6 +213,22 @@ describe("node main.js", () => {
       const bad = yield* run("triggers", "next", "--cron", "61 * * * *")
       expect(bad.code).toBe(2)
       expect(bad.stderr).toContain("minute")
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive("`tokens create` prints a token once and the config entry holding its SHA-256", () =>
+    Effect.gen(function* () {
+      const { code, stdout } = yield* run("tokens", "create", "--role", "viewer", "--name", "ops")
+      expect(code).toBe(0)
+      const token = /token \(shown once, keep it secret\): (\S+)/.exec(stdout)?.[1]
+      const sha = /sha256: ([0-9a-f]{64})/.exec(stdout)?.[1]
+      expect(token).toMatch(/^sz_/)
+      expect(sha).toBe(createHash("sha256").update(token ?? "").digest("hex"))
+      expect(stdout).toContain("role: viewer")
+      expect(stdout).toContain("name: ops")
+      const bad = yield* run("tokens", "create", "--role", "root")
+      expect(bad.code).toBe(2)
     }).pipe(Effect.provide(NodeContext.layer)),
     60_000
   )
