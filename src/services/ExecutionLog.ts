@@ -1,12 +1,13 @@
 /**
  * The persisted execution history: one record per job attempt, written by the
  * data store in the same transaction that releases the attempt. This service
- * only reads it (filtered pages and statistics). Implementations: sqlite.
+ * reads it (filtered pages and statistics) and prunes it on an operator's
+ * request (the store's own retention runs during cleanup). Implementations: sqlite.
  *
  * The pure helpers below turn a released attempt into a record, so every store
  * writes the same thing.
  */
-import { Context, type Effect, Schema } from "effect"
+import { Context, Effect, Schema } from "effect"
 import type { Job } from "../domain/Job.js"
 import type { JobResult } from "../domain/JobResult.js"
 import type { Task } from "../domain/Task.js"
@@ -110,12 +111,58 @@ export class InvalidPageSize extends Schema.TaggedError<InvalidPageSize>()("Inva
   }
 }
 
+/**
+ * What to delete: the records matching `filter` that finished before `before`
+ * and are not among the newest `keepLast` records matching `filter`. Every
+ * given condition must hold for a record to go, so `before` never deletes a
+ * newer record and `keepLast` always keeps that many; at least one is required.
+ */
+export type PruneOptions = {
+  readonly filter?: ExecutionFilter
+} & (
+  | { readonly before: Date; readonly keepLast?: number }
+  | { readonly before?: Date; readonly keepLast: number }
+)
+
+export interface PruneResult {
+  readonly deleted: number
+}
+
+/** Prune options that cannot be applied: neither condition, an invalid date, or a keepLast that is not a count. */
+export class InvalidRetention extends Schema.TaggedError<InvalidRetention>()("InvalidRetention", {
+  field: Schema.Literal("before", "keepLast"),
+  reason: Schema.String
+}) {
+  override get message() {
+    return `${this.field}: ${this.reason}`
+  }
+}
+
+/** The checked conditions of a prune (at least one present). */
+export const validatePrune = (
+  options: PruneOptions
+): Effect.Effect<{ readonly before: Date | undefined; readonly keepLast: number | undefined }, InvalidRetention> => {
+  const { before, keepLast } = options
+  if (before === undefined && keepLast === undefined) {
+    return Effect.fail(new InvalidRetention({ field: "before", reason: "give before, keepLast or both" }))
+  }
+  if (before !== undefined && Number.isNaN(before.getTime())) {
+    return Effect.fail(new InvalidRetention({ field: "before", reason: "not a valid date" }))
+  }
+  if (keepLast !== undefined && !(Number.isSafeInteger(keepLast) && keepLast >= 0)) {
+    return Effect.fail(new InvalidRetention({ field: "keepLast", reason: `must be a non-negative integer, got ${keepLast}` }))
+  }
+  return Effect.succeed({ before, keepLast })
+}
+
 export const defaultPageSize = 100
 export const maxPageSize = 1000
 
 export interface ExecutionLogShape {
   readonly query: (query?: ExecutionQuery) => Effect.Effect<ExecutionPage, InvalidCursor | InvalidPageSize>
   readonly stats: (filter?: ExecutionFilter) => Effect.Effect<ExecutionLogStats>
+  /** Deletes records by retention (see PruneOptions), atomically; tells how many went. */
+  readonly prune: (options: PruneOptions) => Effect.Effect<PruneResult, InvalidRetention>
 }
 
 export class ExecutionLog extends Context.Tag("schedulezero/ExecutionLog")<ExecutionLog, ExecutionLogShape>() {}

@@ -2,6 +2,8 @@
  * ExecutionLog over the `execution_log` table (written by the store when it
  * releases attempts). Pages are newest first with the row's seq as cursor;
  * percentiles are nearest-rank, computed in SQL with window functions.
+ * A prune is one DELETE in an immediate transaction with the count read from
+ * the same connection, so the count is exactly what that statement removed.
  */
 import { SqlClient, SqlSchema, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
@@ -16,9 +18,12 @@ import {
   executionOutcomes,
   InvalidCursor,
   InvalidPageSize,
-  maxPageSize
+  maxPageSize,
+  type PruneOptions,
+  validatePrune
 } from "../../../services/ExecutionLog.js"
 import { ExecutionEntryFromRow } from "./rows.js"
+import { makeImmediateTransaction, retryWhenBusy } from "./transaction.js"
 
 interface GroupRow {
   readonly key: string | null
@@ -40,6 +45,7 @@ const decodeCursor = (cursor: string) =>
 
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  const immediate = makeImmediateTransaction(sql)
 
   const conditions = (filter: ExecutionFilter): Array<Statement.Fragment> => {
     const where: Array<Statement.Fragment> = []
@@ -140,7 +146,27 @@ export const make = Effect.gen(function* () {
     return result
   })
 
-  const log: ExecutionLogShape = { query, stats }
+  const prune = Effect.fn("SqliteExecutionLog.prune")(function* (options: PruneOptions) {
+    const { before, keepLast } = yield* validatePrune(options)
+    const matching = conditions(options.filter ?? {})
+    const where = [...matching]
+    if (before !== undefined) where.push(sql`finished_at < ${before.getTime()}`)
+    // Everything at or below the seq of the (keepLast+1)-th newest matching record; none when there are fewer.
+    if (keepLast !== undefined) {
+      where.push(sql`seq <= (
+        SELECT seq FROM execution_log WHERE ${sql.and(matching)}
+        ORDER BY seq DESC LIMIT 1 OFFSET ${keepLast})`)
+    }
+    const [row] = yield* immediate(
+      Effect.zipRight(
+        sql`DELETE FROM execution_log WHERE ${sql.and(where)}`,
+        sql<{ readonly n: number }>`SELECT changes() AS n`
+      )
+    ).pipe(retryWhenBusy, Effect.orDie)
+    return { deleted: row?.n ?? 0 }
+  })
+
+  const log: ExecutionLogShape = { query, stats, prune }
   return log
 })
 

@@ -283,4 +283,93 @@ describe("sqlite execution log", () => {
     }),
     { executionLog: { maxRows: null, maxAgeMs: 7_500 } }
   )
+  /** Six attempts finished at 1..6 s: alpha success, alpha error, beta success, alpha success, beta error, alpha success. */
+  const sixAttempts = Effect.gen(function* () {
+    const plan: ReadonlyArray<readonly [Task, JobResult["outcome"]]> = [
+      [alpha, "success"],
+      [alpha, "error"],
+      [beta, "success"],
+      [alpha, "success"],
+      [beta, "error"],
+      [alpha, "success"]
+    ]
+    const jobs: Array<Job> = []
+    for (const [i, [task, outcome]] of plan.entries()) {
+      const job = newJob(task)
+      jobs.push(job)
+      yield* runAttempts(job, [{ outcome, startedAt: 0, finishedAt: (i + 1) * 1_000 }])
+    }
+    return jobs
+  })
+
+  const remaining = Effect.map(
+    Effect.flatMap(ExecutionLog, (log) => log.query()),
+    (page) => page.entries.map((e) => e.jobId)
+  )
+
+  test(
+    "prune before a date deletes exactly the older records",
+    Effect.gen(function* () {
+      const log = yield* ExecutionLog
+      const jobs = yield* sixAttempts
+      expect(yield* log.prune({ before: new Date(3_000) })).toEqual({ deleted: 2 })
+      expect(yield* remaining).toEqual(jobs.slice(2).map((j) => j.id).reverse())
+      expect(yield* log.prune({ before: new Date(3_000) })).toEqual({ deleted: 0 })
+    })
+  )
+
+  test(
+    "prune keepLast keeps the newest records and deletes the rest; fewer records than keepLast deletes nothing",
+    Effect.gen(function* () {
+      const log = yield* ExecutionLog
+      const jobs = yield* sixAttempts
+      expect(yield* log.prune({ keepLast: 10 })).toEqual({ deleted: 0 })
+      expect(yield* log.prune({ keepLast: 4 })).toEqual({ deleted: 2 })
+      expect(yield* remaining).toEqual(jobs.slice(2).map((j) => j.id).reverse())
+      expect(yield* log.prune({ keepLast: 0 })).toEqual({ deleted: 4 })
+      expect(yield* remaining).toEqual([])
+    })
+  )
+
+  test(
+    "prune with both conditions deletes only records older than before and outside the newest keepLast",
+    Effect.gen(function* () {
+      const log = yield* ExecutionLog
+      const jobs = yield* sixAttempts
+      // before 5 s covers the first four; keepLast 3 protects the fourth
+      expect(yield* log.prune({ before: new Date(5_000), keepLast: 3 })).toEqual({ deleted: 3 })
+      expect(yield* remaining).toEqual(jobs.slice(3).map((j) => j.id).reverse())
+    })
+  )
+
+  test(
+    "prune narrows to the filter: keepLast counts only matching records, others stay",
+    Effect.gen(function* () {
+      const log = yield* ExecutionLog
+      const jobs = yield* sixAttempts
+      // alpha records are jobs 0, 1, 3, 5: keep the newest two of them (3 and 5)
+      expect(yield* log.prune({ keepLast: 2, filter: { taskId: "alpha" } })).toEqual({ deleted: 2 })
+      expect(yield* remaining).toEqual([jobs[5]!.id, jobs[4]!.id, jobs[3]!.id, jobs[2]!.id])
+      // the errors (only job 4 is left with one) older than 6 s
+      expect(yield* log.prune({ before: new Date(6_000), filter: { outcome: ["error"] } })).toEqual({ deleted: 1 })
+      expect(yield* remaining).toEqual([jobs[5]!.id, jobs[3]!.id, jobs[2]!.id])
+      expect(yield* log.prune({ before: new Date(10_000), filter: { handler: "ops" } })).toEqual({ deleted: 1 })
+      expect(yield* remaining).toEqual([jobs[5]!.id, jobs[3]!.id])
+    })
+  )
+
+  test(
+    "prune rejects missing conditions, an invalid date and a keepLast that is not a count, deleting nothing",
+    Effect.gen(function* () {
+      const log = yield* ExecutionLog
+      yield* sixAttempts
+      const invalid = (options: unknown) => Effect.flip(log.prune(options as Parameters<typeof log.prune>[0]))
+      expect(yield* invalid({})).toMatchObject({ _tag: "InvalidRetention", field: "before" })
+      expect(yield* invalid({ before: new Date(Number.NaN) })).toMatchObject({ _tag: "InvalidRetention", field: "before" })
+      for (const keepLast of [-1, 1.5, Number.POSITIVE_INFINITY]) {
+        expect(yield* invalid({ keepLast })).toMatchObject({ _tag: "InvalidRetention", field: "keepLast" })
+      }
+      expect(yield* remaining).toHaveLength(6)
+    })
+  )
 })
