@@ -30,6 +30,7 @@ import { EventBroker } from "../../../services/EventBroker.js"
 import { executionRecord } from "../../../services/ExecutionLog.js"
 import { SqliteStoreOptions } from "./Client.js"
 import { makeQueries, type RawJobRow } from "./queries.js"
+import { makeTaskCache } from "./taskCache.js"
 import { makeImmediateTransaction, retryWhenBusy } from "./transaction.js"
 
 /** One attempt being released: finished (retryAt null) or retried at `retryAt`. */
@@ -57,6 +58,7 @@ export const make = Effect.gen(function* () {
   const broker = yield* EventBroker
   const options = yield* SqliteStoreOptions
   const immediate = makeImmediateTransaction(sql)
+  const taskCache = makeTaskCache(sql)
 
   /** Runs `body` (retried when another process holds the lock too long), then publishes the events it returned. */
   const commitThenPublish = <A, E, R>(
@@ -168,7 +170,7 @@ export const make = Effect.gen(function* () {
   // --- tasks
 
   const addTask = Effect.fn("SqliteDataStore.addTask")((task: Task) =>
-    write(
+    taskCache.invalidating(write(
       Effect.gen(function* () {
         const existed = Option.isSome(yield* q.getTask(task.id))
         yield* q.putTask(task)
@@ -178,20 +180,20 @@ export const make = Effect.gen(function* () {
           : new TaskAdded({ timestamp, taskId: task.id }, true)
         return [undefined, [event]] as const
       })
-    )
+    ))
   )
 
   const removeTask = Effect.fn("SqliteDataStore.removeTask")((id: TaskId) =>
-    write(
+    taskCache.invalidating(write(
       Effect.gen(function* () {
         if (!(yield* q.deleteTask(id))) return yield* new TaskNotFound({ taskId: id })
         return [undefined, [new TaskRemoved({ timestamp: yield* now, taskId: id }, true)]] as const
       })
-    )
+    ))
   )
 
   const getTask = Effect.fn("SqliteDataStore.getTask")((id: TaskId) =>
-    read(Effect.flatMap(q.getTask(id), Option.match({ onNone: () => new TaskNotFound({ taskId: id }), onSome: Effect.succeed })))
+    read(Effect.flatMap(taskCache.get(id, q.getTask(id)), Option.match({ onNone: () => new TaskNotFound({ taskId: id }), onSome: Effect.succeed })))
   )
 
   const getTasks = Effect.fn("SqliteDataStore.getTasks")(() => read(q.getTasks()))
