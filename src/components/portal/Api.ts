@@ -199,6 +199,24 @@ export class ExecutionsGroup extends HttpApiGroup.make("executions")
       .addError(BadRequest)
   )
   .add(
+    HttpApiEndpoint.del("prune", "/executions")
+      .setUrlParams(
+        Schema.Struct({
+          before: opt(Schema.String.annotations({ description: "ISO-8601; delete records that finished before this" })),
+          keep_last: opt(
+            Schema.String.annotations({ description: "non-negative integer; never delete the newest this many matching records" })
+          ),
+          handler: opt(Schema.String),
+          task: opt(Schema.String),
+          schedule: opt(Schema.String),
+          outcome: opt(Schema.String.annotations({ description: `comma-separated: ${ExecutionOutcome.literals.join(", ")}` }))
+        })
+      )
+      .addSuccess(Schema.Struct({ deleted: Schema.Int }))
+      .addError(BadRequest)
+      .addError(Forbidden)
+  )
+  .add(
     HttpApiEndpoint.get("errors", "/executions/errors")
       .setUrlParams(Schema.Struct({ cursor: opt(Schema.String), limit: opt(IntParam) }))
       .addSuccess(ExecutionPageView)

@@ -5,6 +5,7 @@ import { ExecutionLog, type ExecutionOutcome, executionOutcomes } from "../../..
 import { FullApi } from "../Api.js"
 import { apiError, BadRequest } from "../errors.js"
 import { invalidParam, parseInstant } from "../params.js"
+import { adminOnly } from "../security.js"
 import { executionView, statsView } from "../views.js"
 
 const parseOutcomes = (text: string | undefined) => {
@@ -23,6 +24,27 @@ const range = (params: { readonly from?: string; readonly to?: string }) =>
     return { ...(from !== undefined && { from }), ...(to !== undefined && { to }) }
   })
 
+/** The record filters shared by listing and pruning: handler, task, schedule, outcome. */
+const recordFilter = (params: {
+  readonly handler?: string
+  readonly task?: string
+  readonly schedule?: string
+  readonly outcome?: string
+}) =>
+  Effect.map(parseOutcomes(params.outcome), (outcome) => ({
+    ...(params.handler !== undefined && { handler: params.handler }),
+    ...(params.task !== undefined && { taskId: params.task }),
+    ...(params.schedule !== undefined && { scheduleId: params.schedule }),
+    ...(outcome !== undefined && { outcome })
+  }))
+
+const parseCount = (name: string, text: string | undefined) => {
+  if (text === undefined) return Effect.succeed(undefined)
+  return /^\d{1,15}$/.test(text.trim())
+    ? Effect.succeed(Number(text.trim()))
+    : Effect.fail(invalidParam(name, `expected a non-negative integer, got '${text}'`))
+}
+
 const pageErrors = {
   InvalidCursor: () => Effect.fail(invalidParam("cursor", "not a cursor this API handed out")),
   InvalidPageSize: (error: { readonly message: string }) =>
@@ -40,13 +62,9 @@ export const executionsGroup = HttpApiBuilder.group(FullApi, "executions", (hand
     return handlers
       .handle("list", ({ urlParams }) =>
         Effect.gen(function* () {
-          const outcome = yield* parseOutcomes(urlParams.outcome)
           return yield* page({
             ...(yield* range(urlParams)),
-            ...(urlParams.handler !== undefined && { handler: urlParams.handler }),
-            ...(urlParams.task !== undefined && { taskId: urlParams.task }),
-            ...(urlParams.schedule !== undefined && { scheduleId: urlParams.schedule }),
-            ...(outcome !== undefined && { outcome }),
+            ...(yield* recordFilter(urlParams)),
             ...(urlParams.cursor !== undefined && { cursor: urlParams.cursor }),
             ...(urlParams.limit !== undefined && { limit: urlParams.limit })
           })
@@ -65,6 +83,31 @@ export const executionsGroup = HttpApiBuilder.group(FullApi, "executions", (hand
             by_task: stats.byTask.map((entry) => ({ ...statsView(entry), task_id: entry.taskId }))
           }
         })
+      )
+      .handle("prune", ({ urlParams }) =>
+        adminOnly(
+          Effect.gen(function* () {
+            const before = yield* parseInstant("before", urlParams.before)
+            const keepLast = yield* parseCount("keep_last", urlParams.keep_last)
+            const filter = yield* recordFilter(urlParams)
+            const retention =
+              before !== undefined
+                ? { before, ...(keepLast !== undefined && { keepLast }) }
+                : keepLast !== undefined
+                  ? { keepLast }
+                  : undefined
+            if (retention === undefined) {
+              return yield* Effect.fail(
+                invalidParam("before", "give before, keep_last or both (keep_last=0 deletes every matching record)")
+              )
+            }
+            return yield* log.prune({ ...retention, filter }).pipe(
+              Effect.catchTag("InvalidRetention", (error) =>
+                Effect.fail(invalidParam(error.field === "keepLast" ? "keep_last" : "before", error.reason))
+              )
+            )
+          })
+        )
       )
       .handle("errors", ({ urlParams }) =>
         page({
