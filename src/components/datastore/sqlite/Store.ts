@@ -192,9 +192,9 @@ export const make = Effect.gen(function* () {
     ))
   )
 
-  const getTask = Effect.fn("SqliteDataStore.getTask")((id: TaskId) =>
+  // getTask and addJob run once per job added: plain functions, as a span each would be a measurable share of that cost.
+  const getTask = (id: TaskId) =>
     read(Effect.flatMap(taskCache.get(id, q.getTask(id)), Option.match({ onNone: () => new TaskNotFound({ taskId: id }), onSome: Effect.succeed })))
-  )
 
   const getTasks = Effect.fn("SqliteDataStore.getTasks")(() => read(q.getTasks()))
 
@@ -342,7 +342,7 @@ export const make = Effect.gen(function* () {
 
   // --- jobs
 
-  const addJob = Effect.fn("SqliteDataStore.addJob")((job: Job) =>
+  const addJob = (job: Job) =>
     writeStatement(
       Effect.gen(function* () {
         yield* q.insertJobs([job])
@@ -350,7 +350,6 @@ export const make = Effect.gen(function* () {
         return [undefined, [event]] as const
       })
     )
-  )
 
   const getJobs = Effect.fn("SqliteDataStore.getJobs")((ids?: ReadonlyArray<JobId>) =>
     read(ids === undefined ? q.getAllJobs() : q.getJobsByIds(unique(ids)))

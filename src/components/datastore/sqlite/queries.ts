@@ -16,7 +16,7 @@ import {
   JobFromRow,
   jobFromRow,
   type JobRow,
-  jobRow, JobResultFromRow, ScheduleFromRow,
+  jobRow, JobResultFromRow, resultRow, ScheduleFromRow,
   type ScheduleRow,
   TaskFromRow,
   type TaskRow
@@ -39,7 +39,6 @@ const forChunks = <A, B, E, R>(
 
 const encodeTask = Schema.encode(TaskFromRow)
 const encodeSchedule = Schema.encode(ScheduleFromRow)
-const encodeResult = Schema.encode(JobResultFromRow)
 const encodeTrigger = Schema.encode(Schema.parseJson(Trigger))
 
 /** A job row as read, before decoding (acquireJobs must cope with rows it cannot decode). */
@@ -260,11 +259,7 @@ export const makeQueries = Effect.gen(function* () {
   // --- results
 
   const putResults = (results: ReadonlyArray<JobResult>) =>
-    forChunks(results, (chunk) =>
-      Effect.flatMap(Effect.forEach(chunk, (result) => encodeResult(result)), (rows) =>
-        Effect.as(sql`INSERT OR REPLACE INTO job_results ${sql.insert(rows)}`, [])
-      )
-    )
+    forChunks(results, (chunk) => Effect.as(sql`INSERT OR REPLACE INTO job_results ${sql.insert(chunk.map(resultRow))}`, []))
   const getResult = SqlSchema.findOne({
     Request: Schema.Struct({ id: JobId, now: Schema.Number }),
     Result: JobResultFromRow,

@@ -25,17 +25,18 @@ const Nullable = <A, I>(schema: Schema.Schema<A, I>) => Schema.NullOr(schema)
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 
 /** Unknown values (a job's return value) as JSON; values JSON cannot encode are kept as their description. */
+const encodeReturnValue = (value: unknown): string | null => {
+  if (value === null || value === undefined) return null
+  try {
+    return JSON.stringify(value) ?? null
+  } catch {
+    return JSON.stringify(String(value))
+  }
+}
 const UnknownJson = Schema.transform(Schema.NullOr(Schema.String), Schema.Unknown, {
   strict: true,
   decode: (text) => (text === null ? null : JSON.parse(text)),
-  encode: (value) => {
-    if (value === null || value === undefined) return null
-    try {
-      return JSON.stringify(value) ?? null
-    } catch {
-      return JSON.stringify(String(value))
-    }
-  }
+  encode: encodeReturnValue
 })
 
 const TaskRow = Schema.Struct({
@@ -437,4 +438,18 @@ export const executionRow = (record: ExecutionRecordFields) => ({
   error_message: record.errorMessage,
   params_summary: record.paramsSummary,
   result_summary: record.resultSummary
+})
+
+/** A result's row, as JobResultFromRow encodes it (the return value through the same UnknownJson rule). */
+export const resultRow = (result: JobResult): JobResultRow => ({
+  job_id: result.jobId,
+  task_id: result.taskId,
+  outcome: result.outcome,
+  attempt: result.attempt,
+  started_at: millisOrNull(result.startedAt),
+  finished_at: result.finishedAt.getTime(),
+  expires_at: result.expiresAt.getTime(),
+  error_tag: result.error?.tag ?? null,
+  error_message: result.error?.message ?? null,
+  return_value: encodeReturnValue(result.returnValue)
 })
