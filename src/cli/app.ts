@@ -1,10 +1,11 @@
 /**
  * The command line: `run` is the default (flags without a subcommand run a
  * deployment), `triggers next` previews fire times, `tokens create` mints a
- * portal token.
+ * portal token, `migrate status|up` shows and applies SQLite migrations.
  */
 import { Command } from "@effect/cli"
 import { runCommand, runDeployment, runOptions } from "./run.js"
+import { migrateCommand } from "./migrate.js"
 import { tokensCommand } from "./tokens.js"
 import { triggersCommand } from "./triggers.js"
 import { VERSION } from "./version.js"
@@ -14,7 +15,7 @@ export const rootCommand = Command.make("schedulezero", runOptions, runDeploymen
     "ScheduleZero job scheduler. Without a subcommand it runs a deployment like `run`: " +
       "schedulezero --mode=minimal --deployment=deployments/minimal"
   ),
-  Command.withSubcommands([runCommand, triggersCommand, tokensCommand])
+  Command.withSubcommands([runCommand, triggersCommand, tokensCommand, migrateCommand])
 )
 
 export const cli = Command.run(rootCommand, { name: "ScheduleZero", version: VERSION })

@@ -233,6 +233,29 @@ describe("node main.js", () => {
     60_000
   )
 
+  it.scopedLive("`migrate status|up` show and apply a sqlite deployment's migrations; a memory store exits 2", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-migrate-" })
+      yield* fs.writeFileString(`${dir}/config.yaml`, "store: { type: sqlite, path: data/sz.db }\n")
+      const before = yield* run("migrate", "status", `--deployment=${dir}`)
+      expect(before.code).toBe(0)
+      expect(before.stdout).toContain("not created yet")
+      expect(before.stdout).toMatch(/1 \S+: pending/)
+      const up = yield* run("migrate", "up", `--deployment=${dir}`)
+      expect(up.code).toBe(0)
+      expect(up.stdout).toMatch(/^applied 1 /m)
+      const after = yield* run("migrate", "status", `--deployment=${dir}`)
+      expect(after.stdout).not.toContain("pending")
+      expect((yield* run("migrate", "up", `--deployment=${dir}`)).stdout).toContain("up to date")
+      yield* fs.writeFileString(`${dir}/config.yaml`, "store: { type: memory }\n")
+      const memory = yield* run("migrate", "status", `--deployment=${dir}`)
+      expect(memory.code).toBe(2)
+      expect(memory.stderr).toContain("store.type is 'memory'")
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
   it.scopedLive("--version prints the package version", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
