@@ -128,9 +128,24 @@ const executionLog = statements(
   `CREATE INDEX execution_log_schedule ON execution_log (schedule_id, seq)`
 )
 
+// Remote handler instances the zmq registry has seen (src/components/registry/directory/Sqlite.ts)
+const handlerInstances = statements(
+  `CREATE TABLE handler_instances (
+    instance_id TEXT PRIMARY KEY NOT NULL,
+    handler_id TEXT NOT NULL,
+    methods_json TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('online', 'offline')),
+    registered_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+  ) STRICT`,
+  `CREATE INDEX handler_instances_handler ON handler_instances (handler_id, instance_id)`
+)
+
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_core": core,
-  "2_execution_log": executionLog
+  "2_execution_log": executionLog,
+  "3_handler_instances": handlerInstances
 }
 
 /** The schema version this build writes. */
