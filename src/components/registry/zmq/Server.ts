@@ -104,6 +104,8 @@ export const make = (
     }
     for (const handlerId of digests.keys()) poolOf(handlerId)
     for (const record of yield* directory.list()) {
+      // Left online by a server that stopped without retiring it: offline until it registers again.
+      if (record.status === "online") yield* directory.save(new HandlerInstanceRecord({ ...record, status: "offline" }))
       poolOf(record.handlerId).instances.set(record.instanceId, {
         handlerId: record.handlerId,
         instanceId: record.instanceId,
