@@ -22,6 +22,7 @@ import {
   PositiveDuration,
   PositiveInt
 } from "./fields.js"
+import { GovernorSection } from "./sections/governor.js"
 
 /** An optional YAML key `yamlKey` decoded to an optional camelCase property. */
 const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
@@ -176,7 +177,9 @@ export const DeploymentConfig = Schema.Struct({
   tasks: Schema.optionalWith(ListOf(TaskEntry), { exact: true, default: () => [] }),
   schedules: Schema.optionalWith(ListOf(ScheduleEntry), { exact: true, default: () => [] }),
   portal: Schema.optionalWith(PortalSection, { exact: true, default: () => PortalSection.make({}) }),
-  logging: Schema.optionalWith(LoggingSection, { exact: true, default: () => LoggingSection.make({}) })
+  logging: Schema.optionalWith(LoggingSection, { exact: true, default: () => LoggingSection.make({}) }),
+  /** Handler processes supervised in full mode (see sections/governor.ts). */
+  governor: Schema.optionalWith(GovernorSection, { exact: true, default: () => GovernorSection.make({}) })
 }).pipe(containing("a mapping"))
 export type DeploymentConfig = typeof DeploymentConfig.Type
 
