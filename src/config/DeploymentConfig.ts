@@ -22,6 +22,7 @@ import {
   PositiveDuration,
   PositiveInt
 } from "./fields.js"
+import { EventsSection } from "./sections/events.js"
 import { GovernorSection } from "./sections/governor.js"
 
 /** An optional YAML key `yamlKey` decoded to an optional camelCase property. */
@@ -179,7 +180,9 @@ export const DeploymentConfig = Schema.Struct({
   portal: Schema.optionalWith(PortalSection, { exact: true, default: () => PortalSection.make({}) }),
   logging: Schema.optionalWith(LoggingSection, { exact: true, default: () => LoggingSection.make({}) }),
   /** Handler processes supervised in full mode (see sections/governor.ts). */
-  governor: Schema.optionalWith(GovernorSection, { exact: true, default: () => GovernorSection.make({}) })
+  governor: Schema.optionalWith(GovernorSection, { exact: true, default: () => GovernorSection.make({}) }),
+  /** The ZeroMQ event stream, peer wake-ups and notifiers (see sections/events.ts). */
+  events: Schema.optionalWith(EventsSection, { exact: true, default: () => EventsSection.make({}) })
 }).pipe(containing("a mapping"))
 export type DeploymentConfig = typeof DeploymentConfig.Type
 
