@@ -79,6 +79,8 @@ export interface DataStoreShape {
 
   // jobs
   readonly addJob: (job: Job) => Effect.Effect<void>
+  /** Adds the jobs at once (one transaction, one JobAdded each): bulk enqueueing without a commit per job. */
+  readonly addJobs: (jobs: ReadonlyArray<Job>) => Effect.Effect<void>
   /** All jobs, or those with the given ids, ordered by createdAt. */
   readonly getJobs: (ids?: ReadonlyArray<JobId>) => Effect.Effect<ReadonlyArray<Job>>
   /**

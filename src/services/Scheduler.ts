@@ -91,6 +91,10 @@ export interface SchedulerShape {
   readonly removeSchedule: (id: ScheduleId) => Effect.Effect<void, ScheduleNotFound>
   /** Queues a one-off job; returns its id at once. */
   readonly addJob: (input: AddJobInput) => Effect.Effect<JobId, TaskNotFound | ParseResult.ParseError>
+  /** Queues the one-off jobs together (one store transaction); returns their ids in input order. Adds none if any fails. */
+  readonly addJobs: (
+    inputs: ReadonlyArray<AddJobInput>
+  ) => Effect.Effect<ReadonlyArray<JobId>, TaskNotFound | ParseResult.ParseError>
   /** Queues a one-off job and waits for its final result. */
   readonly runJob: (
     input: AddJobInput

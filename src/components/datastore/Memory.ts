@@ -326,6 +326,16 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
         events.push(jobAdded(job, new Date(now)))
       }),
 
+    addJobs: (added) =>
+      change((now, events) => {
+        assertNewJobIds(added)
+        const timestamp = new Date(now)
+        for (const job of added) {
+          jobs.add(job, now)
+          events.push(jobAdded(job, timestamp))
+        }
+      }),
+
     getJobs: (ids) => Effect.sync(() => jobs.list(ids)),
 
     acquireJobs: (schedulerId, leaseDuration, limit) =>

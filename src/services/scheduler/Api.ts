@@ -116,35 +116,54 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
   // addJob is a hot path (bulk enqueueing): when the caller's fields have the right types
   // the job is built directly from them and what the scheduler supplies (already valid);
   // only otherwise does the Schema constructor run, to describe what is wrong.
+  const jobOf = (task: Task, jobId: JobId, input: AddJobInput, minResultSeconds: number, createdAt: Date) => {
+    const fields: Job = {
+      id: jobId,
+      taskId: task.id,
+      scheduleId: null,
+      args: input.args ?? [],
+      kwargs: input.kwargs ?? {},
+      scheduledFireTime: null,
+      jitterMs: 0,
+      executor: task.executor,
+      startDeadline: null,
+      resultExpirationTime: Math.max(input.resultExpirationTime ?? 0, minResultSeconds),
+      metadata: input.metadata ?? {},
+      createdAt,
+      attempt: 1,
+      availableAt: null,
+      acquiredBy: null,
+      acquiredUntil: null,
+      startedAt: null
+    }
+    return callerFieldsValid(input) ? Effect.succeed(instanceOf(Job, fields)) : construct(() => new Job(fields))
+  }
+
   const enqueueJob = (jobId: JobId, input: AddJobInput, minResultSeconds: number) =>
     Effect.flatMap(store.getTask(input.taskId as TaskId), (task) =>
-      Effect.clockWith((clock) => {
-        const fields: Job = {
-          id: jobId,
-          taskId: task.id,
-          scheduleId: null,
-          args: input.args ?? [],
-          kwargs: input.kwargs ?? {},
-          scheduledFireTime: null,
-          jitterMs: 0,
-          executor: task.executor,
-          startDeadline: null,
-          resultExpirationTime: Math.max(input.resultExpirationTime ?? 0, minResultSeconds),
-          metadata: input.metadata ?? {},
-          createdAt: new Date(clock.unsafeCurrentTimeMillis()),
-          attempt: 1,
-          availableAt: null,
-          acquiredBy: null,
-          acquiredUntil: null,
-          startedAt: null
-        }
-        const job = callerFieldsValid(input) ? Effect.succeed(instanceOf(Job, fields)) : construct(() => new Job(fields))
-        return Effect.flatMap(job, (job) =>
+      Effect.clockWith((clock) =>
+        Effect.flatMap(jobOf(task, jobId, input, minResultSeconds, new Date(clock.unsafeCurrentTimeMillis())), (job) =>
           Effect.map(store.addJob(job), () => {
             jobsAdded()
             return jobId
           }))
-      }))
+      ))
+
+  /** Every job built first (each task read once), then stored in one call: nothing is added unless all are valid. */
+  const enqueueJobs = (inputs: ReadonlyArray<AddJobInput>) =>
+    Effect.gen(function*() {
+      const tasks = new Map<string, Task>()
+      for (const input of inputs) {
+        if (!tasks.has(input.taskId)) tasks.set(input.taskId, yield* store.getTask(input.taskId as TaskId))
+      }
+      const createdAt = new Date(yield* Clock.currentTimeMillis)
+      const jobs: Array<Job> = []
+      for (const input of inputs) jobs.push(yield* jobOf(tasks.get(input.taskId)!, newJobId(), input, 0, createdAt))
+      if (jobs.length === 0) return []
+      yield* store.addJobs(jobs)
+      jobsAdded()
+      return jobs.map((job) => job.id)
+    })
 
   return {
     id: options.id,
@@ -234,6 +253,7 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
     }),
 
     addJob: (input) => enqueueJob(newJobId(), input, 0),
+    addJobs: enqueueJobs,
 
     runJob: Effect.fnUntraced(
       function*(input) {

@@ -25,7 +25,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, type Layer, Option, Schema, type Scope, Stream, TestClock, TestServices } from "effect"
-import { type JobReleased, SchedulerEvent, SchedulerStopped } from "../../../src/domain/events.js"
+import { type JobAdded, type JobReleased, SchedulerEvent, SchedulerStopped } from "../../../src/domain/events.js"
 import { HandlerId, JobId, ScheduleId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
 import { Job } from "../../../src/domain/Job.js"
 import { JobError, JobResult } from "../../../src/domain/JobResult.js"
@@ -554,6 +554,21 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
           const published = yield* events.take
           expect(tags(published)).toEqual(["JobAdded", "JobAdded", "JobAdded"])
           expect(published[0]).toMatchObject({ jobId: second.id, taskId, scheduleId: null })
+        })
+      )
+
+      test(
+        "addJobs stores every job at once with a JobAdded each; an empty list changes nothing",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          const events = yield* recordEvents
+          const jobs = [makeJob(2_000, { args: [2] }), makeJob(1_000, { kwargs: { k: 1 } }), makeJob(3_000)]
+          yield* store.addJobs(jobs)
+          yield* store.addJobs([])
+          expect(yield* store.getJobs()).toEqual([jobs[1], jobs[0], jobs[2]])
+          const published = yield* events.take
+          expect(tags(published)).toEqual(["JobAdded", "JobAdded", "JobAdded"])
+          expect(published.map((event) => (event as JobAdded).jobId)).toEqual(jobs.map((job) => job.id))
         })
       )
 

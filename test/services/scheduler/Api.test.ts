@@ -3,6 +3,7 @@ import { Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import * as LocalRegistry from "../../../src/components/registry/Local.js"
 import type { JobId, TaskId } from "../../../src/domain/ids.js"
 import { DateTrigger, IntervalTrigger } from "../../../src/domain/triggers/schema.js"
+import { DataStore } from "../../../src/services/DataStore.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
 import { at, countOf, infrastructure, ofTag, recordEvents, schedulerStack, settle } from "./harness.js"
@@ -180,6 +181,34 @@ describe("Scheduler API", () => {
         yield* TestClock.adjust("6 seconds")
         const result = yield* Fiber.join(waiting)
         expect(result).toMatchObject({ jobId, outcome: "success", finishedAt: at(10_000), expiresAt: at(70_000) })
+      }).pipe(provide))
+
+    it.scoped("addJobs queues jobs together, returns their ids in order and runs them all", () =>
+      Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const events = yield* recordEvents
+        yield* withTasks
+        const ids = yield* scheduler.addJobs([1, 2, 3].map((n) => ({ taskId: "add", args: [n, 10], resultExpirationTime: 60 })))
+        expect(ids).toHaveLength(3)
+        expect(new Set(ids).size).toBe(3)
+        yield* events.waitFor(countOf("JobReleased", 3))
+        const values = yield* Effect.forEach(ids, (id) => Effect.map(scheduler.getJobResult(id), (r) => r.returnValue))
+        expect(values).toEqual([11, 12, 13])
+        expect(yield* scheduler.addJobs([])).toEqual([])
+      }).pipe(provide))
+
+    it.scoped("addJobs adds none when one input names an unknown task or has an invalid field", () =>
+      Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        yield* withTasks
+        const unknown = yield* Effect.flip(scheduler.addJobs([{ taskId: "add" }, { taskId: "ghost" }]))
+        expect(unknown._tag).toBe("TaskNotFound")
+        const invalid = yield* Effect.flip(
+          scheduler.addJobs([{ taskId: "add" }, { taskId: "add", args: "1" as never }])
+        )
+        expect(invalid._tag).toBe("ParseError")
+        expect(invalid.message).toContain("args")
+        expect(yield* (yield* DataStore).getJobs()).toEqual([])
       }).pipe(provide))
 
     it.scoped("results expire after the job's result expiration time and cleanup removes them", () =>

@@ -351,6 +351,19 @@ export const make = Effect.gen(function* () {
       })
     )
 
+  const addJobs = (jobs: ReadonlyArray<Job>) =>
+    write(
+      Effect.gen(function* () {
+        if (jobs.length === 0) return [undefined, []] as const
+        yield* q.insertJobs(jobs)
+        const timestamp = yield* now
+        const events = jobs.map(
+          (job) => new JobAdded({ timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true)
+        )
+        return [undefined, events] as const
+      })
+    )
+
   const getJobs = Effect.fn("SqliteDataStore.getJobs")((ids?: ReadonlyArray<JobId>) =>
     read(ids === undefined ? q.getAllJobs() : q.getJobsByIds(unique(ids)))
   )
@@ -554,6 +567,7 @@ export const make = Effect.gen(function* () {
     getNextScheduleRunTime,
     extendScheduleLeases,
     addJob,
+    addJobs,
     getJobs,
     acquireJobs,
     releaseJobs,
