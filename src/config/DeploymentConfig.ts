@@ -24,6 +24,7 @@ import {
 } from "./fields.js"
 import { EventsSection } from "./sections/events.js"
 import { GovernorSection } from "./sections/governor.js"
+import { RemoteHandlersSection } from "./sections/remoteHandlers.js"
 
 /** An optional YAML key `yamlKey` decoded to an optional camelCase property. */
 const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
@@ -84,7 +85,9 @@ export type StoreSection = typeof StoreSection.Type
 
 export const HandlersSection = Schema.Struct({
   /** Module paths (relative to the deployment directory) whose exports are local handler definitions. */
-  local: Schema.optionalWith(ListOf(NonEmptyText), { exact: true, default: () => [] })
+  local: Schema.optionalWith(ListOf(NonEmptyText), { exact: true, default: () => [] }),
+  /** The ZeroMQ registry remote handler processes connect to (full mode); see sections/remoteHandlers.ts. */
+  remote: Schema.optionalWith(RemoteHandlersSection, { exact: true, default: () => RemoteHandlersSection.make({}) })
 }).pipe(containing("a mapping"))
 
 export const RetrySection = Schema.Struct({
