@@ -13,7 +13,14 @@ import { make } from "./zmq/Server.js"
 export { hashToken, generateToken } from "./zmq/credentials.js"
 export { generateKeys, keysDir, readKey } from "./zmq/keys.js"
 export * as MemoryDirectory from "./zmq/MemoryDirectory.js"
-export { defaultEndpoint, ZmqRegistry, ZmqRegistryError, type ZmqRegistryOptions, type ZmqRegistryStats } from "./zmq/options.js"
+export {
+  type CurveServerOptions,
+  defaultEndpoint,
+  ZmqRegistry,
+  ZmqRegistryError,
+  type ZmqRegistryOptions,
+  type ZmqRegistryStats
+} from "./zmq/options.js"
 
 export const layer = (
   options: ZmqRegistryOptions = {}

@@ -29,6 +29,7 @@ import {
   type Waiter
 } from "./Pools.js"
 import { type ResolvedZmqOptions, ZmqRegistryError, type ZmqRegistryShape, type ZmqRegistryStats } from "./options.js"
+import { serveAllowList } from "./zap.js"
 
 /** A routing id as people read it: text when printable (the SDK uses the instance id), else hex. */
 export const describePeer = (peer: Buffer): string => {
@@ -38,15 +39,18 @@ export const describePeer = (peer: Buffer): string => {
 
 const peerKey = (peer: Buffer): string => peer.toString("latin1")
 
-const bindRouter = (options: ResolvedZmqOptions) =>
+const bindRouter = (options: ResolvedZmqOptions, context: zmq.Context) =>
   Effect.tryPromise({
     try: async () => {
       const socket = new zmq.Router({
+        context,
         linger: 0,
         // A ROUTER drops at its high-water mark; capacity already bounds what is queued.
         sendHighWaterMark: 0,
         maxMessageSize: options.maxFrameBytes * 16,
-        ...(options.curve === null ? {} : { curveServer: true, curveSecretKey: options.curve.secretKey })
+        ...(options.curve === null
+          ? {}
+          : { curveServer: true, curveSecretKey: options.curve.secretKey, zapDomain: "schedulezero" })
       })
       try {
         await socket.bind(options.endpoint)
@@ -61,9 +65,9 @@ const bindRouter = (options: ResolvedZmqOptions) =>
   })
 
 /** Binds, retrying for a few seconds while the port is still held (a restart right after a stop). */
-const openRouter = (options: ResolvedZmqOptions) =>
+const openRouter = (options: ResolvedZmqOptions, context: zmq.Context) =>
   Effect.acquireRelease(
-    bindRouter(options).pipe(
+    bindRouter(options, context).pipe(
       Effect.retry({
         schedule: Schedule.spaced("100 millis"),
         times: 30,
@@ -131,7 +135,19 @@ export const make = (
     }
     let rejected = 0
 
-    const socket = yield* openRouter(options)
+    let refusedConnections = 0
+    // A context of its own: the CURVE allow-list's ZAP handler is per context.
+    const context = new zmq.Context()
+    const allowed = options.curve?.allowedPublicKeys ?? null
+    if (allowed !== null) {
+      yield* serveAllowList(context, new Set(allowed), (refusal) => {
+        refusedConnections++
+        return Effect.logWarning("handler connection refused: CURVE key not allowed").pipe(
+          Effect.annotateLogs({ address: refusal.address, publicKey: refusal.publicKey ?? `(${refusal.mechanism})` })
+        )
+      }).pipe(Effect.mapError((error) => new ZmqRegistryError({ reason: error.message })))
+    }
+    const socket = yield* openRouter(options, context)
     const endpoint = socket.lastEndpoint ?? options.endpoint
     const outbox = yield* makeOutbox<Buffer>(peerKey, (peer, frames) => socket.send([peer, ...frames]))
 
@@ -448,7 +464,8 @@ export const make = (
     const stats = Effect.sync((): ZmqRegistryStats => ({
       dropped: { ...dropped },
       droppedTotal: Object.values(dropped).reduce((a, b) => a + b, 0),
-      rejected
+      rejected,
+      refusedConnections
     }))
 
     return {

@@ -19,7 +19,17 @@ export interface ZmqRegistryOptions {
   /** Lets handler ids missing from `credentials` register without a token (development only). */
   readonly allowUnauthenticated?: boolean
   /** CURVE-encrypt the channel with this server secret key (Z85); null = plain TCP. */
-  readonly curve?: { readonly secretKey: string } | null
+  readonly curve?: CurveServerOptions | null
+}
+
+export interface CurveServerOptions {
+  /** The server's secret key (Z85). */
+  readonly secretKey: string
+  /**
+   * Client public keys (Z85) allowed to connect; a connection with any other
+   * key is refused during the handshake and logged. Absent or null: any key.
+   */
+  readonly allowedPublicKeys?: ReadonlyArray<string> | null
 }
 
 export interface ResolvedZmqOptions {
@@ -29,7 +39,7 @@ export interface ResolvedZmqOptions {
   readonly maxFrameBytes: number
   readonly credentials: Readonly<Record<string, string>>
   readonly allowUnauthenticated: boolean
-  readonly curve: { readonly secretKey: string } | null
+  readonly curve: CurveServerOptions | null
 }
 
 export const resolveOptions = (options: ZmqRegistryOptions): ResolvedZmqOptions => ({
@@ -57,6 +67,8 @@ export interface ZmqRegistryStats {
   readonly droppedTotal: number
   /** Registers rejected (bad credential, unknown handler, wrong version, invalid). */
   readonly rejected: number
+  /** Connections refused by the CURVE allow-list. */
+  readonly refusedConnections: number
 }
 
 export interface ZmqRegistryShape {

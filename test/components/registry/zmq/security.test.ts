@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber, Layer, Logger } from "effect"
 import * as Zmq from "../../../../src/components/registry/Zmq.js"
 import { parseTokenHash, tokenMatches } from "../../../../src/components/registry/zmq/credentials.js"
 import { defineHandler, runHandler } from "../../../../src/handler/index.js"
@@ -74,6 +74,50 @@ describe("CURVE", () => {
             curve: { secretKey: serverSecret }
           }).pipe(Layer.provide(Zmq.MemoryDirectory.layer))
         )
+      )
+    }))
+
+  it.live("with an allow-list, a handler whose public key is not configured is refused at the handshake and logged", () =>
+    Effect.gen(function*() {
+      const deploymentDir = fs.mkdtempSync(path.join(os.tmpdir(), "sz-keys-"))
+      const keys = yield* Zmq.generateKeys({ deploymentDir, server: true, handlers: ["known", "stranger"] })
+      const server = keys.server!
+      const clientKeys = (name: "known" | "stranger") => ({ serverPublicKey: server.publicKey, ...keys.handlers[name]! })
+      const warnings: Array<string> = []
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ annotations, logLevel, message }) => {
+          if (logLevel._tag === "Warning") warnings.push(`${String(message)} ${JSON.stringify(Object.fromEntries(annotations))}`)
+        })
+      )
+      yield* Effect.gen(function*() {
+        const { endpoint, stats } = yield* Zmq.ZmqRegistry
+        const registry = yield* HandlerRegistry
+        const stranger = yield* Effect.fork(
+          runHandler(handler, { endpoint, credential: token, instanceId: "stranger", curve: clientKeys("stranger") })
+        )
+        const known = yield* Effect.fork(
+          runHandler(handler, { endpoint, credential: token, instanceId: "known", curve: clientKeys("known") })
+        )
+        expect(yield* registry.run(job({ args: ["ok"] }), task("echo"))).toEqual(["ok"])
+        while ((yield* stats).refusedConnections === 0) yield* Effect.sleep("10 millis")
+        const info = (yield* registry.list()).find((h) => h.id === "test")
+        expect(info?.instances?.map((i) => i.instanceId)).toEqual(["known"])
+        const refusal = warnings.find((line) => line.includes("CURVE key not allowed"))
+        expect(refusal).toContain(keys.handlers.stranger!.publicKey)
+        expect(refusal).toContain("127.0.0.1")
+        yield* Fiber.interrupt(stranger)
+        yield* Fiber.interrupt(known)
+      }).pipe(
+        Effect.provide(
+          Zmq.layer({
+            endpoint: "tcp://127.0.0.1:0",
+            heartbeatInterval: "100 millis",
+            credentials: { test: Zmq.hashToken(token) },
+            curve: { secretKey: server.secretKey, allowedPublicKeys: [keys.handlers.known!.publicKey] }
+          }).pipe(Layer.provide(Zmq.MemoryDirectory.layer))
+        ),
+        Effect.provide(capture)
       )
     }))
 })
