@@ -146,7 +146,8 @@ export const PortalToken = Schema.Struct({
 
 /** The HTTP API, dashboard, metrics and event stream. */
 export const PortalSection = Schema.Struct({
-  enabled: Schema.optionalWith(Flag, { exact: true, default: () => true }),
+  /** Left out: the mode decides (on in full and minimal, off in autonomous). */
+  enabled: Schema.optionalWith(Flag, { exact: true }),
   host: Schema.optionalWith(NonEmptyText, { exact: true }),
   /** 0 picks a free port (logged at start). */
   port: Schema.optionalWith(
@@ -176,6 +177,7 @@ export type LoggingSection = typeof LoggingSection.Type
 export const DeploymentConfig = Schema.Struct({
   mode: Schema.optionalWith(ModeName, { exact: true, default: () => "minimal" as const }),
   scheduler: Schema.optionalWith(SchedulerSection, { exact: true, default: () => SchedulerSection.make({}) }),
+  /** Left out: the loader fills in the mode's store (see modeDefaults.ts); memory when decoded without it. */
   store: Schema.optionalWith(StoreSection, { exact: true, default: () => ({ type: "memory" as const }) }),
   handlers: Schema.optionalWith(HandlersSection, { exact: true, default: () => HandlersSection.make({}) }),
   tasks: Schema.optionalWith(ListOf(TaskEntry), { exact: true, default: () => [] }),
