@@ -8,10 +8,11 @@
  */
 import { Context, type Duration, type Effect, type Option } from "effect"
 import type { ConflictPolicy } from "../domain/Coalesce.js"
-import type { ConflictingId, ScheduleNotFound, TaskNotFound } from "../domain/errors.js"
+import type { ConflictingId, JobNotFound, ScheduleNotFound, TaskNotFound } from "../domain/errors.js"
 import type { JobId, ScheduleId, SchedulerId, TaskId } from "../domain/ids.js"
+import { instanceOf } from "../domain/instances.js"
 import type { Job } from "../domain/Job.js"
-import type { JobResult } from "../domain/JobResult.js"
+import { JobError, JobResult } from "../domain/JobResult.js"
 import type { Schedule } from "../domain/Schedule.js"
 import type { Task } from "../domain/Task.js"
 
@@ -29,6 +30,40 @@ export type JobRelease =
   | { readonly _tag: "Finished"; readonly job: Job; readonly result: JobResult }
   /** The attempt failed and another follows: the job stays, with attempt + 1, available at `availableAt`. */
   | { readonly _tag: "Retry"; readonly job: Job; readonly result: JobResult; readonly availableAt: Date }
+
+/** What `cancelJob` found. */
+export type CancelJobOutcome =
+  /** The job was queued (or waiting for a retry): it is removed and `result` (outcome cancelled) recorded. */
+  | { readonly _tag: "Cancelled"; readonly job: Job; readonly result: JobResult }
+  /** The job is leased by `schedulerId`, which runs it; the store changed nothing. */
+  | { readonly _tag: "Running"; readonly job: Job; readonly schedulerId: SchedulerId }
+  /** The job no longer exists but its result is kept. */
+  | { readonly _tag: "AlreadyFinished"; readonly result: JobResult }
+
+/** The error tag of a result cancelled on request (a scheduler's graceful stop records no error). */
+export const cancelledErrorTag = "JobCancelled"
+
+/** The reason recorded when a cancellation gives none. */
+export const defaultCancelReason = "cancelled on request"
+
+/** The result every store records for a job cancelled on request; `startedAtMs` null when it never started. */
+export const cancelledResult = (
+  job: Job,
+  startedAtMs: number | null,
+  finishedAtMs: number,
+  reason: string | undefined
+): JobResult =>
+  instanceOf(JobResult, {
+    jobId: job.id,
+    taskId: job.taskId,
+    outcome: "cancelled",
+    attempt: job.attempt,
+    startedAt: startedAtMs === null ? null : new Date(startedAtMs),
+    finishedAt: new Date(finishedAtMs),
+    expiresAt: new Date(finishedAtMs + job.resultExpirationTime * 1000),
+    error: instanceOf(JobError, { tag: cancelledErrorTag, message: reason ?? defaultCancelReason }),
+    returnValue: null
+  })
 
 export interface DataStoreShape {
   // tasks
@@ -103,6 +138,19 @@ export interface DataStoreShape {
   ) => Effect.Effect<void>
   /** Earliest availableAt among free jobs waiting for a retry. */
   readonly getNextJobAvailableTime: () => Effect.Effect<Option.Option<Date>>
+  /**
+   * Cancels a job that is not running: a queued job, or one waiting for a retry, is
+   * removed, its `cancelledResult` kept per its resultExpirationTime, and JobReleased
+   * (outcome cancelled, willRetry false, schedulerId = `schedulerId`, the canceller)
+   * published; stores with an execution log record the attempt like any release.
+   * A leased job is left alone (`Running`: its scheduler must interrupt it).
+   * JobNotFound when there is neither a job nor a kept result.
+   */
+  readonly cancelJob: (
+    schedulerId: SchedulerId,
+    id: JobId,
+    reason?: string
+  ) => Effect.Effect<CancelJobOutcome, JobNotFound>
   /** A finished job's result, while it is kept. */
   readonly getJobResult: (id: JobId) => Effect.Effect<Option.Option<JobResult>>
 

@@ -9,7 +9,7 @@
  */
 import { Clock, Duration, Effect, Either, Layer, Option, Random } from "effect"
 import type { ConflictPolicy } from "../../domain/Coalesce.js"
-import { ConflictingId, ScheduleNotFound, TaskNotFound } from "../../domain/errors.js"
+import { ConflictingId, JobNotFound, ScheduleNotFound, TaskNotFound } from "../../domain/errors.js"
 import {
   JobAcquired,
   JobAdded,
@@ -27,7 +27,14 @@ import type { Job } from "../../domain/Job.js"
 import { JobError, type JobOutcome, JobResult } from "../../domain/JobResult.js"
 import type { Schedule } from "../../domain/Schedule.js"
 import { hasAttemptsLeft, RetryPolicy, retryDelayMs, type Task } from "../../domain/Task.js"
-import { DataStore, type DataStoreShape, type JobRelease, type ScheduleRelease } from "../../services/DataStore.js"
+import {
+  type CancelJobOutcome,
+  cancelledResult,
+  DataStore,
+  type DataStoreShape,
+  type JobRelease,
+  type ScheduleRelease
+} from "../../services/DataStore.js"
 import { EventBroker } from "../../services/EventBroker.js"
 import { JobTable, type LeaseSnapshot } from "./memory/JobTable.js"
 import { Results } from "./memory/Results.js"
@@ -377,6 +384,26 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
 
     getNextJobAvailableTime: () =>
       Effect.sync(() => Option.map(Option.fromNullable(jobs.nextAvailableTime()), (millis) => new Date(millis))),
+
+    cancelJob: (schedulerId, id, reason) =>
+      Effect.flatten(
+        change((now, events): Either.Either<CancelJobOutcome, JobNotFound> => {
+          const entry = jobs.entry(id)
+          if (entry === undefined) {
+            const result = results.get(id, now)
+            return result === undefined
+              ? Either.left(new JobNotFound({ jobId: id }))
+              : Either.right({ _tag: "AlreadyFinished", result })
+          }
+          const job = entry.job
+          if (entry.leased) return Either.right({ _tag: "Running", job, schedulerId: job.acquiredBy! })
+          jobs.remove(entry)
+          const result = cancelledResult(job, null, now, reason)
+          results.put(result, now)
+          events.push(jobReleased(job, schedulerId, result, false))
+          return Either.right({ _tag: "Cancelled", job, result })
+        })
+      ),
 
     getJobResult: (id) => Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullable(results.get(id, now))),
 

@@ -903,6 +903,91 @@ export const dataStoreContract = <E>(name: string, layer: Layer.Layer<DataStore 
           expect(millis(yield* store.getNextJobAvailableTime())).toEqual(Option.some(9_000))
         })
       )
+
+      test(
+        "cancelJob removes a queued job, keeps its cancelled result and publishes JobReleased",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          yield* store.addTask(makeTask({ maxRunningJobs: 1 }))
+          const [first, middle, last] = [makeJob(1, { resultExpirationTime: 60 }), makeJob(2), makeJob(3)]
+          for (const job of [first!, middle!, last!]) yield* store.addJob(job)
+          yield* TestClock.adjust(1_000)
+          const events = yield* recordEvents
+          const outcome = yield* store.cancelJob(schedulerB, first!.id, "no longer needed")
+          expect(outcome._tag).toBe("Cancelled")
+          const expected = {
+            jobId: first!.id,
+            outcome: "cancelled",
+            attempt: 1,
+            startedAt: null,
+            finishedAt: new Date(1_000),
+            expiresAt: new Date(61_000),
+            error: { tag: "JobCancelled", message: "no longer needed" },
+            returnValue: null
+          }
+          expect(outcome._tag === "Cancelled" && outcome.result).toMatchObject(expected)
+          expect((yield* store.cancelJob(schedulerB, middle!.id))._tag).toBe("Cancelled")
+          expect(ids(yield* store.getJobs())).toEqual([last!.id])
+          expect(Option.getOrThrow(yield* store.getJobResult(first!.id))).toMatchObject(expected)
+          const published = yield* events.take
+          expect(tags(published)).toEqual(["JobReleased", "JobReleased"])
+          expect(published[0]).toMatchObject({
+            jobId: first!.id,
+            schedulerId: schedulerB,
+            attempt: 1,
+            outcome: "cancelled",
+            willRetry: false,
+            startedAt: null,
+            finishedAt: new Date(1_000),
+            error: { tag: "JobCancelled", message: "no longer needed" }
+          })
+          expect((published[1] as JobReleased).error?.message).toBe("cancelled on request")
+          // The task's one slot goes to the job left, as if the cancelled ones never existed.
+          expect(ids(yield* store.acquireJobs(schedulerA, lease, 10))).toEqual([last!.id])
+        })
+      )
+
+      test(
+        "cancelJob of a finished job gives its kept result; with neither job nor result, JobNotFound",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          yield* store.addTask(makeTask())
+          const job = makeJob(0, { resultExpirationTime: 10 })
+          yield* store.addJob(job)
+          yield* store.cancelJob(schedulerA, job.id)
+          const again = yield* store.cancelJob(schedulerB, job.id, "twice")
+          expect(again._tag === "AlreadyFinished" && again.result.error?.message).toBe("cancelled on request")
+          yield* TestClock.adjust(10_000)
+          expect(yield* Effect.flip(store.cancelJob(schedulerA, job.id))).toMatchObject({
+            _tag: "JobNotFound",
+            jobId: job.id
+          })
+          const unknown = JobId.make("00000000-0000-4000-8000-ffffffffffff")
+          expect((yield* Effect.flip(store.cancelJob(schedulerA, unknown)))._tag).toBe("JobNotFound")
+        })
+      )
+
+      test(
+        "cancelJob leaves a leased job to its scheduler; a job waiting for a retry is cancelled",
+        Effect.gen(function* () {
+          const store = yield* DataStore
+          const job = yield* leasedJob({ resultExpirationTime: 60 })
+          const events = yield* recordEvents
+          const running = yield* store.cancelJob(schedulerB, job.id)
+          expect(running).toMatchObject({ _tag: "Running", schedulerId: schedulerA, job: { id: job.id } })
+          expect(yield* store.getJobs()).toEqual([job])
+          expect(yield* events.take).toEqual([])
+          yield* store.releaseJobs(schedulerA, [
+            { _tag: "Retry", job, result: makeResult(job, "error", 0, 0), availableAt: new Date(5_000) }
+          ])
+          const cancelled = yield* store.cancelJob(schedulerB, job.id, "stop retrying")
+          expect(cancelled._tag === "Cancelled" && cancelled.result).toMatchObject({ outcome: "cancelled", attempt: 2 })
+          expect(yield* store.getNextJobAvailableTime()).toEqual(Option.none())
+          yield* TestClock.adjust(5_000)
+          expect(yield* store.acquireJobs(schedulerA, lease, 10)).toEqual([])
+          expect(yield* store.getJobs()).toEqual([])
+        })
+      )
     })
 
     describe("maintenance", () => {

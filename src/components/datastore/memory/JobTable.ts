@@ -12,7 +12,8 @@
  * - `leases` holds acquired jobs by lease expiry.
  *
  * Heap entries carry the version of what they index and are dropped lazily
- * when it has changed.
+ * when it has changed; a job removed from its lane (cancelled) is dropped
+ * lazily too, when it reaches the lane's front.
  */
 import type { JobId, SchedulerId, TaskId } from "../../../domain/ids.js"
 import type { Job } from "../../../domain/Job.js"
@@ -27,6 +28,8 @@ export interface JobEntry {
   readonly createdAt: number
   version: number
   leased: boolean
+  /** Set when the job leaves the table; its lane drops it when it reaches the front. */
+  removed: boolean
 }
 
 /** A leased job as seen at one moment; stale once `entry.version` moves on. */
@@ -78,6 +81,10 @@ export class JobTable {
     return this.byId.get(id)?.job
   }
 
+  entry(id: JobId): JobEntry | undefined {
+    return this.byId.get(id)
+  }
+
   /** The given jobs (all when omitted), oldest first. */
   list(ids?: ReadonlyArray<JobId>): Array<Job> {
     let entries: Array<JobEntry> = []
@@ -101,7 +108,8 @@ export class JobTable {
       seq: this.nextSeq++,
       createdAt: job.createdAt.getTime(),
       version: ++this.nextVersion,
-      leased: false
+      leased: false,
+      removed: false
     }
     this.byId.set(job.id, entry)
     this.enqueue(entry, now)
@@ -132,8 +140,7 @@ export class JobTable {
       // The deadline bounds how late the scheduled run may start; a retry starts when its backoff says.
       const deadline = entry.job.attempt === 1 ? entry.job.startDeadline : null
       if (deadline !== null && deadline.getTime() < now) {
-        this.byId.delete(entry.job.id)
-        entry.version = ++this.nextVersion
+        this.forget(entry)
         missed.push(entry.job)
       } else {
         entry.job = withFields(entry.job, { acquiredBy: schedulerId, acquiredUntil, startedAt })
@@ -155,8 +162,15 @@ export class JobTable {
   /** Removes a job that is done, freeing its task slot if it held one. */
   finish(entry: JobEntry): void {
     this.unlease(entry)
-    this.byId.delete(entry.job.id)
-    entry.version = ++this.nextVersion
+    this.forget(entry)
+  }
+
+  /** Removes a free job (queued or waiting for a retry) before it runs. */
+  remove(entry: JobEntry): void {
+    this.forget(entry)
+    const lane = this.lanes.get(entry.job.taskId)
+    // The lane's place in `ready` may have been this job's.
+    if (lane !== undefined) this.touch(entry.job.taskId, lane)
   }
 
   /** Puts a job back as free for its next attempt, which may start at `availableAt`. */
@@ -228,6 +242,12 @@ export class JobTable {
     if (lane !== undefined) this.touch(taskId, lane)
   }
 
+  private forget(entry: JobEntry): void {
+    this.byId.delete(entry.job.id)
+    entry.version = ++this.nextVersion
+    entry.removed = true
+  }
+
   private isCurrent(timed: TimedEntry): boolean {
     return this.byId.get(timed.entry.job.id) === timed.entry && timed.entry.version === timed.version
   }
@@ -282,6 +302,8 @@ export class JobTable {
   }
 
   private oldest(lane: Lane): JobEntry | undefined {
+    while (lane.fresh.peek()?.removed) lane.fresh.shift()
+    while (lane.requeued.peek()?.removed) lane.requeued.pop()
     const fresh = lane.fresh.peek()
     const requeued = lane.requeued.peek()
     if (fresh === undefined) return requeued
