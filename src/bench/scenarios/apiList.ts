@@ -2,14 +2,17 @@
  * api-list: the portal answering `GET /api/schedules?limit=100` with 10,000
  * schedules in the store, under concurrent load from a second process (a
  * Node child running a fetch loop, so the load generator does not share the
- * server's event loop). Reports latency percentiles measured by the client
- * and requests per second.
+ * server's event loop). Reports latency percentiles measured by the client,
+ * requests per second, and the CPU milliseconds each request cost the server
+ * and the client (over the whole load run, warm-up included): on a shared
+ * machine the latency depends on the neighbours, the CPU cost much less.
  */
 import { spawn } from "node:child_process"
 import type { FileSystem } from "@effect/platform"
 import { DateTime, Effect } from "effect"
 import * as Portal from "../../components/portal/Portal.js"
 import { CronTrigger } from "../../domain/triggers/schema.js"
+import { cpuMsBetween } from "../measure.js"
 import type { Metrics } from "../report.js"
 import { addSchedules, type BenchStore, withScheduler } from "./stack.js"
 
@@ -28,6 +31,7 @@ const loadScript = `
 const [url, concurrency, warmupMs, measureMs] = process.argv.slice(1)
 const latencies = []
 let failures = 0
+let total = 0
 const start = performance.now()
 const warmEnd = start + Number(warmupMs)
 const end = warmEnd + Number(measureMs)
@@ -37,6 +41,7 @@ const loop = async () => {
     const response = await fetch(url)
     await response.arrayBuffer()
     const t1 = performance.now()
+    total++
     if (response.status !== 200) failures++
     if (t0 >= warmEnd && t1 <= end) latencies.push(t1 - t0)
   }
@@ -44,11 +49,17 @@ const loop = async () => {
 await Promise.all(Array.from({ length: Number(concurrency) }, loop))
 latencies.sort((a, b) => a - b)
 const at = (p) => latencies[Math.min(latencies.length, Math.max(1, Math.ceil(p / 100 * latencies.length))) - 1]
-console.log(JSON.stringify({ requests: latencies.length, failures, p50: at(50), p99: at(99), max: latencies.at(-1), seconds: Number(measureMs) / 1000 }))
+const cpu = process.cpuUsage()
+console.log(JSON.stringify({ requests: latencies.length, total, failures, p50: at(50), p99: at(99), max: latencies.at(-1), seconds: Number(measureMs) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 }))
 `
 
 interface LoadReport {
+  /** Requests answered within the measured window. */
   readonly requests: number
+  /** Requests answered in the whole run, warm-up included. */
+  readonly total: number
+  /** CPU time of the load generator process over its whole run. */
+  readonly cpuMs: number
   readonly failures: number
   readonly p50: number
   readonly p99: number
@@ -94,8 +105,12 @@ export const apiList = (store: BenchStore): Effect.Effect<Metrics, unknown, File
       })
       yield* addSchedules(schedules, (i) => ({ id: `list-${String(i).padStart(5, "0")}`, trigger }), loadBudgetMs)
       // The portal starts on the loaded store, as it does when a deployment restarts.
-      const report = yield* Effect.flatMap(Portal.PortalServer, (server) =>
-        runLoad(`${server.url}/api/schedules?limit=100`)
+      const { report, serverCpuMs } = yield* Effect.flatMap(Portal.PortalServer, (server) =>
+        Effect.gen(function* () {
+          const before = process.cpuUsage()
+          const report = yield* runLoad(`${server.url}/api/schedules?limit=100`)
+          return { report, serverCpuMs: cpuMsBetween(before, process.cpuUsage()) }
+        })
       ).pipe(Effect.provide(Portal.layer({ host: "127.0.0.1", port: 0 })))
       if (report.failures > 0) return yield* Effect.dieMessage(`${report.failures} requests did not answer 200`)
       return {
@@ -104,7 +119,9 @@ export const apiList = (store: BenchStore): Effect.Effect<Metrics, unknown, File
         p50_ms: report.p50,
         p99_ms: report.p99,
         max_ms: report.max,
-        req_per_s: report.requests / report.seconds
+        req_per_s: report.requests / report.seconds,
+        server_cpu_ms_per_req: serverCpuMs / report.total,
+        client_cpu_ms_per_req: report.cpuMs / report.total
       }
     })
   )

@@ -1,23 +1,29 @@
 /**
- * The portal's in-memory copy of the schedules, ordered by id, so listing a
- * page costs the page and not the whole store. Loaded once at start, then
- * kept current from the event stream (each Schedule* event re-reads that one
- * schedule). The portal's own mutations refresh it before answering, so a
+ * The portal's in-memory copy of the schedules, ordered by id, and of the
+ * tasks, so listing a page costs the page and not the store (no query at
+ * all). Loaded once at start, then kept current from the event stream (each
+ * Schedule* or Task* event re-reads that one schedule or task). The portal's own mutations refresh it before answering, so a
  * client always reads its own writes. Refreshes run one at a time, each
  * reading the store under the lock, so a late refresh never overwrites a
  * newer one with older data.
  */
 import { Context, Effect, Either, Stream } from "effect"
-import type { ScheduleId } from "../../domain/ids.js"
+import type { SchedulerEventTag } from "../../domain/events.js"
+import type { ScheduleId, TaskId } from "../../domain/ids.js"
 import type { Schedule } from "../../domain/Schedule.js"
+import type { Task } from "../../domain/Task.js"
 import type { DataStoreShape } from "../../services/DataStore.js"
 import type { EventBrokerShape } from "../../services/EventBroker.js"
 
 export interface ScheduleIndexShape {
   /** Schedules with id > `after` (all when undefined), in id order, while `visit` returns true. */
   readonly scan: (after: string | undefined, visit: (schedule: Schedule) => boolean) => Effect.Effect<void>
+  /** The task with this id, as last read from the store. */
+  readonly task: (id: string) => Task | undefined
   /** Re-reads one schedule from the store (removing it when it is gone). */
   readonly refresh: (id: string) => Effect.Effect<void>
+  /** Re-reads one task from the store (removing it when it is gone). */
+  readonly refreshTask: (id: string) => Effect.Effect<void>
 }
 
 export class ScheduleIndex extends Context.Tag("schedulezero/portal/ScheduleIndex")<ScheduleIndex, ScheduleIndexShape>() {}
@@ -34,9 +40,19 @@ const upperBound = (ids: ReadonlyArray<string>, id: string): number => {
   return lo
 }
 
+const followed = new Set<SchedulerEventTag>([
+  "ScheduleAdded",
+  "ScheduleUpdated",
+  "ScheduleRemoved",
+  "TaskAdded",
+  "TaskUpdated",
+  "TaskRemoved"
+])
+
 export const makeScheduleIndex = (deps: { readonly store: DataStoreShape; readonly broker: EventBrokerShape }) =>
   Effect.gen(function* () {
     const byId = new Map<string, Schedule>()
+    const tasks = new Map<string, Task>()
     const ids: Array<string> = []
     const lock = yield* Effect.makeSemaphore(1)
 
@@ -57,21 +73,36 @@ export const makeScheduleIndex = (deps: { readonly store: DataStoreShape; readon
         )
       )
 
+    const refreshTask = (id: string) =>
+      lock.withPermits(1)(
+        Effect.map(Effect.either(deps.store.getTask(id as TaskId)), (found) =>
+          Either.isRight(found) ? tasks.set(id, found.right) : tasks.delete(id)
+        )
+      )
+
     // Subscribed before the initial load, so no change in between is missed.
-    const changes = yield* deps.broker.subscribe(
-      (event) => event._tag === "ScheduleAdded" || event._tag === "ScheduleUpdated" || event._tag === "ScheduleRemoved"
-    )
+    const changes = yield* deps.broker.subscribe((event) => followed.has(event._tag))
     yield* lock.withPermits(1)(
-      Effect.map(deps.store.getSchedules(), (all) => {
-        for (const schedule of all) put(schedule)
+      Effect.map(Effect.zip(deps.store.getSchedules(), deps.store.getTasks()), ([allSchedules, allTasks]) => {
+        for (const schedule of allSchedules) put(schedule)
+        for (const task of allTasks) tasks.set(task.id, task)
       })
     )
     yield* Effect.forkScoped(
-      Stream.runForEach(changes, (event) =>
-        event._tag === "ScheduleAdded" || event._tag === "ScheduleUpdated" || event._tag === "ScheduleRemoved"
-          ? refresh(event.scheduleId)
-          : Effect.void
-      )
+      Stream.runForEach(changes, (event) => {
+        switch (event._tag) {
+          case "ScheduleAdded":
+          case "ScheduleUpdated":
+          case "ScheduleRemoved":
+            return refresh(event.scheduleId)
+          case "TaskAdded":
+          case "TaskUpdated":
+          case "TaskRemoved":
+            return refreshTask(event.taskId)
+          default:
+            return Effect.void
+        }
+      })
     )
 
     const scan = (after: string | undefined, visit: (schedule: Schedule) => boolean) =>
@@ -81,5 +112,5 @@ export const makeScheduleIndex = (deps: { readonly store: DataStoreShape; readon
         }
       })
 
-    return { scan, refresh } satisfies ScheduleIndexShape
+    return { scan, task: (id) => tasks.get(id), refresh, refreshTask } satisfies ScheduleIndexShape
   })

@@ -3,9 +3,12 @@
  * memory store, tokens configured (admin and viewer), port 0.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { Effect, Exit, Layer, ManagedRuntime, Schedule } from "effect"
 import { PortalServer } from "../../../src/components/portal/Portal.js"
-import { adminToken, call, portalStack, testTokens, viewerToken } from "./harness.js"
+import type { ScheduleId } from "../../../src/domain/ids.js"
+import { CronTrigger } from "../../../src/domain/triggers/schema.js"
+import { Scheduler } from "../../../src/services/Scheduler.js"
+import { adminToken, call, portalStack, type Reply, testTokens, viewerToken } from "./harness.js"
 
 const admin = { token: adminToken }
 const viewer = { token: viewerToken }
@@ -19,7 +22,7 @@ const everyHour = { type: "cron", minute: 0, timezone: "Europe/Berlin" }
 // One server for the suite: tests use distinct ids, so they do not interfere.
 const shared = ManagedRuntime.make(portalStack({ tokens: testTokens, bodyLimit: 64 * 1024 }))
 afterAll(() => shared.dispose())
-const live = (name: string, test: () => Effect.Effect<void, never, PortalServer>) =>
+const live = (name: string, test: () => Effect.Effect<void, never, PortalServer | Scheduler>) =>
   it.live(name, () => Effect.provide(test(), shared))
 
 describe("portal API", () => {
@@ -184,6 +187,31 @@ describe("portal API", () => {
         expect(badLimit.status).toBe(400)
         const badTime = yield* call(base, "GET", "/api/schedules?next_fire_from=yesterday", viewer)
         expect(badTime.body.error.details.field).toBe("next_fire_from")
+      })
+    )
+
+    live("lists schedules and tasks changed behind the portal (through the scheduler) once their events arrive", () =>
+      Effect.gen(function* () {
+        const base = yield* url
+        const scheduler = yield* Scheduler
+        const listed = call(base, "GET", "/api/schedules?task=behind", viewer)
+        const until = (done: (reply: Reply) => boolean) =>
+          listed.pipe(
+            Effect.filterOrFail(done),
+            Effect.retry(Schedule.spaced("20 millis")),
+            Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "the list did not follow the change" }),
+            Effect.orDie
+          )
+        yield* Effect.orDie(scheduler.configureTask({ id: "behind", handler: "probe", method: "echo" }))
+        yield* Effect.orDie(
+          scheduler.addSchedule({ id: "behind-1", taskId: "behind", trigger: CronTrigger.make({ minute: "0", timezone: "UTC", startTime: new Date("2026-01-01T00:00:00Z") }) })
+        )
+        const added = yield* until((reply) => reply.body.schedules.length === 1)
+        expect(added.body.schedules[0]).toMatchObject({ id: "behind-1", handler: "probe", method: "echo" })
+        yield* Effect.orDie(scheduler.configureTask({ id: "behind", handler: "probe", method: "add" }))
+        yield* until((reply) => reply.body.schedules[0]?.method === "add")
+        yield* Effect.orDie(scheduler.removeSchedule("behind-1" as ScheduleId))
+        yield* until((reply) => reply.body.schedules.length === 0)
       })
     )
 

@@ -3,7 +3,6 @@ import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect, Option, type ParseResult } from "effect"
 import type { ScheduleId } from "../../../domain/ids.js"
 import type { Schedule } from "../../../domain/Schedule.js"
-import type { Task } from "../../../domain/Task.js"
 import type { Trigger } from "../../../domain/triggers/schema.js"
 import { type AddScheduleInput, Scheduler } from "../../../services/Scheduler.js"
 import { type CreateSchedule, FullApi, type ListSchedulesParams, type UpdateSchedule } from "../Api.js"
@@ -12,6 +11,7 @@ import { invalidParam, parseInstant, parseWait } from "../params.js"
 import { ScheduleIndex } from "../ScheduleIndex.js"
 import { adminOnly } from "../security.js"
 import { triggerFrom } from "../triggerInput.js"
+import { schedulePageBody } from "../schedulePage.js"
 import { resultView, scheduleView } from "../views.js"
 
 const defaultPageSize = 100
@@ -58,21 +58,6 @@ const inputOf = (schedule: Schedule, trigger: Trigger): AddScheduleInput => ({
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
-/**
- * Views of stored schedules, computed once per schedule version: the index
- * hands out the same object until the schedule changes. Keyed also by the
- * task's handler and method, which the view shows.
- */
-const views = new WeakMap<Schedule, { readonly runs: string; readonly view: ReturnType<typeof scheduleView> }>()
-const cachedView = (schedule: Schedule, task: Task | undefined) => {
-  const runs = task === undefined ? "" : `${task.handler}\u0000${task.method}`
-  const cached = views.get(schedule)
-  if (cached !== undefined && cached.runs === runs) return cached.view
-  const view = scheduleView(schedule, task)
-  views.set(schedule, { runs, view })
-  return view
-}
-
 export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handlers) =>
   Effect.gen(function* () {
     const scheduler = yield* Scheduler
@@ -81,7 +66,6 @@ export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handle
     /** After a mutation: the index reflects it before the reply goes out. */
     const refreshed = <A, E, R>(id: string, effect: Effect.Effect<A, E, R>) => Effect.tap(effect, () => index.refresh(id))
 
-    const taskTable = Effect.map(scheduler.getTasks(), (tasks) => new Map<string, Task>(tasks.map((t) => [t.id, t])))
     const view = (id: ScheduleId) =>
       Effect.flatMap(scheduler.getSchedule(id), (schedule) =>
         Effect.map(
@@ -96,12 +80,11 @@ export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handle
         const to = yield* parseInstant("next_fire_to", params.next_fire_to)
         const after = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
         const limit = params.limit ?? defaultPageSize
-        const tasks = yield* taskTable
         const page: Array<Schedule> = []
         let more = false
         const matches = (schedule: Schedule): boolean => {
           if (params.task !== undefined && schedule.taskId !== params.task) return false
-          if (params.handler !== undefined && tasks.get(schedule.taskId)?.handler !== params.handler) return false
+          if (params.handler !== undefined && index.task(schedule.taskId)?.handler !== params.handler) return false
           if (params.paused !== undefined && schedule.paused !== params.paused) return false
           const next = schedule.nextFireTime
           if (from !== undefined && (next === null || next < from)) return false
@@ -118,11 +101,11 @@ export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handle
           return true
         })
         const last = page.at(-1)
-        // Built from views that are already plain JSON: answered directly, without re-encoding
-        // each page through the schema (the hot path of the dashboard and of api-list).
-        return HttpServerResponse.unsafeJson({
-          schedules: page.map((schedule) => cachedView(schedule, tasks.get(schedule.taskId))),
-          next_cursor: more && last !== undefined ? encodeCursor(last.id) : null
+        // Answered as bytes built from cached per-schedule JSON, not encoded through the
+        // schema on each request: the hot path of the dashboard and of api-list.
+        const nextCursor = more && last !== undefined ? encodeCursor(last.id) : null
+        return HttpServerResponse.uint8Array(schedulePageBody(page, index.task, nextCursor), {
+          contentType: "application/json"
         })
       })
 
@@ -139,6 +122,7 @@ export const schedulesGroup = HttpApiBuilder.group(FullApi, "schedules", (handle
               ParseError: (error) => Effect.fail(parseFailed(error))
             })
           )
+        yield* index.refreshTask(taskId)
         const id = yield* scheduler
           .addSchedule({
             ...(body.id !== undefined && { id: body.id }),
