@@ -24,7 +24,7 @@ export const DEFAULT_DEPLOYMENT = "deployments/default"
 
 export const runOptions = {
   mode: Options.choice("mode", modeNames).pipe(
-    Options.withDescription("Which components to run (default: the deployment's `mode`, else minimal); only minimal is built yet"),
+    Options.withDescription("Which components to run (default: SZ_MODE, else the deployment's `mode`, else minimal)"),
     Options.optional
   ),
   deployment: Options.text("deployment").pipe(
@@ -49,11 +49,11 @@ export interface RunFlags {
 }
 
 /** Builds the mode's components, reports what runs, and waits to be interrupted. */
-const serve = (mode: ModeName, deployment: Deployment) =>
+const serve = (deployment: Deployment) =>
   Effect.scoped(
     Effect.gen(function* () {
       yield* Effect.logInfo("ScheduleZero starting")
-      const context = yield* Layer.build(ComponentManager.layer(mode, deployment))
+      const context = yield* Layer.build(ComponentManager.layer(deployment))
       const scheduler = Context.get(context, Scheduler)
       const handlers = yield* Context.get(context, HandlerRegistry).list()
       const schedules = yield* scheduler.getSchedules()
@@ -71,19 +71,18 @@ const serve = (mode: ModeName, deployment: Deployment) =>
     })
   ).pipe(
     Effect.onInterrupt(() => Effect.logInfo("ScheduleZero stopped")),
-    Effect.annotateLogs({ mode, deployment: deployment.dir })
+    Effect.annotateLogs({ mode: deployment.config.mode, deployment: deployment.dir })
   )
 
 export const runDeployment = (flags: RunFlags) =>
   Effect.gen(function* () {
-    const deployment = yield* loadDeployment(flags.deployment)
+    const deployment = yield* loadDeployment(flags.deployment, { mode: Option.getOrUndefined(flags.mode) })
     const { logging } = deployment.config
-    const mode = Option.getOrElse(flags.mode, () => deployment.config.mode)
     const loggingLayer = Logging.layer({
       level: Option.getOrElse(flags.logLevel, () => logging.level),
       format: Option.getOrElse(flags.logFormat, () => logging.format)
     })
-    return yield* serve(mode, deployment).pipe(Effect.provide(loggingLayer))
+    return yield* serve(deployment).pipe(Effect.provide(loggingLayer))
   })
 
 export const runCommand = Command.make("run", runOptions, runDeployment).pipe(

@@ -9,7 +9,9 @@ import { Schema } from "effect"
 export class ConfigIssue extends Schema.Class<ConfigIssue>("ConfigIssue")({
   /** Key path in the file (`schedules[0].trigger.cron`); empty when the issue is about the whole file. */
   path: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** Where the value came from when not the file: the environment variable that set it (SZ_PORTAL_PORT). */
+  source: Schema.optional(Schema.String)
 }) {}
 
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
@@ -29,7 +31,10 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
 
   override get message() {
     return this.issues
-      .map((issue) => (issue.path === "" ? `${this.file}: ${issue.message}` : `${this.file}: ${issue.path}: ${issue.message}`))
+      .map((issue) => {
+        const source = issue.source ?? this.file
+        return issue.path === "" ? `${source}: ${issue.message}` : `${source}: ${issue.path}: ${issue.message}`
+      })
       .join("\n")
   }
 }

@@ -1,13 +1,17 @@
 /**
- * Reads a deployment directory's `config.yaml`: file → YAML → DeploymentConfig.
- * Every failure is a ConfigError naming the file (and the key, when there is one).
+ * Reads a deployment directory's `config.yaml`: file → YAML → environment
+ * overrides → the mode's defaults → DeploymentConfig. Every failure is a
+ * ConfigError naming the file, or the environment variable that set the value,
+ * and the key when there is one.
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Effect } from "effect"
 import YAML from "yaml"
 import { ConfigError } from "./ConfigError.js"
 import { decodeConfigValue } from "./decode.js"
-import { DeploymentConfig } from "./DeploymentConfig.js"
+import { DeploymentConfig, type ModeName } from "./DeploymentConfig.js"
+import { applyEnvOverrides, attributeToVariables, type Environment, envOverridesOf } from "./envOverrides.js"
+import { withModeDefaults } from "./modeDefaults.js"
 import { checkScheduleTriggers } from "./scheduleTriggers.js"
 
 export const CONFIG_FILE_NAME = "config.yaml"
@@ -20,7 +24,15 @@ export interface Deployment {
   readonly root: string
   /** `<dir>/config.yaml` as shown in messages. */
   readonly configFile: string
+  /** Decoded, with environment overrides and the mode's defaults applied; `config.mode` is the mode to run. */
   readonly config: DeploymentConfig
+}
+
+export interface LoadOptions {
+  /** The mode to run (the CLI's `--mode`); wins over SZ_MODE and the file's `mode`. */
+  readonly mode?: ModeName | undefined
+  /** Where `SZ_<SECTION>_<KEY>` overrides are read (default: this process's environment). */
+  readonly env?: Environment
 }
 
 /** Parses YAML text; an empty document is an empty mapping (all defaults). */
@@ -51,12 +63,16 @@ const readConfigText = (file: string) =>
     Effect.catchTag("BadArgument", (error) => Effect.fail(ConfigError.about(file, `cannot read the file: ${error.message}`)))
   )
 
-export const loadDeployment = Effect.fn("loadDeployment")(function* (dir: string) {
+/** file → YAML → environment overrides → mode defaults → DeploymentConfig (→ triggers checked). */
+export const loadDeployment = Effect.fn("loadDeployment")(function* (dir: string, options: LoadOptions = {}) {
   const path = yield* Path.Path
   const configFile = path.join(dir, CONFIG_FILE_NAME)
   const text = yield* readConfigText(configFile)
-  const raw = yield* parseYaml(configFile, text)
-  const config = yield* decodeConfigValue(DeploymentConfig, configFile, raw)
+  const overrides = yield* envOverridesOf(options.env ?? process.env)
+  const raw = yield* applyEnvOverrides(yield* parseYaml(configFile, text), overrides)
+  const config = yield* decodeConfigValue(DeploymentConfig, configFile, withModeDefaults(raw, options.mode)).pipe(
+    Effect.mapError((error) => attributeToVariables(error, overrides))
+  )
   yield* checkScheduleTriggers(configFile, config, new Date(yield* Clock.currentTimeMillis))
   return { dir, root: path.resolve(dir), configFile, config } satisfies Deployment
 })

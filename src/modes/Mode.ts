@@ -12,10 +12,21 @@ import type { DataStore } from "../services/DataStore.js"
 import type { EventBroker } from "../services/EventBroker.js"
 import type { HandlerRegistry } from "../services/HandlerRegistry.js"
 import type { Scheduler } from "../services/Scheduler.js"
+import type { BoundAddresses } from "./BoundAddresses.js"
 import type { ComponentFailed, ModeNotAvailable } from "./StartupError.js"
 
-/** The services every running mode provides. */
-export type CoreServices = Scheduler | DataStore | EventBroker | HandlerRegistry
+/** The services every running mode provides (BoundAddresses: where its components listen, if anywhere). */
+export type CoreServices = Scheduler | DataStore | EventBroker | HandlerRegistry | BoundAddresses
+
+/**
+ * Whether each optional component runs when its config section does not say
+ * (`<section>.enabled`). The scheduler, store, local handlers and the local
+ * event broker always run.
+ */
+export interface ComponentDefaults {
+  /** HTTP API and dashboard (`portal.enabled`). */
+  readonly portal: boolean
+}
 
 /** What stops a deployment from starting; each names its source (file and key, mode, or component). */
 export type StartupError = ConfigError | ComponentFailed | ModeNotAvailable
@@ -27,5 +38,6 @@ export interface ModeDefinition {
   readonly name: ModeName
   /** One line for logs and `--help`: which components this mode runs. */
   readonly summary: string
+  readonly defaults: ComponentDefaults
   readonly layer: (deployment: Deployment) => Layer.Layer<CoreServices, StartupError, ModeRequirements>
 }

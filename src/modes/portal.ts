@@ -1,12 +1,14 @@
 /**
  * The portal component (HTTP API, dashboard, metrics, event stream) from a
- * deployment's `portal` section; nothing at all when `portal.enabled` is false.
- * With a SQLite store the store layer also provides the ExecutionLog, which
- * the portal picks up to serve the executions endpoints.
+ * deployment's `portal` section, when enabled (`portal.enabled`, else the
+ * mode's default); it reports where it listens as `portal`. With a SQLite
+ * store the store layer also provides the ExecutionLog, which the portal picks
+ * up to serve the executions endpoints.
  */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as Portal from "../components/portal/Portal.js"
 import type { PortalSection } from "../config/DeploymentConfig.js"
+import { BoundAddresses } from "./BoundAddresses.js"
 import { component } from "./component.js"
 import type { ComponentFailed } from "./StartupError.js"
 
@@ -18,7 +20,17 @@ export const portalOptionsOf = (section: PortalSection): Portal.PortalOptions =>
   ...(section.bodyLimit !== undefined && { bodyLimit: section.bodyLimit })
 })
 
+const reportAddress = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const server = yield* Portal.PortalServer
+    yield* (yield* BoundAddresses).report("portal", server)
+  })
+)
+
 export const portalLayer = (
-  section: PortalSection
-): Layer.Layer<never, ComponentFailed, Portal.PortalRequirements> =>
-  section.enabled ? Layer.discard(component("portal", Portal.layer(portalOptionsOf(section)))) : Layer.empty
+  section: PortalSection,
+  enabledByDefault: boolean
+): Layer.Layer<never, ComponentFailed, Portal.PortalRequirements | BoundAddresses> =>
+  (section.enabled ?? enabledByDefault)
+    ? reportAddress.pipe(Layer.provide(component("portal", Portal.layer(portalOptionsOf(section)))))
+    : Layer.empty

@@ -185,11 +185,11 @@ describe("loadDeployment", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
-  it.scoped("portal: enabled by default; ports and token hashes are checked", () =>
+  it.scoped("portal: enabled left to the mode unless set; ports and token hashes are checked", () =>
     Effect.gen(function* () {
       const { result } = yield* loadYaml("portal: { port: 0, cors_origins: [https://ops.example] }\n")
       if (result._tag === "Left") return yield* Effect.dieMessage(result.left.message)
-      expect(result.right.config.portal).toEqual({ enabled: true, port: 0, corsOrigins: ["https://ops.example"] })
+      expect(result.right.config.portal).toEqual({ port: 0, corsOrigins: ["https://ops.example"] })
       const { file, error } = yield* failureOf(
         "portal:\n  port: 70000\n  tokens:\n    - { name: ops, role: root, sha256: abc }\n"
       )

@@ -4,12 +4,13 @@ import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Stream, TestClock } from "effect"
-import { loadDeployment } from "../../src/config/load.js"
+import { type Deployment, loadDeployment } from "../../src/config/load.js"
 import type { SchedulerEvent } from "../../src/domain/events.js"
 import * as ComponentManager from "../../src/modes/ComponentManager.js"
 import { component } from "../../src/modes/component.js"
 import { applyConfigSeed } from "../../src/modes/configSeed.js"
 import { ComponentFailed } from "../../src/modes/StartupError.js"
+import { BoundAddresses } from "../../src/modes/BoundAddresses.js"
 import { DateTrigger } from "../../src/domain/triggers/schema.js"
 import { HandlerRegistry } from "../../src/services/HandlerRegistry.js"
 import { Scheduler } from "../../src/services/Scheduler.js"
@@ -24,8 +25,8 @@ export default {
 }
 `
 
-/** A temp deployment with the greeter handler module, the portal on a free port, and the given config lines. */
-const deployment = (...configLines: ReadonlyArray<string>) =>
+/** A temp deployment with the greeter handler module and the given config lines. */
+const deploymentWith = (...configLines: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -33,11 +34,19 @@ const deployment = (...configLines: ReadonlyArray<string>) =>
     yield* fs.writeFileString(path.join(dir, "greeter.mjs"), handlerModule)
     yield* fs.writeFileString(
       path.join(dir, "config.yaml"),
-      // Port 0: tests running at the same time never collide.
-      ["mode: minimal", "portal: { port: 0 }", "handlers:", "  local: [greeter.mjs]", ...configLines, ""].join("\n")
+      ["handlers:", "  local: [greeter.mjs]", ...configLines, ""].join("\n")
     )
-    return yield* loadDeployment(dir)
+    return yield* loadDeployment(dir, { env: {} })
   })
+
+/** A minimal-mode temp deployment with the portal on a free port (tests running at the same time never collide). */
+const deployment = (...configLines: ReadonlyArray<string>) =>
+  deploymentWith("mode: minimal", "portal: { port: 0 }", ...configLines)
+
+const readPortsFile = (loaded: Deployment) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(`${loaded.root}/run/ports.json`)).pipe(
+    Effect.map((text) => JSON.parse(text) as Record<string, { host: string; port: number; url: string }>)
+  )
 
 const isSuccessOf = (taskId: string) => (event: SchedulerEvent) =>
   event._tag === "JobReleased" && event.taskId === taskId && event.outcome === "success"
@@ -49,7 +58,7 @@ describe("ComponentManager", () => {
         "tasks:",
         "  - { id: greet, handler: greeter, method: greet }"
       )
-      const context = yield* Layer.build(ComponentManager.layer("minimal", loaded))
+      const context = yield* Layer.build(ComponentManager.layer(loaded))
       const scheduler = Context.get(context, Scheduler)
       const handlers = yield* Context.get(context, HandlerRegistry).list()
       expect(handlers.map((h) => [h.id, h.methods])).toEqual([["greeter", ["greet", "later"]]])
@@ -67,7 +76,7 @@ describe("ComponentManager", () => {
         "schedules:",
         "  - { id: every-minute, task: later, trigger: { type: interval, minutes: 1 } }"
       )
-      const context = yield* Layer.build(ComponentManager.layer("minimal", loaded))
+      const context = yield* Layer.build(ComponentManager.layer(loaded))
       const scheduler = Context.get(context, Scheduler)
       const schedules = yield* scheduler.getSchedules()
       expect(schedules.map((s) => s.id)).toEqual(["every-minute"])
@@ -97,7 +106,7 @@ describe("ComponentManager", () => {
         `  - { id: every, task: later, trigger: { type: interval, minutes: ${minutes} } }`
       ]
       const first = yield* deployment(...lines(1))
-      const context = yield* Layer.build(ComponentManager.layer("minimal", first))
+      const context = yield* Layer.build(ComponentManager.layer(first))
       const scheduler = Context.get(context, Scheduler)
       yield* TestClock.adjust("30 seconds")
       yield* applyConfigSeed(yield* deployment(...lines(5))).pipe(Effect.provide(context))
@@ -120,7 +129,7 @@ describe("ComponentManager", () => {
       /** Starts the deployment, runs `f` with its scheduler, stops it. */
       const runOnce = <A, E>(f: (scheduler: Scheduler["Type"]) => Effect.Effect<A, E>) =>
         Effect.scoped(
-          Effect.flatMap(Layer.build(ComponentManager.layer("minimal", loaded)), (context) =>
+          Effect.flatMap(Layer.build(ComponentManager.layer(loaded)), (context) =>
             f(Context.get(context, Scheduler))
           )
         )
@@ -140,7 +149,7 @@ describe("ComponentManager", () => {
       const fs = yield* FileSystem.FileSystem
       const loaded = yield* deployment("store: { type: sqlite, path: not-a-db.txt }")
       yield* fs.writeFileString(`${loaded.root}/not-a-db.txt`, "hello, I am a text file, not a database at all\n".repeat(20))
-      const error = yield* Effect.flip(Layer.build(ComponentManager.layer("minimal", loaded)))
+      const error = yield* Effect.flip(Layer.build(ComponentManager.layer(loaded)))
       expect(error._tag).toBe("ComponentFailed")
       expect(error.message).toMatch(/^store \(sqlite\): failed to start: database .*not-a-db\.txt is not a SQLite database/)
     }).pipe(Effect.provide(NodeContext.layer))
@@ -156,7 +165,7 @@ describe("ComponentManager", () => {
       const port = (server.address() as AddressInfo).port
       const loaded = yield* deployment()
       const taken = { ...loaded, config: { ...loaded.config, portal: { ...loaded.config.portal, port } } }
-      const error = yield* Effect.flip(Layer.build(ComponentManager.layer("minimal", taken)))
+      const error = yield* Effect.flip(Layer.build(ComponentManager.layer(taken)))
       expect(error._tag).toBe("ComponentFailed")
       expect(error.message).toMatch(/^portal: failed to start: .*EADDRINUSE/)
     }).pipe(Effect.provide(NodeContext.layer))
@@ -165,7 +174,7 @@ describe("ComponentManager", () => {
   it.scoped("a task naming an unknown handler method is a config error at its key path", () =>
     Effect.gen(function* () {
       const loaded = yield* deployment("tasks:", "  - { id: t, handler: greeter, method: shout }")
-      const error = yield* Effect.flip(Layer.build(ComponentManager.layer("minimal", loaded)))
+      const error = yield* Effect.flip(Layer.build(ComponentManager.layer(loaded)))
       expect(error.message).toBe(`${loaded.configFile}: tasks[0].method: handler 'greeter' has no method 'shout'`)
     }).pipe(Effect.provide(NodeContext.layer))
   )
@@ -173,19 +182,64 @@ describe("ComponentManager", () => {
   it.scoped("a schedule naming an unknown task is a config error at its key path", () =>
     Effect.gen(function* () {
       const loaded = yield* deployment("schedules:", "  - { id: s, task: nope, trigger: { type: interval, minutes: 1 } }")
-      const error = yield* Effect.flip(Layer.build(ComponentManager.layer("minimal", loaded)))
+      const error = yield* Effect.flip(Layer.build(ComponentManager.layer(loaded)))
       expect(error.message).toBe(`${loaded.configFile}: schedules[0].task: task 'nope' not found`)
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
-  it.scoped("full and autonomous are refused by name, not approximated", () =>
+  it.scoped("writes run/ports.json with the portal's bound port while running, and removes it at stop", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const loaded = yield* deployment()
+      const ports = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(ComponentManager.layer(loaded))
+          const bound = yield* Context.get(context, BoundAddresses).all
+          const ports = yield* readPortsFile(loaded)
+          expect(ports).toEqual(bound)
+          return ports
+        })
+      )
+      expect(Object.keys(ports)).toEqual(["portal"])
+      expect(ports.portal?.port).toBeGreaterThan(0)
+      expect(ports.portal?.url).toBe(`http://127.0.0.1:${ports.portal?.port}`)
+      // The port was real while it ran; the file is gone once it stopped.
+      expect(yield* fs.exists(`${loaded.root}/run/ports.json`)).toBe(false)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("autonomous mode: SQLite store by default, no portal unless configured, nothing listening", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const loaded = yield* deploymentWith("mode: autonomous", "tasks:", "  - { id: greet, handler: greeter, method: greet }")
+      expect(loaded.config.store).toEqual({ type: "sqlite", path: "data/schedulezero.db" })
+      const context = yield* Layer.build(ComponentManager.layer(loaded))
+      const result = yield* Context.get(context, Scheduler).runJob({ taskId: "greet", kwargs: { name: "edge" } })
+      expect(result.returnValue).toBe("hello edge")
+      expect(yield* fs.exists(`${loaded.root}/data/schedulezero.db`)).toBe(true)
+      expect(yield* readPortsFile(loaded)).toEqual({})
+      // Switched on in config, the portal runs in autonomous mode too.
+      const withPortal = yield* deploymentWith("mode: autonomous", "portal: { enabled: true, port: 0 }")
+      const bound = yield* Context.get(yield* Layer.build(ComponentManager.layer(withPortal)), BoundAddresses).all
+      expect(Object.keys(bound)).toEqual(["portal"])
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("minimal mode without the portal reports nothing listening", () =>
+    Effect.gen(function* () {
+      const loaded = yield* deploymentWith("mode: minimal", "portal: { enabled: false }")
+      expect(loaded.config.store).toEqual({ type: "memory" })
+      yield* Layer.build(ComponentManager.layer(loaded))
+      expect(yield* readPortsFile(loaded)).toEqual({})
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a mode not built yet is refused by name, not approximated", () =>
     Effect.gen(function* () {
       const loaded = yield* deployment()
-      for (const mode of ["full", "autonomous", "turbo"]) {
-        const error = yield* Effect.flip(Layer.build(ComponentManager.layer(mode, loaded)))
-        expect(error._tag).toBe("ModeNotAvailable")
-        expect(error.message).toBe(`mode '${mode}' is not available yet (available: minimal)`)
-      }
+      const error = yield* Effect.flip(Layer.build(ComponentManager.layer({ ...loaded, config: { ...loaded.config, mode: "full" } })))
+      expect(error._tag).toBe("ModeNotAvailable")
+      expect(error.message).toBe("mode 'full' is not available yet (available: minimal, autonomous)")
     }).pipe(Effect.provide(NodeContext.layer))
   )
 })
@@ -222,7 +276,7 @@ describe("shipped deployments", () => {
         const shipped = yield* loadDeployment(dir)
         // The shipped port would collide with other tests: same deployment, free port.
         const loaded = { ...shipped, config: { ...shipped.config, portal: { ...shipped.config.portal, port: 0 } } }
-        const context = yield* Layer.build(ComponentManager.layer(loaded.config.mode, loaded))
+        const context = yield* Layer.build(ComponentManager.layer(loaded))
         const scheduler = Context.get(context, Scheduler)
         const handlers = yield* Context.get(context, HandlerRegistry).list()
         expect(handlers.length).toBeGreaterThan(0)
