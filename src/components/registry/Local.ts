@@ -44,6 +44,8 @@ export const defineLocalHandler = <const H extends LocalHandler>(handler: H): H 
 export interface LocalHandlersShape {
   readonly register: (handler: LocalHandler) => Effect.Effect<void>
   readonly unregister: (id: string) => Effect.Effect<boolean>
+  /** Whether a handler with this id is registered here now (synchronous: asked once per job). */
+  readonly has: (id: string) => boolean
 }
 
 export class LocalHandlers extends Context.Tag("schedulezero/LocalHandlers")<LocalHandlers, LocalHandlersShape>() {}
@@ -142,7 +144,8 @@ export const make = (handlers: ReadonlyArray<LocalHandler>): HandlerRegistryShap
         }))
       ),
     register: (handler) => Effect.sync(() => void table.set(handler.id, handler)),
-    unregister: (id) => Effect.sync(() => table.delete(id))
+    unregister: (id) => Effect.sync(() => table.delete(id)),
+    has: (id) => table.has(id)
   }
 }
 
