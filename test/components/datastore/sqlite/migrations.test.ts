@@ -11,11 +11,19 @@ import type { Task } from "../../../../src/domain/Task.js"
 import { DataStore } from "../../../../src/services/DataStore.js"
 import { ExecutionLog } from "../../../../src/services/ExecutionLog.js"
 import * as Level1 from "../../../fixtures/sqlite/level1.js"
+import * as Level2 from "../../../fixtures/sqlite/level2.js"
 import { createAtLevel, sha256, storeLayer, withRawClient } from "./databaseFiles.js"
 import { tempDatabase } from "./tempDatabase.js"
 
 /** Every schema version a released build may have left behind, with the data it holds. */
-const earlierLevels: Record<number, typeof Level1> = { 1: Level1 }
+interface EarlierLevel extends Pick<typeof Level2, "tasks" | "schedules" | "jobs" | "results" | "executionLog"> {
+  /** Inserts the rows as that version stored them. */
+  readonly fill: Effect.Effect<void, unknown, SqlClient.SqlClient>
+}
+const earlierLevels: Record<number, EarlierLevel> = {
+  1: { ...Level1, fill: Level1.fillLevel1, executionLog: [] },
+  2: Level2
+}
 
 /** Compares field by field, so a failure names the field that did not survive. */
 const expectSameFields = (label: string, actual: object | undefined, expected: object) => {
@@ -37,7 +45,7 @@ describe("sqlite migrations", () => {
     it.live(`a version-${level} database is upgraded in place with every row intact`, () =>
       Effect.gen(function* () {
         const filename = yield* tempDatabase
-        yield* createAtLevel(filename, Number(level), fixture.fillLevel1)
+        yield* createAtLevel(filename, Number(level), fixture.fill)
         const before = yield* migrationStatus(filename)
         expect(before.databaseVersion).toBe(Number(level))
         expect(before.migrations.filter((m) => m.state === "pending").map((m) => m.version)).toEqual(
@@ -67,9 +75,9 @@ describe("sqlite migrations", () => {
           const stored = yield* store.getJobResult(result.jobId)
           expectSameFields(`result ${result.jobId}`, Option.getOrUndefined(stored) as JobResult | undefined, result)
         }
-        // The new tables work on the upgraded file.
+        // The execution log (new in version 2) works on the upgraded file and keeps its rows.
         const log = yield* Effect.provide(ExecutionLog, context)
-        expect((yield* log.query()).entries).toEqual([])
+        expect((yield* log.query()).entries).toEqual(fixture.executionLog)
 
         const after = yield* migrationStatus(filename)
         expect(after.databaseVersion).toBe(latestVersion)
@@ -85,16 +93,18 @@ describe("sqlite migrations", () => {
       expect(fresh).toMatchObject({ exists: false, databaseVersion: 0, supportedVersion: latestVersion })
       expect(fresh.migrations.map((m) => [m.version, m.state])).toEqual([
         [1, "pending"],
-        [2, "pending"]
+        [2, "pending"],
+        [3, "pending"]
       ])
       expect(fs.existsSync(filename)).toBe(false)
       expect(yield* migrateUp({ filename })).toEqual([
         { version: 1, name: "core" },
-        { version: 2, name: "execution_log" }
+        { version: 2, name: "execution_log" },
+        { version: 3, name: "handler_instances" }
       ])
       const applied = yield* migrationStatus(filename)
       expect(applied.databaseVersion).toBe(latestVersion)
-      expect(applied.migrations.map((m) => m.state)).toEqual(["applied", "applied"])
+      expect(applied.migrations.map((m) => m.state)).toEqual(["applied", "applied", "applied"])
       expect(applied.migrations.every((m) => m.appliedAt !== null)).toBe(true)
       expect(yield* migrateUp({ filename })).toEqual([])
     }).pipe(Effect.scoped)
