@@ -7,6 +7,7 @@
  * ```yaml
  * handlers:
  *   remote:
+ *     enabled: true                    # default: on in full mode, off in the others
  *     endpoint: tcp://127.0.0.1:4242   # port 0 picks a free port (logged)
  *     heartbeat_interval: 1s
  *     missed_heartbeats: 3             # silent this many intervals = offline
@@ -60,6 +61,8 @@ export const HandlerCredential = Schema.Struct({
 export type HandlerCredential = typeof HandlerCredential.Type
 
 export const RemoteHandlersSection = Schema.Struct({
+  /** Left out: the mode decides (on in full, off elsewhere). */
+  enabled: Schema.optionalWith(Flag, { exact: true }),
   endpoint: Schema.optionalWith(Endpoint, { exact: true, default: () => defaultRemoteEndpoint }),
   heartbeatInterval: optionalKey("heartbeat_interval", PositiveDuration),
   missedHeartbeats: optionalKey("missed_heartbeats", PositiveInt),
