@@ -5,6 +5,7 @@
  *
  * ```yaml
  * governor:
+ *   enabled: true             # left out: the mode decides (on in full)
  *   processes:
  *     - name: billing
  *       command: node
@@ -23,6 +24,7 @@ import {
   ConfigDuration,
   containing,
   expecting,
+  Flag,
   ListOf,
   NonEmptyText,
   NonNegativeInt,
@@ -83,6 +85,8 @@ const firstRepeatedName = (entries: ReadonlyArray<GovernedProcessEntry>): string
 }
 
 export const GovernorSection = Schema.Struct({
+  /** Left out: the mode decides (on in full, off in minimal and autonomous). */
+  enabled: Schema.optionalWith(Flag, { exact: true }),
   processes: Schema.optionalWith(
     ListOf(GovernedProcessEntry).pipe(
       Schema.filter((entries) => {

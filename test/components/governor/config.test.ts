@@ -34,7 +34,7 @@ describe("governor config section", () => {
     }))
 
   it.effect("an absent section governs nothing", () =>
-    Effect.map(decodeConfigValue(DeploymentConfig, "config.yaml", {}), (config) => expect(config.governor.processes).toEqual([])))
+    Effect.map(decodeConfigValue(DeploymentConfig, "config.yaml", {}), (config) => expect(config.governor).toEqual({ processes: [] })))
 
   it.effect("bad entries are reported with their key paths", () =>
     Effect.gen(function* () {
