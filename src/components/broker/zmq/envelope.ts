@@ -1,0 +1,94 @@
+/**
+ * One published message: two frames, `[topic, JSON]`. The JSON carries the
+ * publishing instance, its run (new on every start) and two counters, so a
+ * listener sees what it missed:
+ *   { "instance": "sched-a", "run": "k3x9...", "seq": 41, "topicSeq": 7, "event": { "_tag": ..., ... } }
+ * `seq` counts every message the run sent (1, 2, 3, ...); `topicSeq` counts
+ * the messages of that exact topic, for listeners that filter by prefix.
+ */
+import { Either, ParseResult, Schema } from "effect"
+import { SchedulerEvent } from "../../../domain/events.js"
+import { topicOf } from "./topics.js"
+
+const Counter = Schema.Int.pipe(Schema.positive())
+
+const header = {
+  instance: Schema.NonEmptyString,
+  run: Schema.NonEmptyString,
+  seq: Counter,
+  topicSeq: Counter
+}
+
+/** A message as a peer scheduler takes it: the event fully decoded. */
+export const Envelope = Schema.Struct({ ...header, event: SchedulerEvent })
+export type Envelope = typeof Envelope.Type
+
+/**
+ * A message as a viewer takes it: the header checked, the event any object
+ * with a `_tag` (a newer publisher may send kinds this build does not know).
+ */
+export const LooseEnvelope = Schema.Struct({
+  ...header,
+  event: Schema.Struct({ _tag: Schema.NonEmptyString }, { key: Schema.String, value: Schema.Unknown })
+})
+export type LooseEnvelope = typeof LooseEnvelope.Type
+
+/** Why a received message was dropped. */
+export type DropReason = "frame_count" | "not_json" | "invalid_envelope" | "topic_mismatch"
+
+export interface Drop {
+  readonly reason: DropReason
+  readonly detail: string
+}
+
+/** The JSON text before the event, fixed for one run (so each message costs one JSON.stringify of its event). */
+export const headerPrefix = (instance: string, run: string): string =>
+  `{"instance":${JSON.stringify(instance)},"run":${JSON.stringify(run)},"seq":`
+
+/**
+ * The message body. Events are Schema classes of strings, numbers, booleans,
+ * nulls and Dates, so JSON.stringify yields exactly their Schema encoding
+ * (Dates as ISO-8601 UTC); a test holds every event kind to that.
+ */
+export const encodeBody = (prefix: string, seq: number, topicSeq: number, event: SchedulerEvent): string =>
+  `${prefix}${seq},"topicSeq":${topicSeq},"event":${JSON.stringify(event)}}`
+
+const decodeStrict = Schema.decodeUnknownEither(Envelope)
+const decodeLoose = Schema.decodeUnknownEither(LooseEnvelope)
+
+const parseFrames = (frames: ReadonlyArray<Buffer>): Either.Either<{ topic: string; json: unknown }, Drop> => {
+  if (frames.length !== 2) {
+    return Either.left({ reason: "frame_count", detail: `expected 2 frames [topic, JSON], got ${frames.length}` })
+  }
+  try {
+    return Either.right({ topic: frames[0]!.toString("utf8"), json: JSON.parse(frames[1]!.toString("utf8")) })
+  } catch (error) {
+    return Either.left({ reason: "not_json", detail: error instanceof Error ? error.message : String(error) })
+  }
+}
+
+const invalid = (error: ParseResult.ParseError): Drop => ({
+  reason: "invalid_envelope",
+  detail: ParseResult.TreeFormatter.formatErrorSync(error)
+})
+
+/** Frames from a peer to its topic and envelope, or why they were dropped. */
+export const decodeMessage = (frames: ReadonlyArray<Buffer>): Either.Either<{ topic: string; envelope: Envelope }, Drop> =>
+  Either.flatMap(parseFrames(frames), ({ topic, json }) =>
+    Either.flatMap(Either.mapLeft(decodeStrict(json), invalid), (envelope) => {
+      const expected = topicOf(envelope.event)
+      return expected === topic
+        ? Either.right({ topic, envelope })
+        : Either.left({ reason: "topic_mismatch", detail: `topic '${topic}' for a ${envelope.event._tag} (expected '${expected}')` })
+    }))
+
+/** Frames to topic and loosely checked envelope, for viewers (the events CLI). */
+export const decodeLooseMessage = (
+  frames: ReadonlyArray<Buffer>
+): Either.Either<{ topic: string; envelope: LooseEnvelope; json: string }, Drop> =>
+  Either.flatMap(parseFrames(frames), ({ topic, json }) =>
+    Either.map(Either.mapLeft(decodeLoose(json), invalid), (envelope) => ({
+      topic,
+      envelope,
+      json: frames[1]!.toString("utf8")
+    })))

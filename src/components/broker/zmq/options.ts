@@ -1,0 +1,64 @@
+/** Options, errors and the inspection interface of the zmq EventBroker. */
+import { Context, type Effect, Schema } from "effect"
+import type { DropReason } from "./envelope.js"
+
+export interface ZmqBrokerOptions {
+  /** Names this process in every message (default `<hostname>-<pid>-<random>`; full mode passes the scheduler id). */
+  readonly instanceId?: string
+  /** Where the PUB socket binds (port 0 picks a free one); null = publish nothing, peers only. */
+  readonly publish: string | null
+  /** PUB endpoints of the other schedulers on the same store. */
+  readonly peers?: ReadonlyArray<string>
+  /** Messages queued per subscriber (publishing) and from peers (receiving) before newer ones are lost (default 10,000). */
+  readonly highWaterMark?: number
+  /** Largest message accepted from a peer (default 1 MiB); a larger one closes that connection. */
+  readonly maxMessageBytes?: number
+}
+
+/** The broker could not start (the publish endpoint cannot be bound, a peer endpoint is malformed). */
+export class ZmqBrokerError extends Schema.TaggedError<ZmqBrokerError>()("ZmqBrokerError", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return `zmq event broker: ${this.reason}`
+  }
+}
+
+export interface PublisherStats {
+  /** Messages put on the PUB socket (the last seq). */
+  readonly published: number
+  /** Events no subscriber's prefix matched: not encoded, not sent, no seq taken. */
+  readonly unmatched: number
+  /** Sends the socket refused (closed, or an unexpected error). */
+  readonly sendFailed: number
+  /** Distinct topic prefixes subscribed right now (across all subscribers). */
+  readonly subscriptions: ReadonlyArray<string>
+}
+
+export interface PeerStats {
+  /** Messages from peers fed to this process's subscribers. */
+  readonly received: number
+  /** Messages lost on the way from peers, from gaps in their counters (a PUB drops silently at the high-water mark). */
+  readonly missed: number
+  /** Peer restarts seen (a new run of a known instance). */
+  readonly restarts: number
+  /** Messages that carried this instance's own id (its endpoint listed among its peers): ignored. */
+  readonly ownIgnored: number
+  /** Malformed messages dropped, by reason. */
+  readonly dropped: Readonly<Record<DropReason, number>>
+}
+
+export interface ZmqBrokerStats {
+  readonly instanceId: string
+  readonly publisher: PublisherStats | null
+  readonly peers: PeerStats | null
+}
+
+export interface ZmqBrokerShape {
+  readonly instanceId: string
+  /** The endpoint actually bound (with the port chosen when 0 was asked for); null when not publishing. */
+  readonly endpoint: string | null
+  readonly stats: Effect.Effect<ZmqBrokerStats>
+}
+
+export class ZmqBroker extends Context.Tag("schedulezero/ZmqBroker")<ZmqBroker, ZmqBrokerShape>() {}

@@ -1,0 +1,30 @@
+/**
+ * Event topics: dotted, lowercase, most general word first, so a subscriber
+ * picks a family by prefix ("job." = every job event, "job.released.error" =
+ * failed attempts). The topic is the event's tag split into words
+ * (ScheduleAdded → schedule.added); a JobReleased also names its outcome
+ * (job.released.success, job.released.missed_start_deadline, ...).
+ */
+import type { SchedulerEvent } from "../../../domain/events.js"
+
+const tagTopics = new Map<string, string>()
+
+/** "SchedulerStarted" → "scheduler.started"; new event kinds get a topic without a change here. */
+export const tagTopic = (tag: string): string => {
+  let topic = tagTopics.get(tag)
+  if (topic === undefined) {
+    topic = tag.replace(/([a-z0-9])([A-Z])/g, "$1.$2").toLowerCase()
+    tagTopics.set(tag, topic)
+  }
+  return topic
+}
+
+export const topicOf = (event: SchedulerEvent): string =>
+  event._tag === "JobReleased" ? `job.released.${event.outcome}` : tagTopic(event._tag)
+
+/**
+ * What a peer scheduler subscribes to: the events that can make work due
+ * sooner (a schedule added or changed, a job added, a job released freeing a
+ * task's slot). Its wake-up ignores the rest, so they are not sent to it.
+ */
+export const wakeTopics: ReadonlyArray<string> = ["schedule.added", "schedule.updated", "job.added", "job.released"]

@@ -1,0 +1,216 @@
+/**
+ * The zmq EventBroker over real sockets: what a subscriber receives (topics,
+ * envelope, counters), prefix filtering, a stalled subscriber, peers feeding
+ * the local broker without loops, and malformed peer messages.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Either, Layer, Schema, Stream } from "effect"
+import * as zmq from "zeromq"
+import * as ZmqBroker from "../../../src/components/broker/Zmq.js"
+import { decodeMessage, encodeBody, headerPrefix } from "../../../src/components/broker/zmq/envelope.js"
+import { makeSequenceTracker } from "../../../src/components/broker/zmq/sequence.js"
+import { SchedulerEvent } from "../../../src/domain/events.js"
+import { EventBroker } from "../../../src/services/EventBroker.js"
+import { everyKind, jobAdded, jobReleased, receive, subscriber, until } from "./zmqFixtures.js"
+
+const encode = Schema.encodeSync(SchedulerEvent)
+
+const build = (options: Partial<ZmqBroker.ZmqBrokerOptions> = {}) =>
+  ZmqBroker.make({ publish: "tcp://127.0.0.1:0", instanceId: "sched-a", ...options })
+
+const subscribedTo = (made: Effect.Effect.Success<ReturnType<typeof build>>, prefix: string) =>
+  until(`subscription '${prefix}'`, Effect.map(made.stats, (stats) => stats.publisher?.subscriptions.includes(prefix) ?? false))
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "sz-events-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+describe("zmq EventBroker: publishing", () => {
+  it("encodes every event kind exactly as its Schema encoding", () => {
+    for (const event of everyKind) {
+      const body = JSON.parse(encodeBody(headerPrefix("a", "r"), 1, 1, event))
+      expect(body.event).toEqual(encode(event))
+    }
+  })
+
+  it.live("publishes each event as [topic, JSON] with the instance, its run and both counters", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const made = yield* build()
+      const sub = yield* subscriber(made.endpoint!, [""])
+      yield* subscribedTo(made, "")
+      yield* made.publishAll(everyKind)
+      yield* made.publish(jobAdded())
+      const messages = []
+      for (let i = 0; i < everyKind.length + 1; i++) messages.push(yield* receive(sub))
+      expect(messages.map((message) => message.topic)).toEqual([
+        "task.added",
+        "task.updated",
+        "task.removed",
+        "schedule.added",
+        "schedule.updated",
+        "schedule.removed",
+        "job.added",
+        "job.acquired",
+        "job.released.error",
+        "scheduler.started",
+        "scheduler.stopped",
+        "job.added"
+      ])
+      expect(messages.map((message) => message.body.seq)).toEqual(messages.map((_, i) => i + 1))
+      expect(messages.map((message) => message.body.topicSeq)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2])
+      expect(new Set(messages.map((message) => message.body.instance))).toEqual(new Set(["sched-a"]))
+      expect(new Set(messages.map((message) => message.body.run)).size).toBe(1)
+      expect(messages.slice(0, everyKind.length).map((message) => message.body.event)).toEqual(everyKind.map((e) => encode(e)))
+      const decoded = decodeMessage([Buffer.from(messages[8]!.topic), Buffer.from(JSON.stringify(messages[8]!.body))])
+      expect(Either.isRight(decoded)).toBe(true)
+    })))
+
+  it.live("sends only topics a subscriber asked for; the rest take no number", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const made = yield* build()
+      const sub = yield* subscriber(made.endpoint!, ["job.released.error"])
+      yield* subscribedTo(made, "job.released.error")
+      yield* made.publishAll([jobReleased("success"), jobReleased("error"), jobAdded(), jobReleased("error", true)])
+      const first = yield* receive(sub)
+      const second = yield* receive(sub)
+      expect([first.topic, second.topic]).toEqual(["job.released.error", "job.released.error"])
+      expect([first.body.seq, second.body.seq, first.body.topicSeq, second.body.topicSeq]).toEqual([1, 2, 1, 2])
+      expect(second.body.event.willRetry).toBe(true)
+      const stats = yield* made.stats
+      expect(stats.publisher).toMatchObject({ published: 2, unmatched: 2, sendFailed: 0 })
+    })))
+
+  it.live("a stalled subscriber never holds publishing up; a reader counts what it lost from the gaps", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const made = yield* build({ highWaterMark: 100 })
+      // Connected and subscribed, never read.
+      yield* subscriber(made.endpoint!, [""], { receiveHighWaterMark: 10 })
+      const reader = yield* subscriber(made.endpoint!, ["job."], { receiveHighWaterMark: 100 })
+      const added = jobAdded()
+      yield* until("both subscriptions", Effect.map(made.stats, (s) => (s.publisher?.subscriptions.length ?? 0) === 2))
+      const total = 50_000
+      const burst = Array.from({ length: 1000 }, () => added)
+      // Nobody reads while this runs: far more than both high-water marks and the socket buffers hold.
+      for (let i = 0; i < total; i += 1000) {
+        yield* made.publishAll(burst)
+        yield* Effect.yieldNow()
+      }
+      expect((yield* made.stats).publisher).toMatchObject({ published: total, sendFailed: 0 })
+      // The last messages may be lost too: keep adding one until the reader gets past `total`.
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(made.publish(added), Effect.sleep("5 millis"))))
+      const tracker = makeSequenceTracker(false)
+      let received = 0
+      let missed = 0
+      let firstSeq = 0
+      let lastSeq = 0
+      while (lastSeq < total) {
+        const message = yield* receive(reader)
+        received++
+        lastSeq = message.body.seq as number
+        if (firstSeq === 0) firstSeq = lastSeq
+        missed += tracker.observe(message.topic, message.body as never).missed
+      }
+      expect(received + missed).toBe(lastSeq - firstSeq + 1)
+      expect(missed).toBeGreaterThan(0)
+    })))
+})
+
+describe("zmq EventBroker: peers", () => {
+  it.live("feeds a peer's events to local subscribers, marked, and never publishes them again", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const endpoints = { a: `ipc://${join(dir, "a")}`, b: `ipc://${join(dir, "b")}` }
+      const peers = [endpoints.a, endpoints.b]
+      // Both list both endpoints, as a shared config would: each ignores its own messages.
+      const a = yield* build({ publish: endpoints.a, instanceId: "a", peers })
+      const b = yield* build({ publish: endpoints.b, instanceId: "b", peers })
+      const watcher = yield* subscriber(endpoints.b, [""])
+      yield* subscribedTo(b, "")
+      yield* until("both peers subscribed to each other", Effect.map(Effect.all([a.stats, b.stats]), (all) =>
+        all.every((stats) => stats.publisher?.subscriptions.includes("job.added") ?? false)))
+      const local = yield* b.subscribe()
+      const added = jobAdded()
+      yield* a.publish(added)
+      const [delivered] = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(local, 1)))
+      expect(delivered).toEqual(added)
+      expect(ZmqBroker.isFromPeer(delivered!)).toBe(true)
+      expect(ZmqBroker.isFromPeer(added)).toBe(false)
+      // B's own next event is the first message on its stream: A's was not re-published.
+      const own = jobReleased("success")
+      yield* b.publish(own)
+      const first = yield* receive(watcher)
+      expect([first.topic, first.body.seq, first.body.event.jobId]).toEqual(["job.released.success", 1, own.jobId])
+      yield* until("own messages ignored", Effect.map(b.stats, (stats) => (stats.peers?.ownIgnored ?? 0) >= 1))
+      yield* until("A ignores its own messages too", Effect.map(a.stats, (stats) => (stats.peers?.ownIgnored ?? 0) >= 1))
+    })))
+
+  it.live("drops malformed peer messages with a reason and keeps taking good ones", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const endpoint = `ipc://${join(dir, "fake")}`
+      const fake = yield* Effect.acquireRelease(
+        Effect.promise(async () => {
+          const socket = new zmq.XPublisher({ linger: 0 })
+          await socket.bind(endpoint)
+          return socket
+        }),
+        (socket) => Effect.sync(() => socket.close())
+      )
+      const b = yield* build({ publish: null, instanceId: "b", peers: [endpoint] })
+      yield* Effect.promise(() => fake.receive()) // B's first subscription arrived
+      const local = yield* b.subscribe()
+      const good = jobAdded()
+      const send = (frames: Array<string>) => Effect.promise(() => fake.send(frames))
+      yield* send(["job.added"])
+      yield* send(["job.added", "{not json"])
+      yield* send(["job.added", JSON.stringify({ instance: "x", run: "r", seq: 0, topicSeq: 1, event: {} })])
+      yield* send(["job.added.x", encodeBody(headerPrefix("x", "r"), 1, 1, good)])
+      yield* send(["job.added", encodeBody(headerPrefix("x", "r"), 2, 1, good)])
+      const [delivered] = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(local, 1)))
+      expect(delivered).toEqual(good)
+      const stats = yield* b.stats
+      expect(stats.peers?.dropped).toEqual({ frame_count: 1, not_json: 1, invalid_envelope: 1, topic_mismatch: 1 })
+      expect(stats.publisher).toBeNull()
+    })))
+})
+
+describe("sequence tracker", () => {
+  it("counts gaps by seq, or per topic when the listener filters, and resets on a new run", () => {
+    const header = (seq: number, topicSeq: number, run = "r1") => ({ instance: "a", run, seq, topicSeq })
+    const all = makeSequenceTracker(false)
+    expect(all.observe("job.added", header(5, 1)).missed).toBe(0) // joined mid-run
+    expect(all.observe("job.added", header(6, 2)).missed).toBe(0)
+    expect(all.observe("job.added", header(9, 3)).missed).toBe(2)
+    expect(all.observe("job.added", header(1, 1, "r2"))).toEqual({ missed: 0, restarted: true })
+    const byTopic = makeSequenceTracker(true)
+    expect(byTopic.observe("job.added", header(1, 1)).missed).toBe(0)
+    expect(byTopic.observe("job.released.error", header(7, 1)).missed).toBe(0)
+    expect(byTopic.observe("job.added", header(9, 2)).missed).toBe(0)
+    expect(byTopic.observe("job.added", header(12, 5)).missed).toBe(2)
+  })
+
+})
+
+describe("zmq EventBroker layer", () => {
+  it.live("provides the EventBroker and ZmqBroker with the endpoint it bound", () =>
+    Effect.gen(function* () {
+      const events = yield* EventBroker
+      const info = yield* ZmqBroker.ZmqBroker
+      expect(info.endpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:[1-9]\d*$/)
+      const sub = yield* subscriber(info.endpoint!, ["job."])
+      yield* until("subscribed", Effect.map(info.stats, (stats) => stats.publisher?.subscriptions.includes("job.") ?? false))
+      yield* events.publish(jobAdded())
+      expect((yield* receive(sub)).topic).toBe("job.added")
+    }).pipe(Effect.scoped, Effect.provide(ZmqBroker.layerFromConfig({ publish: "tcp://127.0.0.1:0", peers: [], highWaterMark: 100 }, "x"))))
+
+  it.live("fails with ZmqBrokerError naming an endpoint it cannot bind", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(ZmqBroker.layer({ publish: "tcp://256.1.1.1:1" }))))
+      expect(error._tag).toBe("ZmqBrokerError")
+      expect(error.message).toContain("cannot bind tcp://256.1.1.1:1")
+    }))
+})
