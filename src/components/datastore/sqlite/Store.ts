@@ -7,7 +7,7 @@
 import { SqlClient, SqlError } from "@effect/sql"
 import { Clock, Duration, Effect, Option, ParseResult, Random } from "effect"
 import type { ConflictPolicy } from "../../../domain/Coalesce.js"
-import { ConflictingId, ScheduleNotFound, TaskNotFound } from "../../../domain/errors.js"
+import { ConflictingId, JobNotFound, ScheduleNotFound, TaskNotFound } from "../../../domain/errors.js"
 import {
   JobAcquired,
   JobAdded,
@@ -25,7 +25,13 @@ import { Job } from "../../../domain/Job.js"
 import { JobError, JobResult } from "../../../domain/JobResult.js"
 import { Schedule } from "../../../domain/Schedule.js"
 import { hasAttemptsLeft, retryDelayMs, type Task } from "../../../domain/Task.js"
-import type { DataStoreShape, JobRelease, ScheduleRelease } from "../../../services/DataStore.js"
+import {
+  type CancelJobOutcome,
+  cancelledResult,
+  type DataStoreShape,
+  type JobRelease,
+  type ScheduleRelease
+} from "../../../services/DataStore.js"
 import { EventBroker } from "../../../services/EventBroker.js"
 import { executionRecord } from "../../../services/ExecutionLog.js"
 import { SqliteStoreOptions } from "./Client.js"
@@ -517,6 +523,28 @@ export const make = Effect.gen(function* () {
     read(Effect.map(q.nextJobAvailableTime(), (ms) => Option.map(Option.fromNullable(ms), (t) => new Date(t))))
   )
 
+  const cancelled = (outcome: CancelJobOutcome, events: ReadonlyArray<SchedulerEvent> = []) => [outcome, events] as const
+
+  const cancelJob = Effect.fn("SqliteDataStore.cancelJob")((schedulerId: SchedulerId, id: JobId, reason?: string) =>
+    write(
+      Effect.gen(function* () {
+        const timestamp = yield* now
+        const [job] = yield* q.getJobsByIds([id])
+        if (job === undefined) {
+          const kept = yield* q.getResult({ id, now: timestamp.getTime() })
+          if (Option.isNone(kept)) return yield* new JobNotFound({ jobId: id })
+          return cancelled({ _tag: "AlreadyFinished", result: kept.value })
+        }
+        // A leased job is its scheduler's to interrupt, even when the lease ran out (cleanup reaps it).
+        if (job.acquiredBy !== null) return cancelled({ _tag: "Running", job, schedulerId: job.acquiredBy })
+        const result = cancelledResult(job, null, timestamp.getTime(), reason)
+        const tasks = yield* loadTasks([job.taskId])
+        const events = yield* settle([{ job, result, retryAt: null, schedulerId }], tasks, timestamp)
+        return cancelled({ _tag: "Cancelled", job, result }, events)
+      })
+    )
+  )
+
   const getJobResult = Effect.fn("SqliteDataStore.getJobResult")((id: JobId) =>
     read(Effect.flatMap(Clock.currentTimeMillis, (at) => q.getResult({ id, now: at })))
   )
@@ -573,6 +601,7 @@ export const make = Effect.gen(function* () {
     releaseJobs,
     extendJobLeases,
     getNextJobAvailableTime,
+    cancelJob,
     getJobResult,
     reapAbandonedJobs,
     cleanup

@@ -164,6 +164,34 @@ describe("sqlite execution log", () => {
   )
 
   test(
+    "a job cancelled before it ran is recorded as cancelled by the canceller, with the reason",
+    Effect.gen(function* () {
+      const store = yield* DataStore
+      const log = yield* ExecutionLog
+      const job = newJob(alpha, { scheduledFireTime: new Date(0) })
+      yield* store.addJob(job)
+      yield* TestClock.adjust(2_000)
+      const canceller = SchedulerId.make("portal")
+      expect((yield* store.cancelJob(canceller, job.id, "not needed"))._tag).toBe("Cancelled")
+      const { entries } = yield* log.query()
+      expect(entries).toHaveLength(1)
+      expect(entries[0]).toMatchObject({
+        jobId: job.id,
+        schedulerId: canceller,
+        attempt: 1,
+        maxAttempts: 3,
+        willRetry: false,
+        startedAt: null,
+        finishedAt: new Date(2_000),
+        durationMs: null,
+        outcome: "cancelled",
+        errorTag: "JobCancelled",
+        errorMessage: "not needed"
+      })
+    })
+  )
+
+  test(
     "queries filter by handler, task, schedule, outcome and time range",
     Effect.gen(function* () {
       const log = yield* ExecutionLog
