@@ -4,51 +4,15 @@ import { createHash } from "node:crypto"
  * local handler job, stops cleanly on SIGTERM, and refuses bad input with one
  * message and exit code 2.
  */
-import { Command, FileSystem, Path } from "@effect/platform"
+import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Ref, Schedule, Stream } from "effect"
+import { Effect } from "effect"
 import { VERSION } from "../../src/cli/version.js"
-import { buildProduct, mainJs } from "./buildProduct.js"
+import { buildProduct } from "./buildProduct.js"
+import { jsonLines, run, start, waitFor } from "./process.js"
 
 beforeAll(buildProduct, 300_000)
-
-/** Appends the stream's text to `sink` as it arrives. */
-const collectInto = <E>(stream: Stream.Stream<Uint8Array, E>, sink: Ref.Ref<string>) =>
-  stream.pipe(
-    Stream.decodeText(),
-    Stream.runForEach((text) => Ref.update(sink, (sofar) => sofar + text))
-  )
-
-/**
- * Starts `node main.js ...args`; `stdoutSoFar` reads the output while it runs,
- * `finished` waits for the exit and the whole output.
- */
-const start = (...args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const process = yield* Command.start(Command.make(globalThis.process.execPath, mainJs, ...args))
-    const stdout = yield* Ref.make("")
-    const stderr = yield* Ref.make("")
-    const readers = yield* Effect.fork(
-      Effect.all([collectInto(process.stdout, stdout), collectInto(process.stderr, stderr)], { concurrency: 2 })
-    )
-    const finished = Effect.gen(function* () {
-      const code = yield* process.exitCode
-      yield* Fiber.join(readers)
-      return { code, stdout: yield* Ref.get(stdout), stderr: yield* Ref.get(stderr) }
-    })
-    return { process, stdoutSoFar: Ref.get(stdout), finished }
-  })
-
-/** Polls `check` until it yields a value (the condition), failing after `seconds`. */
-const waitFor = <A, E, R>(what: string, check: Effect.Effect<A | undefined, E, R>, seconds = 45) =>
-  check.pipe(
-    Effect.filterOrFail((value): value is A => value !== undefined),
-    Effect.retry(Schedule.spaced("50 millis")),
-    Effect.timeoutFail({ duration: `${seconds} seconds`, onTimeout: () => new Error(`timed out waiting for ${what}`) })
-  )
-
-const run = (...args: ReadonlyArray<string>) => Effect.flatMap(start(...args), (started) => started.finished)
 
 const writerModule = `
 import { writeFileSync } from "node:fs"
@@ -98,18 +62,6 @@ const deploymentWith = (yaml: string) =>
     yield* fs.writeFileString(`${dir}/config.yaml`, yaml)
     return dir
   })
-
-interface LogRecord {
-  readonly message: unknown
-  readonly logLevel: string
-  readonly annotations: Record<string, unknown>
-}
-
-const jsonLines = (text: string): ReadonlyArray<LogRecord> =>
-  text
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line))
 
 describe("node main.js", () => {
   it.scopedLive("runs minimal mode until SIGTERM: the local handler job runs, the portal answers, then a clean stop with exit 0", () =>
