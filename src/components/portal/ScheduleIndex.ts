@@ -28,13 +28,14 @@ export interface ScheduleIndexShape {
 
 export class ScheduleIndex extends Context.Tag("schedulezero/portal/ScheduleIndex")<ScheduleIndex, ScheduleIndexShape>() {}
 
-/** First position whose id is > `id` (ids sorted ascending). */
-const upperBound = (ids: ReadonlyArray<string>, id: string): number => {
+/** First position whose schedule's id is > `id` (or >= `id` when `inclusive`), in a list sorted by id. */
+const bound = (ordered: ReadonlyArray<Schedule>, id: string, inclusive: boolean): number => {
   let lo = 0
-  let hi = ids.length
+  let hi = ordered.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (ids[mid]! <= id) lo = mid + 1
+    const at = ordered[mid]!.id
+    if (at < id || (!inclusive && at === id)) lo = mid + 1
     else hi = mid
   }
   return lo
@@ -51,19 +52,19 @@ const followed = new Set<SchedulerEventTag>([
 
 export const makeScheduleIndex = (deps: { readonly store: DataStoreShape; readonly broker: EventBrokerShape }) =>
   Effect.gen(function* () {
-    const byId = new Map<string, Schedule>()
+    // Sorted by id: a page is a slice from the cursor's position, with no lookups per row.
+    const ordered: Array<Schedule> = []
     const tasks = new Map<string, Task>()
-    const ids: Array<string> = []
     const lock = yield* Effect.makeSemaphore(1)
 
     const put = (schedule: Schedule) => {
-      if (!byId.has(schedule.id)) ids.splice(upperBound(ids, schedule.id), 0, schedule.id)
-      byId.set(schedule.id, schedule)
+      const at = bound(ordered, schedule.id, true)
+      if (ordered[at]?.id === schedule.id) ordered[at] = schedule
+      else ordered.splice(at, 0, schedule)
     }
     const drop = (id: string) => {
-      if (!byId.delete(id)) return
-      const at = upperBound(ids, id) - 1
-      if (ids[at] === id) ids.splice(at, 1)
+      const at = bound(ordered, id, true)
+      if (ordered[at]?.id === id) ordered.splice(at, 1)
     }
 
     const refresh = (id: string) =>
@@ -107,8 +108,8 @@ export const makeScheduleIndex = (deps: { readonly store: DataStoreShape; readon
 
     const scan = (after: string | undefined, visit: (schedule: Schedule) => boolean) =>
       Effect.sync(() => {
-        for (let i = after === undefined ? 0 : upperBound(ids, after); i < ids.length; i++) {
-          if (!visit(byId.get(ids[i]!)!)) return
+        for (let i = after === undefined ? 0 : bound(ordered, after, false); i < ordered.length; i++) {
+          if (!visit(ordered[i]!)) return
         }
       })
 
