@@ -29,6 +29,16 @@ export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound"
   }
 }
 
+/** A cancellation came too late: the job had already ended with `outcome`. */
+export class JobAlreadyFinished extends Schema.TaggedError<JobAlreadyFinished>()("JobAlreadyFinished", {
+  jobId: Schema.String,
+  outcome: Schema.String
+}) {
+  override get message() {
+    return `job '${this.jobId}' already finished (${this.outcome})`
+  }
+}
+
 /** The job exists (or existed) but has no result: it has not finished, or its result was not kept. */
 export class JobResultNotReady extends Schema.TaggedError<JobResultNotReady>()("JobResultNotReady", {
   jobId: Schema.String

@@ -62,6 +62,21 @@ export class JobReleased extends Schema.TaggedClass<JobReleased>()("JobReleased"
   error: Schema.NullOr(JobError)
 }) {}
 
+/**
+ * A caller asked to cancel a job that another scheduler is running: that
+ * scheduler (`schedulerId`) interrupts the attempt, which ends as cancelled.
+ */
+export class JobCancelRequested extends Schema.TaggedClass<JobCancelRequested>()("JobCancelRequested", {
+  timestamp,
+  jobId: JobId,
+  taskId: TaskId,
+  /** The scheduler running the job, which is to cancel it. */
+  schedulerId: SchedulerId,
+  /** The scheduler the request was made to. */
+  requestedBy: SchedulerId,
+  reason: Schema.NullOr(Schema.String)
+}) {}
+
 export class SchedulerStarted extends Schema.TaggedClass<SchedulerStarted>()("SchedulerStarted", {
   timestamp,
   schedulerId: SchedulerId
@@ -81,6 +96,7 @@ export const SchedulerEvent = Schema.Union(
   JobAdded,
   JobAcquired,
   JobReleased,
+  JobCancelRequested,
   SchedulerStarted,
   SchedulerStopped
 )

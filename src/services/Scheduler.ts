@@ -9,6 +9,7 @@ import type {
   ConflictingId,
   HandlerNotFound,
   InvalidTrigger,
+  JobAlreadyFinished,
   JobNotFound,
   JobResultNotReady,
   MethodNotFound,
@@ -63,6 +64,17 @@ export interface UnpauseOptions {
   readonly resumeFrom?: Date | "now" | "none"
 }
 
+/** How a cancellation ended. */
+export type JobCancellation =
+  /**
+   * The job ended as cancelled and its result (outcome cancelled, error JobCancelled)
+   * is recorded: it was queued or waiting for a retry, or (`wasRunning`) this
+   * scheduler interrupted its attempt.
+   */
+  | { readonly _tag: "Cancelled"; readonly result: JobResult; readonly wasRunning: boolean }
+  /** Another scheduler runs the job; it was asked (JobCancelRequested) to interrupt it. */
+  | { readonly _tag: "CancelRequested"; readonly schedulerId: SchedulerId }
+
 export type SchedulerState = "starting" | "running" | "stopping" | "stopped"
 
 export interface SchedulerShape {
@@ -104,6 +116,16 @@ export interface SchedulerShape {
     id: JobId,
     options?: { readonly wait?: Duration.DurationInput }
   ) => Effect.Effect<JobResult, JobNotFound | JobResultNotReady>
+  /**
+   * Cancels a job: a queued one is removed, one running here is interrupted (no
+   * retry follows), one running on another scheduler is cancelled by it on request.
+   * JobAlreadyFinished when it ended first (its result still kept); JobNotFound when
+   * neither the job nor its result exists.
+   */
+  readonly cancelJob: (
+    id: JobId,
+    options?: { readonly reason?: string }
+  ) => Effect.Effect<JobCancellation, JobNotFound | JobAlreadyFinished>
   readonly cleanup: () => Effect.Effect<void>
   /** Subscribes now; see EventBroker.subscribe. */
   readonly subscribe: (

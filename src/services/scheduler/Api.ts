@@ -6,9 +6,10 @@
  */
 import { Clock, Deferred, Effect, Either, Option, ParseResult, Predicate, type Ref, Schema, Stream } from "effect"
 import { CoalescePolicy } from "../../domain/Coalesce.js"
-import type { SchedulerEvent } from "../../domain/events.js"
+import { JobCancelRequested, type SchedulerEvent } from "../../domain/events.js"
 import {
   InvalidTrigger,
+  JobAlreadyFinished,
   JobNotFound,
   JobResultNotReady,
   ScheduleNotFound,
@@ -21,10 +22,10 @@ import type { JobResult } from "../../domain/JobResult.js"
 import { Schedule } from "../../domain/Schedule.js"
 import { RetryPolicy, Task } from "../../domain/Task.js"
 import { next } from "../../domain/triggers/Trigger.js"
-import type { DataStoreShape } from "../DataStore.js"
+import type { CancelJobOutcome, DataStoreShape, JobRelease } from "../DataStore.js"
 import type { EventBrokerShape } from "../EventBroker.js"
 import type { HandlerRegistryShape } from "../HandlerRegistry.js"
-import type { AddJobInput, SchedulerShape, SchedulerState, TaskConfig } from "../Scheduler.js"
+import type { AddJobInput, JobCancellation, SchedulerShape, SchedulerState, TaskConfig } from "../Scheduler.js"
 import { newJobId, skipFireTimesBefore } from "./FireTimes.js"
 import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
 
@@ -41,7 +42,15 @@ export interface ApiDeps {
   readonly stopped: Deferred.Deferred<void>
   /** Wakes this scheduler's job loop at once (the JobAdded event would too, a few hops later). */
   readonly jobsAdded: () => void
+  /** Interrupts a job this scheduler runs and waits for its release (see JobRunner.cancel). */
+  readonly cancelRunning: (jobId: JobId, reason: string | undefined) => Effect.Effect<Option.Option<JobRelease>>
 }
+
+/**
+ * How many times a cancellation re-reads the store after the job moved on between
+ * reads (released, retried, re-acquired); each re-read follows a change of state.
+ */
+const cancelRereads = 3
 
 /** Runs a Schema class constructor (which validates), turning its ParseError into a typed failure. */
 const construct = <A>(build: () => A): Effect.Effect<A, ParseResult.ParseError> =>
@@ -93,7 +102,7 @@ const finalReleaseOf = (jobId: JobId) => (event: SchedulerEvent): boolean =>
  * microseconds, more than the operation itself.
  */
 export const makeApi = (deps: ApiDeps): SchedulerShape => {
-  const { broker, jobsAdded, options, registry, state, stopped, store } = deps
+  const { broker, cancelRunning, jobsAdded, options, registry, state, stopped, store } = deps
 
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
@@ -164,6 +173,62 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       jobsAdded()
       return jobs.map((job) => job.id)
     })
+
+  const requestCancel = (outcome: Extract<CancelJobOutcome, { _tag: "Running" }>, reason: string | undefined) =>
+    Effect.flatMap(now, (timestamp) =>
+      Effect.as(
+        broker.publish(
+          new JobCancelRequested({
+            timestamp,
+            jobId: outcome.job.id,
+            taskId: outcome.job.taskId,
+            schedulerId: outcome.schedulerId,
+            requestedBy: options.id,
+            reason: reason ?? null
+          })
+        ),
+        { _tag: "CancelRequested", schedulerId: outcome.schedulerId } satisfies JobCancellation
+      ))
+
+  const cancelJob = (
+    jobId: JobId,
+    reason: string | undefined,
+    rereads: number
+  ): Effect.Effect<JobCancellation, JobNotFound | JobAlreadyFinished> => {
+    const again = rereads > 0 ? cancelJob(jobId, reason, rereads - 1) : null
+    return Effect.flatMap(store.cancelJob(options.id, jobId, reason), (outcome) => {
+      switch (outcome._tag) {
+        case "Cancelled":
+          return Effect.succeed<JobCancellation>({ _tag: "Cancelled", result: outcome.result, wasRunning: false })
+        case "AlreadyFinished":
+          return Effect.fail(new JobAlreadyFinished({ jobId, outcome: outcome.result.outcome }))
+        case "Running":
+          if (outcome.schedulerId !== options.id) {
+            const leaseExpired = Effect.map(
+              Clock.currentTimeMillis,
+              (nowMs) => (outcome.job.acquiredUntil?.getTime() ?? Number.POSITIVE_INFINITY) <= nowMs
+            )
+            // A scheduler whose lease ran out is presumed dead: cleanup reaps the job, then it can be cancelled.
+            return Effect.flatMap(leaseExpired, (expired) =>
+              expired && again !== null ? Effect.zipRight(store.cleanup(), again) : requestCancel(outcome, reason))
+          }
+          return Effect.flatMap(cancelRunning(jobId, reason), (release) => {
+            if (Option.isSome(release) && release.value._tag === "Finished") {
+              const { result } = release.value
+              return result.outcome === "cancelled"
+                ? Effect.succeed<JobCancellation>({ _tag: "Cancelled", result, wasRunning: true })
+                : Effect.fail(new JobAlreadyFinished({ jobId, outcome: result.outcome }))
+            }
+            // The attempt failed into a retry, or was released before we looked: the store has moved on.
+            if (again !== null) return again
+            return Effect.as(
+              Effect.logWarning(`job '${jobId}': still leased to this scheduler after ${cancelRereads} cancel attempts`),
+              { _tag: "CancelRequested", schedulerId: options.id } satisfies JobCancellation
+            )
+          })
+      }
+    })
+  }
 
   return {
     id: options.id,
@@ -287,6 +352,7 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       Effect.scoped
     ),
 
+    cancelJob: (jobId, cancelOptions) => cancelJob(jobId, cancelOptions?.reason, cancelRereads),
     cleanup: () => store.cleanup(),
     subscribe: (filter) => broker.subscribe(filter),
     nextFireTime: () => store.getNextScheduleRunTime()

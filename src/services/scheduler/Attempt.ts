@@ -1,7 +1,7 @@
 /**
  * One attempt of a job: run it on its handler within the task's timeout, then
- * turn how it ended into a release for the store — success, error (retried
- * with backoff while the task's policy allows), or cancelled.
+ * turn how it ended into a release for the store — success, error or
+ * abandoned (retried with backoff while the task's policy allows), or cancelled.
  */
 import { Cause, Duration, Effect, Exit, Random } from "effect"
 import { HandlerFailed, JobTimeout } from "../../domain/errors.js"
@@ -78,6 +78,15 @@ export const succeeded = (job: Job, startedAtMs: number, finishedAtMs: number, v
   result: result(job, "success", startedAtMs, finishedAtMs, null, value)
 })
 
+/**
+ * A remote handler instance that went silent left its attempt unfinished, not
+ * failed: the attempt is abandoned (and retried per the task's policy).
+ */
+const failedOutcome = (cause: Cause.Cause<AttemptError>): JobOutcome => {
+  const failure = Cause.failureOption(cause)
+  return failure._tag === "Some" && failure.value._tag === "HandlerLost" ? "abandoned" : "error"
+}
+
 /** What to tell the store about an attempt that ran from `startedAtMs` to `finishedAtMs` and ended with `exit`. */
 export const releaseFor = (
   job: Job,
@@ -94,7 +103,7 @@ export const releaseFor = (
       result: result(job, "cancelled", startedAtMs, finishedAtMs, null, null)
     })
   }
-  const failed = result(job, "error", startedAtMs, finishedAtMs, describeFailure(exit.cause), null)
+  const failed = result(job, failedOutcome(exit.cause), startedAtMs, finishedAtMs, describeFailure(exit.cause), null)
   if (!hasAttemptsLeft(task.retry, job.attempt)) return Effect.succeed({ _tag: "Finished", job, result: failed })
   return Effect.map(Random.next, (random01) => ({
     _tag: "Retry",

@@ -5,12 +5,12 @@
  * their leases are extended. On stop, running jobs get a grace period and are
  * then cancelled; every acquired job is released before the runner returns.
  */
-import { Chunk, Clock, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue } from "effect"
+import { Cause, Chunk, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue } from "effect"
 import type { JobId } from "../../domain/ids.js"
 import type { Job } from "../../domain/Job.js"
 import { JobError, JobResult } from "../../domain/JobResult.js"
 import type { Task } from "../../domain/Task.js"
-import type { DataStoreShape, JobRelease } from "../DataStore.js"
+import { cancelledResult, type DataStoreShape, type JobRelease } from "../DataStore.js"
 import type { HandlerRegistryShape } from "../HandlerRegistry.js"
 import { type AttemptError, releaseFor, startAttempt, succeeded } from "./Attempt.js"
 import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
@@ -22,6 +22,13 @@ export interface JobRunner {
   readonly wakeUp: WakeUp
   /** Jobs acquired by this scheduler and not yet released. */
   readonly inFlight: () => number
+  /**
+   * Interrupts the job's attempt if this scheduler runs it (it ends as cancelled with
+   * `reason`, no retry) and waits until its release is written; the release tells how
+   * it ended, as an attempt that finished first is not cancelled. None when the job
+   * is not this scheduler's.
+   */
+  readonly cancel: (jobId: JobId, reason: string | undefined) => Effect.Effect<Option.Option<JobRelease>>
   /** Stops acquiring, lets running jobs finish within the grace period, cancels the rest, releases all. */
   readonly stop: Effect.Effect<void>
 }
@@ -30,6 +37,12 @@ export interface JobRunnerDeps {
   readonly store: DataStoreShape
   readonly registry: HandlerRegistryShape
   readonly options: ResolvedSchedulerOptions
+}
+
+interface CancelRequest {
+  readonly reason: string | undefined
+  /** Completed with the job's release once it is written. */
+  readonly released: Deferred.Deferred<JobRelease>
 }
 
 /** A job whose task is gone cannot run: it is finished with an error naming the task. */
@@ -55,10 +68,14 @@ const taskMissing = (job: Job, nowMs: number): JobRelease => ({
 /** Starts the runner's fibers in the current scope. */
 export const startJobRunner = Effect.fnUntraced(function*({ options, registry, store }: JobRunnerDeps) {
   const schedulerId = options.id
+  const schedulerFiberId = yield* Effect.fiberId
   const executors = yield* FiberSet.make<void, never>()
   const runFork = yield* FiberSet.runtime(executors)<never>()
   const finished = yield* Queue.unbounded<JobRelease>()
   const running = new Map<JobId, Job>()
+  // Attempts running in a fiber of their own (a synchronous handler's never needs one).
+  const executing = new Map<JobId, Fiber.RuntimeFiber<void, never>>()
+  const cancelRequests = new Map<JobId, CancelRequest>()
   let inFlight = 0
   const wakeUp = makeWakeUp()
   // Open while jobs run, so the lease extender sleeps on the latch, not on a timer, when idle.
@@ -70,11 +87,27 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     Queue.unsafeOffer(finished, release)
   }
 
+  /** How the attempt ended; an attempt interrupted on a cancel request is final, with the request's reason. */
+  const releaseOf = (job: Job, task: Task, startedAtMs: number, exit: Exit.Exit<unknown, AttemptError>) => {
+    const finishedAtMs = clock.unsafeCurrentTimeMillis()
+    const request = cancelRequests.get(job.id)
+    if (request !== undefined && Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) {
+      return Effect.succeed<JobRelease>({
+        _tag: "Finished",
+        job,
+        result: cancelledResult(job, startedAtMs, finishedAtMs, request.reason)
+      })
+    }
+    return releaseFor(job, task, startedAtMs, finishedAtMs, exit)
+  }
+
   // The release part runs uninterruptibly: a cancelled attempt is still reported.
   const finish = (job: Job, task: Task, startedAtMs: number, attempt: Effect.Effect<unknown, AttemptError>) =>
     Effect.uninterruptibleMask((restore) => {
-      const ended = (exit: Exit.Exit<unknown, AttemptError>) =>
-        Effect.map(releaseFor(job, task, startedAtMs, clock.unsafeCurrentTimeMillis(), exit), report)
+      const ended = (exit: Exit.Exit<unknown, AttemptError>) => {
+        executing.delete(job.id)
+        return Effect.map(releaseOf(job, task, startedAtMs, exit), report)
+      }
       return Effect.matchCauseEffect(restore(attempt), {
         onSuccess: (value) => ended(Exit.succeed(value)),
         onFailure: (cause) => ended(Exit.failCause(cause))
@@ -90,7 +123,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     if (Exit.isExit(attempt) && Exit.isSuccess(attempt)) {
       report(succeeded(job, startedAtMs, clock.unsafeCurrentTimeMillis(), attempt.value))
     } else {
-      runFork(finish(job, task, startedAtMs, attempt))
+      executing.set(job.id, runFork(finish(job, task, startedAtMs, attempt)))
     }
   }
 
@@ -135,7 +168,10 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
 
   const writeReleases = (releases: ReadonlyArray<JobRelease>): Effect.Effect<void> =>
     Effect.map(store.releaseJobs(schedulerId, releases), () => {
-      for (const release of releases) running.delete(release.job.id)
+      for (const release of releases) {
+        running.delete(release.job.id)
+        if (cancelRequests.size > 0) answerCancelRequest(release)
+      }
       inFlight -= releases.length
       if (running.size === 0) jobsRunning.unsafeClose()
       wakeUp.notify(Number.NEGATIVE_INFINITY)
@@ -160,6 +196,27 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
       ))
     )
   )
+
+  const answerCancelRequest = (release: JobRelease): void => {
+    const request = cancelRequests.get(release.job.id)
+    if (request === undefined) return
+    cancelRequests.delete(release.job.id)
+    Deferred.unsafeDone(request.released, Exit.succeed(release))
+  }
+
+  const cancel = (jobId: JobId, reason: string | undefined): Effect.Effect<Option.Option<JobRelease>> =>
+    Effect.suspend(() => {
+      if (!running.has(jobId)) return Effect.succeedNone
+      let request = cancelRequests.get(jobId)
+      if (request === undefined) {
+        request = { reason, released: Deferred.unsafeMake<JobRelease>(schedulerFiberId) }
+        cancelRequests.set(jobId, request)
+      }
+      const fiber = executing.get(jobId)
+      // Without a fiber the attempt is over and its release on its way.
+      const interrupt = fiber === undefined ? Effect.void : Fiber.interruptFork(fiber)
+      return Effect.zipRight(interrupt, Effect.asSome(Deferred.await(request.released)))
+    })
 
   const acquireFiber = yield* Effect.forkScoped(acquireLoop)
   const releaseFiber = yield* Effect.forkScoped(releaseLoop)
@@ -186,5 +243,5 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     yield* Fiber.interrupt(leaseFiber)
   })
 
-  return { wakeUp, inFlight: () => inFlight, stop } satisfies JobRunner
+  return { wakeUp, inFlight: () => inFlight, cancel, stop } satisfies JobRunner
 })

@@ -6,7 +6,12 @@
  * period, cancel the rest, release everything, announce the stop).
  */
 import { Clock, Deferred, Effect, Fiber, Layer, Ref, Stream } from "effect"
-import { type SchedulerEvent, SchedulerStarted, SchedulerStopped } from "../../domain/events.js"
+import {
+  type JobCancelRequested,
+  type SchedulerEvent,
+  SchedulerStarted,
+  SchedulerStopped
+} from "../../domain/events.js"
 import { DataStore } from "../DataStore.js"
 import { EventBroker } from "../EventBroker.js"
 import { HandlerRegistry } from "../HandlerRegistry.js"
@@ -32,25 +37,34 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
   const stopped = yield* Deferred.make<void>()
   const timestamp = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
-  // Subscribed before anything runs, so no wake-up event is missed.
-  const events = yield* broker.subscribe(wakesALoop)
+  // Subscribed before anything runs, so no wake-up event or cancel request is missed.
+  const events = yield* broker.subscribe((event) =>
+    wakesALoop(event) || (event._tag === "JobCancelRequested" && event.schedulerId === options.id))
   const scheduleWakeUp = makeWakeUp()
 
   yield* store.reapAbandonedJobs(options.id)
   yield* broker.publish(new SchedulerStarted({ timestamp: yield* timestamp, schedulerId: options.id }))
 
   const runner = yield* startJobRunner({ options, registry, store })
-  yield* Effect.forkScoped(Stream.runForEachChunk(events, (chunk) =>
-    Effect.sync(() => {
-      for (const event of chunk) {
-        if (event._tag === "ScheduleAdded" || event._tag === "ScheduleUpdated") {
-          if (event.nextFireTime !== null) scheduleWakeUp.notify(event.nextFireTime.getTime())
-        } else {
-          runner.wakeUp.notify(Number.NEGATIVE_INFINITY)
-        }
-      }
-    })))
   const jobsAdded = () => runner.wakeUp.notify(Number.NEGATIVE_INFINITY)
+  const api = makeApi({ broker, cancelRunning: runner.cancel, jobsAdded, options, registry, state, stopped, store })
+  const scope = yield* Effect.scope
+  // Another scheduler's request to cancel a job this one runs; it may have ended or moved on meanwhile.
+  const cancelOnRequest = (request: JobCancelRequested) =>
+    Effect.forkIn(Effect.ignore(api.cancelJob(request.jobId, request.reason === null ? {} : { reason: request.reason })), scope)
+  yield* Effect.forkScoped(Stream.runForEachChunk(events, (chunk) => {
+    const requests: Array<JobCancelRequested> = []
+    for (const event of chunk) {
+      if (event._tag === "ScheduleAdded" || event._tag === "ScheduleUpdated") {
+        if (event.nextFireTime !== null) scheduleWakeUp.notify(event.nextFireTime.getTime())
+      } else if (event._tag === "JobCancelRequested") {
+        requests.push(event)
+      } else {
+        runner.wakeUp.notify(Number.NEGATIVE_INFINITY)
+      }
+    }
+    return requests.length === 0 ? Effect.void : Effect.forEach(requests, cancelOnRequest, { discard: true })
+  }))
   const scheduleFiber = yield* Effect.forkScoped(scheduleLoop({ jobsAdded, options, store, wakeUp: scheduleWakeUp }))
   const cleanupFiber = options.cleanupInterval === null
     ? null
@@ -70,7 +84,7 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
     })
   )
 
-  return makeApi({ broker, jobsAdded, options, registry, state, stopped, store })
+  return api
 })
 
 /** The scheduler, running while the layer is in use. */
