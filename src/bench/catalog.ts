@@ -75,6 +75,14 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     timeoutMs: 120_000
   },
   {
+    name: "api-list",
+    description:
+      "10,000 cron schedules in the SQLite store; GET /api/schedules?limit=100 from a second process (8 loops, 5 s); server and client CPU-ms per request",
+    bars: { p99_ms: { op: "<=", value: 20 } },
+    store: "sqlite",
+    timeoutMs: 240_000
+  },
+  {
     name: "cron-next",
     description: "next 1,000 fire times of '*/5 * * * * *' and '0 30 2 * * *' (Europe/Stockholm), ours vs croner",
     bars: {},
