@@ -1,0 +1,435 @@
+/**
+ * The SQL of the store, one function per statement. Callers decide the
+ * transaction. Rows are read and written in the wire form of the shared row
+ * codecs (see columns.ts); lists travel as array parameters (`= ANY($1)`,
+ * `unnest`), so a statement's text does not grow with its batch.
+ */
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Effect, Schema } from "effect"
+import { JobId, ScheduleId, SchedulerId, TaskId } from "../../../domain/ids.js"
+import type { Job } from "../../../domain/Job.js"
+import type { JobResult } from "../../../domain/JobResult.js"
+import type { Schedule } from "../../../domain/Schedule.js"
+import type { Task } from "../../../domain/Task.js"
+import { Trigger } from "../../../domain/triggers/schema.js"
+import type { ExecutionRecordFields } from "../../../services/ExecutionLog.js"
+import {
+  executionRow,
+  jobFromRow,
+  jobRow,
+  JobResultFromRow,
+  resultRow,
+  ScheduleFromRow,
+  TaskFromRow
+} from "../sqlite/rows.js"
+import { jobColumns, resultColumns, scheduleColumns, taskColumns, toInstant } from "./columns.js"
+
+const encodeTask = Schema.encode(TaskFromRow)
+const encodeSchedule = Schema.encode(ScheduleFromRow)
+const encodeTrigger = Schema.encode(Schema.parseJson(Trigger))
+
+/** A job row as read, before decoding (acquireJobs must cope with rows it cannot decode). */
+export interface RawJobRow {
+  readonly id: string
+  readonly task_id: string
+  readonly schedule_id: string | null
+  readonly created_at: number
+  readonly attempt: number
+  readonly [column: string]: unknown
+}
+
+/** Transposes rows into one array per column (for unnest). */
+const columnsOf = <Row extends Record<string, unknown>>(rows: ReadonlyArray<Row>, names: ReadonlyArray<keyof Row>) =>
+  names.map((name) => rows.map((row) => row[name]))
+
+const jobInsertColumns = [
+  "id", "task_id", "schedule_id", "args", "kwargs", "scheduled_fire_time", "jitter_ms", "executor", "start_deadline",
+  "result_expiration_time", "metadata", "created_at", "attempt", "available_at", "acquired_by", "acquired_until",
+  "started_at"
+] as const
+
+const executionInsertColumns = [
+  "job_id", "schedule_id", "task_id", "handler", "method", "scheduler_id", "attempt", "max_attempts", "will_retry",
+  "scheduled_at", "started_at", "finished_at", "duration_ms", "lateness_ms", "outcome", "error_tag", "error_message",
+  "params_summary", "result_summary"
+] as const
+
+const resultInsertColumns = [
+  "job_id", "task_id", "outcome", "attempt", "started_at", "finished_at", "expires_at", "error_tag", "error_message",
+  "return_value"
+] as const
+
+export const makeQueries = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const cols = (list: string) => sql.literal(list)
+  const T = cols(taskColumns)
+  const S = cols(scheduleColumns)
+  const J = cols(jobColumns)
+  const R = cols(resultColumns)
+
+  // --- tasks
+
+  const getTask = SqlSchema.findOne({
+    Request: TaskId,
+    Result: TaskFromRow,
+    execute: (id) => sql`SELECT ${T} FROM tasks WHERE id = ${id}`
+  })
+  const getTasks = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: TaskFromRow,
+    execute: () => sql`SELECT ${T} FROM tasks ORDER BY id COLLATE "C"`
+  })
+  const getTasksByIds = SqlSchema.findAll({
+    Request: Schema.Array(Schema.String),
+    Result: TaskFromRow,
+    execute: (ids) => sql`SELECT ${T} FROM tasks WHERE id = ANY(${ids})`
+  })
+  /** Inserts or replaces the task; true when it was new. */
+  const putTask = (task: Task) =>
+    Effect.flatMap(encodeTask(task), (row) =>
+      Effect.map(
+        sql<{ inserted: boolean }>`
+          INSERT INTO tasks (id, handler, method, executor, max_running_jobs, misfire_grace_time, retry, timeout_ms, metadata)
+          VALUES (${row.id}, ${row.handler}, ${row.method}, ${row.executor}, ${row.max_running_jobs},
+                  ${row.misfire_grace_time}, ${row.retry}::jsonb, ${row.timeout_ms}, ${row.metadata}::jsonb)
+          ON CONFLICT (id) DO UPDATE SET
+            handler = excluded.handler, method = excluded.method, executor = excluded.executor,
+            max_running_jobs = excluded.max_running_jobs, misfire_grace_time = excluded.misfire_grace_time,
+            retry = excluded.retry, timeout_ms = excluded.timeout_ms, metadata = excluded.metadata
+          RETURNING (xmax = 0) AS inserted`,
+        (rows) => rows[0]?.inserted === true
+      )
+    )
+  const deleteTask = (id: TaskId) =>
+    Effect.map(sql<{ id: string }>`DELETE FROM tasks WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0)
+  /** Limits of the tasks with a maxRunningJobs, their rows locked so that two schedulers count their slots in turn. */
+  const lockLimitedTasks = (taskIds: ReadonlyArray<string>) =>
+    sql<{ id: string; max_running_jobs: number }>`
+      SELECT id, max_running_jobs FROM tasks
+      WHERE id = ANY(${taskIds}) AND max_running_jobs IS NOT NULL
+      ORDER BY id FOR UPDATE`
+
+  // --- schedules
+
+  const getSchedule = SqlSchema.findOne({
+    Request: ScheduleId,
+    Result: ScheduleFromRow,
+    execute: (id) => sql`SELECT ${S} FROM schedules WHERE id = ${id}`
+  })
+  const lockSchedule = SqlSchema.findOne({
+    Request: ScheduleId,
+    Result: ScheduleFromRow,
+    execute: (id) => sql`SELECT ${S} FROM schedules WHERE id = ${id} FOR UPDATE`
+  })
+  const getAllSchedules = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: ScheduleFromRow,
+    execute: () => sql`SELECT ${S} FROM schedules ORDER BY id COLLATE "C"`
+  })
+  const getSchedulesByIds = SqlSchema.findAll({
+    Request: Schema.Array(Schema.String),
+    Result: ScheduleFromRow,
+    execute: (ids) => sql`SELECT ${S} FROM schedules WHERE id = ANY(${ids}) ORDER BY id COLLATE "C"`
+  })
+  /**
+   * Stores the schedule as given. `conflict`: "keep" leaves a stored one
+   * alone, "replace" overwrites it. Tells whether a row was written and whether it was new.
+   */
+  const putSchedule = (schedule: Schedule, conflict: "keep" | "replace") =>
+    Effect.flatMap(encodeSchedule(schedule), (row) =>
+      Effect.map(
+        sql<{ inserted: boolean }>`
+          INSERT INTO schedules (id, task_id, trigger, args, kwargs, paused, coalesce_policy, misfire_grace_time,
+            max_jitter, job_result_expiration_time, metadata, next_fire_time, last_fire_time, acquired_by, acquired_until)
+          VALUES (${row.id}, ${row.task_id}, ${row.trigger}::jsonb, ${row.args}::jsonb, ${row.kwargs}::jsonb,
+            ${row.paused === 1}, ${row.coalesce_policy}, ${row.misfire_grace_time}, ${row.max_jitter},
+            ${row.job_result_expiration_time}, ${row.metadata}::jsonb,
+            to_timestamp(${row.next_fire_time}::float8 / 1000.0), to_timestamp(${row.last_fire_time}::float8 / 1000.0),
+            ${row.acquired_by}, to_timestamp(${row.acquired_until}::float8 / 1000.0))
+          ${
+            conflict === "keep"
+              ? sql`ON CONFLICT (id) DO NOTHING`
+              : sql`ON CONFLICT (id) DO UPDATE SET
+                  task_id = excluded.task_id, trigger = excluded.trigger, args = excluded.args, kwargs = excluded.kwargs,
+                  paused = excluded.paused, coalesce_policy = excluded.coalesce_policy,
+                  misfire_grace_time = excluded.misfire_grace_time, max_jitter = excluded.max_jitter,
+                  job_result_expiration_time = excluded.job_result_expiration_time, metadata = excluded.metadata,
+                  next_fire_time = excluded.next_fire_time, last_fire_time = excluded.last_fire_time,
+                  acquired_by = excluded.acquired_by, acquired_until = excluded.acquired_until`
+          }
+          RETURNING (xmax = 0) AS inserted`,
+        (rows) => ({ written: rows.length > 0, inserted: rows[0]?.inserted === true })
+      )
+    )
+  const deleteSchedules = (scheduleIds: ReadonlyArray<string>) =>
+    scheduleIds.length === 0
+      ? Effect.succeed([])
+      : sql<{ id: ScheduleId; task_id: TaskId }>`
+          DELETE FROM schedules WHERE id = ANY(${scheduleIds}) RETURNING id, task_id`
+  /** Schedules with no next fire time that no scheduler is processing (a holder may still release a new one). */
+  const deleteFinishedSchedules = (now: number) =>
+    sql<{ id: ScheduleId; task_id: TaskId }>`
+      DELETE FROM schedules
+      WHERE next_fire_time IS NULL AND (acquired_by IS NULL OR acquired_until < ${toDate(now)})
+      RETURNING id, task_id`
+  /** Leases due schedules that no other scheduler holds; rows another transaction has locked are skipped, not waited for. */
+  const acquireDueSchedules = SqlSchema.findAll({
+    Request: Schema.Struct({ now: Schema.Number, until: Schema.Number, schedulerId: SchedulerId, limit: Schema.Int }),
+    Result: ScheduleFromRow,
+    execute: ({ limit, now, schedulerId, until }) => sql`
+      UPDATE schedules SET acquired_by = ${schedulerId}, acquired_until = ${toDate(until)}
+      WHERE id IN (
+        SELECT id FROM schedules
+        WHERE NOT paused AND next_fire_time IS NOT NULL AND next_fire_time <= ${toDate(now)}
+          AND (acquired_by IS NULL OR acquired_until < ${toDate(now)} OR acquired_by = ${schedulerId})
+        ORDER BY next_fire_time, id
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING ${S}`
+  })
+  const extendScheduleLeases = (scheduleIds: ReadonlyArray<ScheduleId>, schedulerId: SchedulerId, until: number) =>
+    sql`
+      UPDATE schedules SET acquired_until = ${toDate(until)}
+      WHERE acquired_by = ${schedulerId} AND id = ANY(${scheduleIds})`
+  const lockSchedulesHeldBy = (scheduleIds: ReadonlyArray<ScheduleId>, schedulerId: SchedulerId) =>
+    sql<{ id: ScheduleId }>`
+      SELECT id FROM schedules WHERE acquired_by = ${schedulerId} AND id = ANY(${scheduleIds}) FOR UPDATE`
+  /** Stores what processing the schedules changed (trigger state and fire times) and clears their leases. */
+  const advanceSchedules = (schedules: ReadonlyArray<Schedule>) =>
+    schedules.length === 0
+      ? Effect.void
+      : Effect.flatMap(
+          Effect.forEach(schedules, (schedule) => encodeTrigger(schedule.trigger)),
+          (triggers) => sql`
+            UPDATE schedules AS s
+            SET trigger = v.trigger::jsonb,
+                next_fire_time = ${sql.literal(toInstant("v.next_fire_time"))},
+                last_fire_time = ${sql.literal(toInstant("v.last_fire_time"))},
+                acquired_by = NULL, acquired_until = NULL
+            FROM unnest(${schedules.map((s) => s.id)}::text[], ${triggers}::text[],
+                        ${schedules.map((s) => s.nextFireTime?.getTime() ?? null)}::float8[],
+                        ${schedules.map((s) => s.lastFireTime?.getTime() ?? null)}::float8[])
+              AS v(id, trigger, next_fire_time, last_fire_time)
+            WHERE s.id = v.id`.pipe(Effect.asVoid)
+        )
+  /**
+   * The earliest time a schedule may be acquired: its next fire time, or for one
+   * another scheduler holds, not before that lease runs out.
+   */
+  const nextScheduleRunTime = (now: number) =>
+    Effect.map(
+      sql<{ free: number | null; leased: number | null }>`
+        SELECT
+          (SELECT (extract(epoch FROM next_fire_time) * 1000)::float8 FROM schedules
+           WHERE NOT paused AND next_fire_time IS NOT NULL AND (acquired_by IS NULL OR acquired_until < ${toDate(now)})
+           ORDER BY next_fire_time LIMIT 1) AS free,
+          (SELECT (extract(epoch FROM MIN(GREATEST(next_fire_time, acquired_until))) * 1000)::float8 FROM schedules
+           WHERE acquired_by IS NOT NULL AND acquired_until >= ${toDate(now)} AND NOT paused
+             AND next_fire_time IS NOT NULL) AS leased`,
+      ([row]) => {
+        const times = [row?.free, row?.leased].filter((t): t is number => typeof t === "number")
+        return times.length === 0 ? null : Math.min(...times)
+      }
+    )
+
+  // --- jobs
+
+  const insertJobs = (jobs: ReadonlyArray<Job>) => {
+    if (jobs.length === 0) return Effect.void
+    const [id, taskId, scheduleId, args, kwargs, fire, jitter, executor, deadline, expiration, metadata, created, attempt, available, by, until, started] =
+      columnsOf(jobs.map(jobRow), jobInsertColumns)
+    return sql`
+      INSERT INTO jobs (${sql.literal(jobInsertColumns.join(", "))})
+      SELECT v.id, v.task_id, v.schedule_id, v.args::jsonb, v.kwargs::jsonb, ${sql.literal(toInstant("v.fire"))},
+             v.jitter, v.executor, ${sql.literal(toInstant("v.deadline"))}, v.expiration, v.metadata::jsonb,
+             ${sql.literal(toInstant("v.created"))}, v.attempt, ${sql.literal(toInstant("v.available"))}, v.by,
+             ${sql.literal(toInstant("v.until"))}, ${sql.literal(toInstant("v.started"))}
+      FROM unnest(${id}::uuid[], ${taskId}::text[], ${scheduleId}::text[], ${args}::text[], ${kwargs}::text[],
+                  ${fire}::float8[], ${jitter}::float8[], ${executor}::text[], ${deadline}::float8[],
+                  ${expiration}::float8[], ${metadata}::text[], ${created}::float8[], ${attempt}::int[],
+                  ${available}::float8[], ${by}::text[], ${until}::float8[], ${started}::float8[])
+        AS v(id, task_id, schedule_id, args, kwargs, fire, jitter, executor, deadline, expiration, metadata, created,
+             attempt, available, by, until, started)`.pipe(Effect.asVoid)
+  }
+  const decodeJobs = (rows: ReadonlyArray<RawJobRow>) => Effect.forEach(rows, (row) => jobFromRow(row))
+  /** Every job, oldest first. */
+  const getAllJobs = () => Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs ORDER BY created_at, id`, decodeJobs)
+  const getJobsByIds = (jobIds: ReadonlyArray<JobId>) =>
+    Effect.flatMap(
+      sql<RawJobRow>`SELECT ${J} FROM jobs WHERE id = ANY(${jobIds}::uuid[]) ORDER BY created_at, id`,
+      decodeJobs
+    )
+  /** Jobs of each task whose lease is still valid (they hold a slot of the task's maxRunningJobs). */
+  const runningCounts = (taskIds: ReadonlyArray<string>, now: number) =>
+    sql<{ task_id: string; running: number }>`
+      SELECT task_id, COUNT(*) AS running FROM jobs
+      WHERE task_id = ANY(${taskIds}) AND acquired_by IS NOT NULL AND acquired_until >= ${toDate(now)}
+      GROUP BY task_id`
+  /** Unleased jobs whose backoff is over, oldest first, locked; rows other transactions hold are skipped. */
+  const lockFreeJobs = (now: number, excludedTasks: ReadonlyArray<string>, limit: number) =>
+    sql<RawJobRow>`
+      SELECT ${J} FROM jobs
+      WHERE acquired_by IS NULL AND (available_at IS NULL OR available_at <= ${toDate(now)})
+        AND NOT (task_id = ANY(${excludedTasks}))
+      ORDER BY created_at, id
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED`
+  const leaseJobs = (jobIds: ReadonlyArray<string>, schedulerId: SchedulerId, until: number, now: number, token: string) =>
+    jobIds.length === 0
+      ? Effect.void
+      : sql`
+          UPDATE jobs SET acquired_by = ${schedulerId}, acquired_until = ${toDate(until)}, started_at = ${toDate(now)},
+                          lease_token = ${token}
+          WHERE id = ANY(${jobIds}::uuid[])`.pipe(Effect.asVoid)
+  /** The jobs an earlier try of the same acquireJobs call leased (its COMMIT went through, its reply was lost). */
+  const jobsLeasedWith = (token: string) =>
+    Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs WHERE lease_token = ${token} ORDER BY created_at, id`, decodeJobs)
+  const extendJobLeases = (jobIds: ReadonlyArray<JobId>, schedulerId: SchedulerId, until: number) =>
+    sql`
+      UPDATE jobs SET acquired_until = ${toDate(until)}
+      WHERE acquired_by = ${schedulerId} AND id = ANY(${jobIds}::uuid[])`
+  const lockJob = (id: JobId) =>
+    Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs WHERE id = ${id}::uuid FOR UPDATE`, decodeJobs)
+  const lockJobsHeldBy = (jobIds: ReadonlyArray<JobId>, schedulerId: SchedulerId) =>
+    sql<{ id: JobId }>`
+      SELECT id::text AS id FROM jobs WHERE acquired_by = ${schedulerId} AND id = ANY(${jobIds}::uuid[]) FOR UPDATE`
+  const lockJobsOwnedBy = (schedulerId: SchedulerId) =>
+    Effect.flatMap(
+      sql<RawJobRow>`SELECT ${J} FROM jobs WHERE acquired_by = ${schedulerId} ORDER BY created_at, id FOR UPDATE`,
+      decodeJobs
+    )
+  const lockJobsWithLapsedLeases = (now: number) =>
+    Effect.flatMap(
+      sql<RawJobRow>`
+        SELECT ${J} FROM jobs WHERE acquired_by IS NOT NULL AND acquired_until < ${toDate(now)}
+        ORDER BY created_at, id FOR UPDATE SKIP LOCKED`,
+      decodeJobs
+    )
+  const deleteJobs = (jobIds: ReadonlyArray<string>) =>
+    jobIds.length === 0 ? Effect.void : Effect.asVoid(sql`DELETE FROM jobs WHERE id = ANY(${jobIds}::uuid[])`)
+  const scheduleRetries = (retries: ReadonlyArray<{ readonly job: Job; readonly availableAt: number }>) =>
+    retries.length === 0
+      ? Effect.void
+      : sql`
+          UPDATE jobs AS j
+          SET attempt = v.attempt, available_at = ${sql.literal(toInstant("v.available"))},
+              acquired_by = NULL, acquired_until = NULL, started_at = NULL, lease_token = NULL
+          FROM unnest(${retries.map((r) => r.job.id)}::uuid[], ${retries.map((r) => r.job.attempt + 1)}::int[],
+                      ${retries.map((r) => r.availableAt)}::float8[]) AS v(id, attempt, available)
+          WHERE j.id = v.id`.pipe(Effect.asVoid)
+  const nextJobAvailableTime = () =>
+    Effect.map(
+      sql<{ next: number | null }>`
+        SELECT (extract(epoch FROM MIN(available_at)) * 1000)::float8 AS next FROM jobs
+        WHERE acquired_by IS NULL AND available_at IS NOT NULL`,
+      (rows) => rows[0]?.next ?? null
+    )
+
+  // --- results
+
+  const putResults = (results: ReadonlyArray<JobResult>) => {
+    if (results.length === 0) return Effect.void
+    const [jobId, taskId, outcome, attempt, started, finished, expires, errorTag, errorMessage, returnValue] =
+      columnsOf(results.map(resultRow), resultInsertColumns)
+    return sql`
+      INSERT INTO job_results (${sql.literal(resultInsertColumns.join(", "))})
+      SELECT v.job_id, v.task_id, v.outcome, v.attempt, ${sql.literal(toInstant("v.started"))},
+             ${sql.literal(toInstant("v.finished"))}, ${sql.literal(toInstant("v.expires"))}, v.error_tag,
+             v.error_message, v.return_value::jsonb
+      FROM unnest(${jobId}::uuid[], ${taskId}::text[], ${outcome}::text[], ${attempt}::int[], ${started}::float8[],
+                  ${finished}::float8[], ${expires}::float8[], ${errorTag}::text[], ${errorMessage}::text[],
+                  ${returnValue}::text[])
+        AS v(job_id, task_id, outcome, attempt, started, finished, expires, error_tag, error_message, return_value)
+      ON CONFLICT (job_id) DO UPDATE SET
+        task_id = excluded.task_id, outcome = excluded.outcome, attempt = excluded.attempt,
+        started_at = excluded.started_at, finished_at = excluded.finished_at, expires_at = excluded.expires_at,
+        error_tag = excluded.error_tag, error_message = excluded.error_message, return_value = excluded.return_value`.pipe(
+      Effect.asVoid
+    )
+  }
+  const getResult = SqlSchema.findOne({
+    Request: Schema.Struct({ id: JobId, now: Schema.Number }),
+    Result: JobResultFromRow,
+    execute: ({ id, now }) => sql`SELECT ${R} FROM job_results WHERE job_id = ${id} AND expires_at > ${toDate(now)}`
+  })
+  const deleteExpiredResults = (now: number) => sql`DELETE FROM job_results WHERE expires_at <= ${toDate(now)}`
+
+  // --- execution log
+
+  const insertExecutions = (records: ReadonlyArray<ExecutionRecordFields>) => {
+    if (records.length === 0) return Effect.void
+    const [jobId, scheduleId, taskId, handler, method, schedulerId, attempt, maxAttempts, willRetry, scheduled, started,
+      finished, duration, lateness, outcome, errorTag, errorMessage, params, result] =
+      columnsOf(records.map(executionRow), executionInsertColumns)
+    return sql`
+      INSERT INTO execution_log (${sql.literal(executionInsertColumns.join(", "))})
+      SELECT v.job_id, v.schedule_id, v.task_id, v.handler, v.method, v.scheduler_id, v.attempt, v.max_attempts,
+             v.will_retry = 1, ${sql.literal(toInstant("v.scheduled"))}, ${sql.literal(toInstant("v.started"))},
+             ${sql.literal(toInstant("v.finished"))}, v.duration, v.lateness, v.outcome, v.error_tag, v.error_message,
+             v.params, v.result
+      FROM unnest(${jobId}::uuid[], ${scheduleId}::text[], ${taskId}::text[], ${handler}::text[], ${method}::text[],
+                  ${schedulerId}::text[], ${attempt}::int[], ${maxAttempts}::int[], ${willRetry}::int[],
+                  ${scheduled}::float8[], ${started}::float8[], ${finished}::float8[], ${duration}::float8[],
+                  ${lateness}::float8[], ${outcome}::text[], ${errorTag}::text[], ${errorMessage}::text[],
+                  ${params}::text[], ${result}::text[])
+        AS v(job_id, schedule_id, task_id, handler, method, scheduler_id, attempt, max_attempts, will_retry,
+             scheduled, started, finished, duration, lateness, outcome, error_tag, error_message, params, result)
+      ORDER BY v.finished`.pipe(Effect.asVoid)
+  }
+  const trimExecutionLog = (options: { readonly maxRows: number | null; readonly olderThan: number | null }) =>
+    Effect.gen(function* () {
+      if (options.olderThan !== null) yield* sql`DELETE FROM execution_log WHERE finished_at < ${toDate(options.olderThan)}`
+      if (options.maxRows !== null) {
+        yield* sql`
+          DELETE FROM execution_log
+          WHERE seq <= (SELECT seq FROM execution_log ORDER BY seq DESC LIMIT 1 OFFSET ${options.maxRows})`
+      }
+    })
+
+  return {
+    getTask,
+    getTasks,
+    getTasksByIds,
+    putTask,
+    deleteTask,
+    lockLimitedTasks,
+    getSchedule,
+    lockSchedule,
+    getAllSchedules,
+    getSchedulesByIds,
+    putSchedule,
+    deleteSchedules,
+    deleteFinishedSchedules,
+    acquireDueSchedules,
+    extendScheduleLeases,
+    lockSchedulesHeldBy,
+    advanceSchedules,
+    nextScheduleRunTime,
+    insertJobs,
+    getAllJobs,
+    getJobsByIds,
+    runningCounts,
+    lockFreeJobs,
+    decodeJobRow: jobFromRow,
+    leaseJobs,
+    jobsLeasedWith,
+    lockJob,
+    extendJobLeases,
+    lockJobsHeldBy,
+    lockJobsOwnedBy,
+    lockJobsWithLapsedLeases,
+    deleteJobs,
+    scheduleRetries,
+    nextJobAvailableTime,
+    putResults,
+    getResult,
+    deleteExpiredResults,
+    insertExecutions,
+    trimExecutionLog
+  }
+})
+
+/** Epoch milliseconds as a timestamptz parameter. */
+const toDate = (ms: number) => new Date(ms)
+
+export type Queries = Effect.Effect.Success<typeof makeQueries>
