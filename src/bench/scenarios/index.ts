@@ -3,6 +3,7 @@ import type { FileSystem, Path } from "@effect/platform"
 import { Effect } from "effect"
 import type { StoreKind } from "../catalog.js"
 import type { Metrics } from "../report.js"
+import { apiList } from "./apiList.js"
 import { burst } from "./burst.js"
 import { cronNext } from "./cronNext.js"
 import { fireLateness } from "./fireLateness.js"
@@ -42,5 +43,6 @@ export const runners: Readonly<Record<string, Runner>> = {
       const sqlite = yield* onStore(remoteThroughputOne)("sqlite")
       return { ...memory, jobs_per_s_1_sqlite: sqlite.jobs_per_s_1 ?? Number.NaN }
     }),
-  "remote-latency": onStore(remoteLatency)
+  "remote-latency": onStore(remoteLatency),
+  "api-list": onStore(apiList)
 }
