@@ -13,6 +13,7 @@ import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable
 import {
   ExecutionPageView,
   ExecutionStatsView,
+  GovernorView,
   HandlerView,
   HealthView,
   JobStatusView,
@@ -174,6 +175,10 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
   )
   .prefix("/api") {}
 
+export class GovernorGroup extends HttpApiGroup.make("governor")
+  .add(HttpApiEndpoint.get("status", "/governor").addSuccess(GovernorView))
+  .prefix("/api") {}
+
 export class ExecutionsGroup extends HttpApiGroup.make("executions")
   .add(
     HttpApiEndpoint.get("list", "/executions")
@@ -250,6 +255,7 @@ const base = HttpApi.make("ScheduleZero")
   .add(TriggersGroup)
   .add(HandlersGroup)
   .add(JobsGroup)
+  .add(GovernorGroup)
   .add(EventsGroup)
   .add(MetricsGroup)
   .addError(PayloadTooLarge)

@@ -16,6 +16,7 @@ import type { Scheduler } from "../../services/Scheduler.js"
 import { CoreApi, FullApi } from "./Api.js"
 import { dashboardRoutes } from "./dashboard.js"
 import { executionsGroup } from "./handlers/executions.js"
+import { governorGroup } from "./handlers/governor.js"
 import { eventsGroup, metricsGroup } from "./handlers/live.js"
 import { handlersGroup, healthGroup, jobsGroup, triggersGroup } from "./handlers/read.js"
 import { schedulesGroup } from "./handlers/schedules.js"
@@ -47,7 +48,16 @@ export interface PortalServerShape {
 
 export class PortalServer extends Context.Tag("schedulezero/portal/PortalServer")<PortalServer, PortalServerShape>() {}
 
-const coreGroups = Layer.mergeAll(healthGroup, schedulesGroup, triggersGroup, handlersGroup, jobsGroup, eventsGroup, metricsGroup)
+const coreGroups = Layer.mergeAll(
+  healthGroup,
+  schedulesGroup,
+  triggersGroup,
+  handlersGroup,
+  jobsGroup,
+  governorGroup,
+  eventsGroup,
+  metricsGroup
+)
 
 const metricsLayer = Layer.scoped(
   PortalMetrics,

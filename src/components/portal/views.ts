@@ -10,6 +10,7 @@ import type { Schedule } from "../../domain/Schedule.js"
 import type { Task } from "../../domain/Task.js"
 import { describeTrigger } from "../../domain/triggers/Trigger.js"
 import type { ExecutionEntry, ExecutionStats } from "../../services/ExecutionLog.js"
+import { ProcessState, type ProcessStatus } from "../../services/Governor.js"
 import type { HandlerInfo } from "../../services/HandlerRegistry.js"
 import { isoTime, isoTimeOrNull } from "./time.js"
 import { specOf, zoneOf } from "./triggerSpec.js"
@@ -281,4 +282,52 @@ export const PreviewView = Schema.Struct({
   description: Schema.String,
   timezone: Schema.String,
   fire_times: Schema.Array(Time)
+})
+
+export const GovernedProcessView = Schema.Struct({
+  name: Schema.String,
+  command: Schema.Array(Schema.String),
+  pid: Schema.NullOr(Schema.Number),
+  state: ProcessState,
+  started_at: NullableTime,
+  uptime_ms: Schema.NullOr(Schema.Number),
+  restarts: Schema.Number,
+  last_exit: Schema.NullOr(
+    Schema.Struct({
+      code: Schema.NullOr(Schema.Number),
+      signal: Schema.NullOr(Schema.String),
+      error: Schema.NullOr(Schema.String),
+      at: Time,
+      description: Schema.String
+    })
+  ),
+  gave_up: Schema.NullOr(Schema.String)
+})
+
+/** The handler processes the governor supervises; `enabled: false` (and none) when the deployment has no governor. */
+export const GovernorView = Schema.Struct({
+  enabled: Schema.Boolean,
+  processes: Schema.Array(GovernedProcessView)
+})
+export type GovernorView = typeof GovernorView.Type
+
+export const governedProcessView = (status: ProcessStatus): typeof GovernedProcessView.Type => ({
+  name: status.name,
+  command: status.command,
+  pid: status.pid,
+  state: status.state,
+  started_at: isoTimeOrNull(status.startedAt),
+  uptime_ms: status.uptimeMs,
+  restarts: status.restarts,
+  last_exit:
+    status.lastExit === null
+      ? null
+      : {
+          code: status.lastExit.code,
+          signal: status.lastExit.signal,
+          error: status.lastExit.error,
+          at: isoTime(status.lastExit.at),
+          description: status.lastExit.description
+        },
+  gave_up: status.gaveUp
 })
