@@ -2,7 +2,9 @@
  * Environment overrides for containers: `SZ_<SECTION>_<KEY>=value` sets
  * `<section>.<key>` of config.yaml (`SZ_PORTAL_PORT=0`, `SZ_STORE_PATH=/data/sz.db`,
  * `SZ_LOGGING_LEVEL=debug`), and `SZ_<NAME>` a top-level key (`SZ_MODE=full`).
- * Values are read as YAML scalars or flow collections, so `0` is a number,
+ * Deeper keys follow the same way, matched against the config's schema
+ * (`SZ_HANDLERS_REMOTE_ENDPOINT` sets handlers.remote.endpoint,
+ * `SZ_STORE_EXECUTION_LOG_MAX_ROWS` store.execution_log.max_rows). Values are read as YAML scalars or flow collections, so `0` is a number,
  * `false` a flag and `[a.mjs, b.mjs]` a list.
  *
  * They are applied to the parsed file before Schema validation, so a bad value
@@ -10,7 +12,7 @@
  * Variables whose first word is not a config section (the handler SDK's
  * `SZ_ENDPOINT`, `SZ_CREDENTIAL`, ...) are not overrides and are left alone.
  */
-import { Array as Arr, Either, Predicate, Schema, SchemaAST } from "effect"
+import { Array as Arr, Either, Predicate, Schema, type SchemaAST } from "effect"
 import YAML from "yaml"
 import { ConfigError, ConfigIssue } from "./ConfigError.js"
 import { DeploymentConfig } from "./DeploymentConfig.js"
@@ -21,23 +23,45 @@ export type Environment = Readonly<Record<string, string | undefined>>
 
 export interface EnvOverride {
   readonly variable: string
-  /** `[section]` or `[section, key]`, as YAML keys. */
-  readonly path: readonly [string] | readonly [string, string]
+  /** The YAML key path it sets: `[section]`, `[section, key]`, `[section, key, key]`... */
+  readonly path: ReadonlyArray<string>
   readonly value: unknown
 }
 
-/** The top-level keys of config.yaml (longest first, so `a_b` wins over `a`). */
-const topLevelKeys: ReadonlyArray<string> = SchemaAST.getPropertySignatures(Schema.encodedSchema(DeploymentConfig).ast)
-  .map((property) => String(property.name))
-  .sort((a, b) => b.length - a.length)
-
-const pathOf = (name: string): EnvOverride["path"] | undefined => {
-  for (const key of topLevelKeys) {
-    if (name === key) return [key]
-    if (name.startsWith(`${key}_`) && name.length > key.length + 1) return [key, name.slice(key.length + 1)]
+/** The keys a mapping may have at `ast` (every member's, for a union), with the schema of each value. */
+const keysOf = (ast: SchemaAST.AST): ReadonlyArray<readonly [string, SchemaAST.AST]> => {
+  switch (ast._tag) {
+    case "TypeLiteral":
+      return ast.propertySignatures.map((property) => [String(property.name), property.type] as const)
+    case "Union":
+      return ast.types.flatMap(keysOf)
+    case "Refinement":
+    case "Transformation":
+      return keysOf(ast.from)
+    default:
+      return []
   }
-  return undefined
 }
+
+/**
+ * The key path `name` (the variable without its prefix, lowercased) spells
+ * under `ast`: the longest key that matches, then the rest under that key's
+ * schema. Below the top level, a rest that matches no key is taken as one key,
+ * so a misspelt key is reported by validation, naming the variable.
+ */
+const pathUnder = (ast: SchemaAST.AST, name: string, topLevel: boolean): ReadonlyArray<string> | undefined => {
+  const keys = [...keysOf(ast)].sort(([a], [b]) => b.length - a.length)
+  for (const [key, schema] of keys) {
+    if (name === key) return [key]
+    if (name.startsWith(`${key}_`)) {
+      const rest = pathUnder(schema, name.slice(key.length + 1), false)
+      if (rest !== undefined) return [key, ...rest]
+    }
+  }
+  return topLevel ? undefined : [name]
+}
+
+const configAst = Schema.encodedSchema(DeploymentConfig).ast
 
 /** The text shown for a key path set by an override (`portal.port`). */
 export const overridePath = (override: EnvOverride): string => override.path.join(".")
@@ -57,7 +81,7 @@ export const envOverridesOf = (env: Environment): Either.Either<ReadonlyArray<En
       .filter((variable) => variable.startsWith(ENV_PREFIX))
       .sort()
       .flatMap((variable) => {
-        const path = pathOf(variable.slice(ENV_PREFIX.length).toLowerCase())
+        const path = pathUnder(configAst, variable.slice(ENV_PREFIX.length).toLowerCase(), true)
         return path === undefined
           ? []
           : [Either.map(parseValue(variable, env[variable] ?? ""), (value): EnvOverride => ({ variable, path, value }))]
@@ -67,30 +91,44 @@ export const envOverridesOf = (env: Environment): Either.Either<ReadonlyArray<En
 const isMapping = (value: unknown): value is Record<string, unknown> =>
   Predicate.isRecord(value) && !Array.isArray(value)
 
+/** `mapping` with `value` at `path`, creating mappings on the way; the first key whose value is not a mapping, if any. */
+const setIn = (
+  mapping: Readonly<Record<string, unknown>>,
+  path: ReadonlyArray<string>,
+  value: unknown
+): Either.Either<Record<string, unknown>, number> => {
+  const [key, ...rest] = path
+  if (key === undefined) return Either.right({ ...mapping })
+  if (rest.length === 0) return Either.right({ ...mapping, [key]: value })
+  const inner = mapping[key] ?? {}
+  if (!isMapping(inner)) return Either.left(0)
+  return Either.match(setIn(inner, rest, value), {
+    onLeft: (depth) => Either.left(depth + 1),
+    onRight: (updated) => Either.right({ ...mapping, [key]: updated })
+  })
+}
+
 /**
- * `raw` (the parsed file) with the overrides set. A section the file has as
- * something other than a mapping cannot take a key: that is an error naming
- * the variable. A file that is not a mapping at all is left for validation to report.
+ * `raw` (the parsed file) with the overrides set. A key the file has as
+ * something other than a mapping cannot take a key below it: that is an error
+ * naming the variable. A file that is not a mapping at all is left for
+ * validation to report.
  */
 export const applyEnvOverrides = (
   raw: unknown,
   overrides: ReadonlyArray<EnvOverride>
 ): Either.Either<unknown, ConfigError> => {
-  if (!isMapping(raw) || overrides.length === 0) return Either.right(raw)
-  const result: Record<string, unknown> = { ...raw }
+  if (!isMapping(raw)) return Either.right(raw)
+  let result: Record<string, unknown> = raw
   for (const override of overrides) {
-    const [section, key] = override.path
-    if (key === undefined) {
-      result[section] = override.value
-      continue
-    }
-    const current = result[section] ?? {}
-    if (!isMapping(current)) {
+    const updated = setIn(result, override.path, override.value)
+    if (Either.isLeft(updated)) {
+      const blocking = override.path.slice(0, updated.left + 1).join(".")
       return Either.left(
-        ConfigError.about(override.variable, `cannot set ${overridePath(override)}: '${section}' is not a mapping in the file`)
+        ConfigError.about(override.variable, `cannot set ${overridePath(override)}: '${blocking}' is not a mapping in the file`)
       )
     }
-    result[section] = { ...current, [key]: override.value }
+    result = updated.right
   }
   return Either.right(result)
 }

@@ -13,7 +13,7 @@ import type { EventBroker } from "../services/EventBroker.js"
 import type { HandlerRegistry } from "../services/HandlerRegistry.js"
 import type { Scheduler } from "../services/Scheduler.js"
 import type { BoundAddresses } from "./BoundAddresses.js"
-import type { ComponentFailed, ModeNotAvailable } from "./StartupError.js"
+import type { ComponentFailed } from "./StartupError.js"
 
 /** The services every running mode provides (BoundAddresses: where its components listen, if anywhere). */
 export type CoreServices = Scheduler | DataStore | EventBroker | HandlerRegistry | BoundAddresses
@@ -26,10 +26,14 @@ export type CoreServices = Scheduler | DataStore | EventBroker | HandlerRegistry
 export interface ComponentDefaults {
   /** HTTP API and dashboard (`portal.enabled`). */
   readonly portal: boolean
+  /** The ZeroMQ registry remote handler processes connect to (`handlers.remote.enabled`). */
+  readonly remoteHandlers: boolean
+  /** Supervision of the declared handler processes (`governor.enabled`). */
+  readonly governor: boolean
 }
 
-/** What stops a deployment from starting; each names its source (file and key, mode, or component). */
-export type StartupError = ConfigError | ComponentFailed | ModeNotAvailable
+/** What stops a deployment from starting; each names its source (file and key, or component). */
+export type StartupError = ConfigError | ComponentFailed
 
 /** What building a mode may need from the platform (reading handler modules, later databases). */
 export type ModeRequirements = FileSystem.FileSystem | Path.Path

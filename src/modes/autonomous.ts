@@ -10,7 +10,7 @@ import type { Deployment } from "../config/load.js"
 import { composeLayer } from "./compose.js"
 import type { ComponentDefaults, ModeDefinition } from "./Mode.js"
 
-const defaults: ComponentDefaults = { portal: false }
+const defaults: ComponentDefaults = { portal: false, remoteHandlers: false, governor: false }
 
 export const autonomous: ModeDefinition = {
   name: "autonomous",

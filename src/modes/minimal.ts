@@ -7,7 +7,7 @@ import type { Deployment } from "../config/load.js"
 import { composeLayer } from "./compose.js"
 import type { ComponentDefaults, ModeDefinition } from "./Mode.js"
 
-const defaults: ComponentDefaults = { portal: true }
+const defaults: ComponentDefaults = { portal: true, remoteHandlers: false, governor: false }
 
 export const minimal: ModeDefinition = {
   name: "minimal",

@@ -44,6 +44,20 @@ describe("environment overrides SZ_<SECTION>_<KEY>", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped("deeper keys are found through the config's schema", () =>
+    Effect.gen(function* () {
+      const config = yield* loaded("store: { type: sqlite }\n", {
+        SZ_HANDLERS_REMOTE_ENDPOINT: "tcp://127.0.0.1:0",
+        SZ_HANDLERS_REMOTE_ALLOW_UNAUTHENTICATED: "true",
+        SZ_STORE_EXECUTION_LOG_MAX_ROWS: "500"
+      })
+      expect(config.handlers.remote).toMatchObject({ endpoint: "tcp://127.0.0.1:0", allowUnauthenticated: true })
+      expect(config.store).toMatchObject({ executionLog: { maxRows: 500 } })
+      const misspelt = yield* failure("", { SZ_HANDLERS_REMOTE_ENDPONT: "tcp://127.0.0.1:0" })
+      expect(misspelt.message).toMatch(/^SZ_HANDLERS_REMOTE_ENDPONT: handlers\.remote\.endpont: unknown key/)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("SZ_MODE picks the mode and its store; the CLI's --mode wins over both", () =>
     Effect.gen(function* () {
       const fromEnv = yield* loaded("mode: minimal\n", { SZ_MODE: "autonomous" })
@@ -74,6 +88,10 @@ describe("environment overrides SZ_<SECTION>_<KEY>", () => {
       expect(badYaml.message).toMatch(/^SZ_HANDLERS_LOCAL: invalid value "\[a\.mjs": /)
       const notMapping = yield* failure("portal: 3\n", { SZ_PORTAL_PORT: "0" })
       expect(notMapping.message).toBe("SZ_PORTAL_PORT: cannot set portal.port: 'portal' is not a mapping in the file")
+      const deeper = yield* failure("handlers: { remote: [] }\n", { SZ_HANDLERS_REMOTE_ENDPOINT: "tcp://127.0.0.1:0" })
+      expect(deeper.message).toBe(
+        "SZ_HANDLERS_REMOTE_ENDPOINT: cannot set handlers.remote.endpoint: 'handlers.remote' is not a mapping in the file"
+      )
     }).pipe(Effect.provide(NodeContext.layer))
   )
 

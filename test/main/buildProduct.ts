@@ -1,5 +1,6 @@
 /**
- * Builds the product's entry point (src/main.ts and what it imports) the way
+ * Builds the product's entry point (src/main.ts and what it imports, plus the
+ * handler SDK that governed handler processes import) the way
  * `npm run build` does (scripts/build.mjs: tsc with the build's options, then
  * the non-TypeScript assets) into a private directory, so process tests run
  * the real `node <dir>/main.js` without racing other builds of dist/.
@@ -25,7 +26,8 @@ export const buildProduct = async (): Promise<void> => {
       extends: "../tsconfig.build.json",
       compilerOptions: { outDir: "process-dist", rootDir: "../src" },
       include: [],
-      files: ["../src/main.ts"]
+      // The handler SDK too: full mode hands its URL to governed handler processes.
+      files: ["../src/main.ts", "../src/handler/index.ts"]
     })
   )
   const build = [join(root, "scripts/build.mjs"), "--project", tsconfig, "--out-dir", productDir]

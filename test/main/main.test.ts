@@ -122,16 +122,6 @@ describe("node main.js", () => {
     60_000
   )
 
-  it.scopedLive("a mode that is not built yet is refused with exit 2", () =>
-    Effect.gen(function* () {
-      const dir = yield* deploymentWith("mode: minimal\n")
-      const full = yield* run("--mode=full", `--deployment=${dir}`)
-      expect(full.code).toBe(2)
-      expect(full.stderr).toBe("mode 'full' is not available yet (available: minimal, autonomous)\n")
-    }).pipe(Effect.provide(NodeContext.layer)),
-    60_000
-  )
-
   it.scopedLive("an unknown flag value is a usage error with exit 2", () =>
     Effect.gen(function* () {
       const { code, stderr } = yield* run("--mode=turbo")

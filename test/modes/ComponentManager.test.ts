@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net"
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Option, Stream, TestClock } from "effect"
+import { Context, Effect, Layer, Option, Schedule, Stream, TestClock } from "effect"
 import { type Deployment, loadDeployment } from "../../src/config/load.js"
 import type { SchedulerEvent } from "../../src/domain/events.js"
 import * as ComponentManager from "../../src/modes/ComponentManager.js"
@@ -12,6 +12,7 @@ import { applyConfigSeed } from "../../src/modes/configSeed.js"
 import { ComponentFailed } from "../../src/modes/StartupError.js"
 import { BoundAddresses } from "../../src/modes/BoundAddresses.js"
 import { DateTrigger } from "../../src/domain/triggers/schema.js"
+import { defineHandler, runHandler } from "../../src/handler/index.js"
 import { HandlerRegistry } from "../../src/services/HandlerRegistry.js"
 import { Scheduler } from "../../src/services/Scheduler.js"
 
@@ -234,13 +235,48 @@ describe("ComponentManager", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
-  it.scoped("a mode not built yet is refused by name, not approximated", () =>
+  it.scopedLive("full mode: a remote handler on the ZeroMQ registry runs a job; the governor's process gets the bound endpoint", () =>
     Effect.gen(function* () {
-      const loaded = yield* deployment()
-      const error = yield* Effect.flip(Layer.build(ComponentManager.layer({ ...loaded, config: { ...loaded.config, mode: "full" } })))
-      expect(error._tag).toBe("ModeNotAvailable")
-      expect(error.message).toBe("mode 'full' is not available yet (available: minimal, autonomous)")
-    }).pipe(Effect.provide(NodeContext.layer))
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-full-" })
+      const endpointFile = `${dir}/endpoint.txt`
+      // A governed process that writes the SZ_ENDPOINT it was given, then idles until stopped.
+      const script = "require('fs').writeFileSync(process.argv[1], process.env.SZ_ENDPOINT); setInterval(() => {}, 1000)"
+      const loaded = yield* deploymentWith(
+        "  remote: { endpoint: 'tcp://127.0.0.1:0', allow_unauthenticated: true }",
+        "mode: full",
+        "portal: { port: 0 }",
+        "events: { publish: 'tcp://127.0.0.1:0' }",
+        "governor:",
+        "  processes:",
+        `    - { name: probe, command: ${JSON.stringify(process.execPath)}, args: ["-e", ${JSON.stringify(script)}, ${JSON.stringify(endpointFile)}] }`
+      )
+      expect(loaded.config.store.type).toBe("sqlite")
+      const context = yield* Layer.build(ComponentManager.layer(loaded))
+      const bound = yield* Context.get(context, BoundAddresses).all
+      expect(Object.keys(bound).sort()).toEqual(["event_pub", "portal", "zmq_router"])
+      const router = bound.zmq_router!.url
+      expect(router).toMatch(/^tcp:\/\/127\.0\.0\.1:[1-9]\d*$/)
+      yield* Effect.forkScoped(
+        runHandler(defineHandler({ id: "doubler", methods: { twice: ({ args }) => Number(args[0]) * 2 } }), { endpoint: router })
+      )
+      const registry = Context.get(context, HandlerRegistry)
+      yield* registry.list().pipe(
+        Effect.filterOrFail((handlers) => handlers.some((handler) => handler.id === "doubler" && handler.status === "online")),
+        Effect.retry(Schedule.spaced("50 millis")),
+        Effect.timeout("20 seconds")
+      )
+      const scheduler = Context.get(context, Scheduler)
+      yield* scheduler.configureTask({ id: "twice", handler: "doubler", method: "twice" })
+      const result = yield* scheduler.runJob({ taskId: "twice", args: [21] })
+      expect(result.returnValue).toBe(42)
+      const given = yield* fs.readFileString(endpointFile).pipe(
+        Effect.retry(Schedule.spaced("50 millis")),
+        Effect.timeout("20 seconds")
+      )
+      expect(given).toBe(router)
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
   )
 })
 
@@ -266,16 +302,22 @@ describe("component", () => {
 })
 
 describe("shipped deployments", () => {
-  for (const name of ["default", "minimal"]) {
-    it.scoped(`deployments/${name} loads and starts in its mode with its handlers and schedules`, () =>
+  /** Every port 0, and no governed processes (those are tested as processes, test/main/modes.test.ts). */
+  const inTests = {
+    SZ_PORTAL_PORT: "0",
+    SZ_HANDLERS_REMOTE_ENDPOINT: "tcp://127.0.0.1:0",
+    SZ_EVENTS_PUBLISH: "tcp://127.0.0.1:0",
+    SZ_GOVERNOR_ENABLED: "false"
+  }
+  for (const [name, mode] of [["default", "full"], ["minimal", "minimal"], ["edge", "autonomous"]] as const) {
+    it.scoped(`deployments/${name} loads and starts in ${mode} mode with its handlers and schedules`, () =>
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
         // A copy, so a SQLite file is not written into the repository.
         const dir = yield* fs.makeTempDirectoryScoped({ prefix: `sz-shipped-${name}-` })
         yield* fs.copy(`deployments/${name}`, dir, { overwrite: true })
-        const shipped = yield* loadDeployment(dir)
-        // The shipped port would collide with other tests: same deployment, free port.
-        const loaded = { ...shipped, config: { ...shipped.config, portal: { ...shipped.config.portal, port: 0 } } }
+        const loaded = yield* loadDeployment(dir, { env: inTests })
+        expect(loaded.config.mode).toBe(mode)
         const context = yield* Layer.build(ComponentManager.layer(loaded))
         const scheduler = Context.get(context, Scheduler)
         const handlers = yield* Context.get(context, HandlerRegistry).list()
