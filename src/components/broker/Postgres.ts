@@ -1,0 +1,201 @@
+/**
+ * The `postgres` EventBroker: LISTEN/NOTIFY on the deployment's database, so
+ * schedulers sharing it wake each other (and portals see every scheduler's
+ * events) with no polling and nothing else to run.
+ *
+ * Subscribers in this process get events at once, through the local broker;
+ * other processes get them by NOTIFY. A background fiber sends what was
+ * published meanwhile as JSON batches `{"o": origin, "e": [events]}`, each
+ * within NOTIFY's 8000-byte payload limit, all in one statement. An event too
+ * large for one payload is stored in `broker_events` and announced by id
+ * (`{"o": origin, "r": [ids]}`); listeners fetch it. Stored events older than
+ * five minutes are deleted as new ones are stored.
+ *
+ * One dedicated connection LISTENs; when it breaks (a server restart) it is
+ * opened again with backoff. Notifications sent while it was down are not
+ * replayed: events are notifications, the store stays the source of truth.
+ */
+import { SqlClient } from "@effect/sql"
+import { Chunk, Deferred, Effect, FiberId, Layer, Queue, Schedule, Schema, type Scope } from "effect"
+import pg from "pg"
+import { SchedulerEvent } from "../../domain/events.js"
+import { resolveOptions, type PostgresOptions } from "../datastore/Postgres.js"
+import { connectionSettings, locationOf, openClient, type PostgresStoreConfig } from "../datastore/postgres/Client.js"
+import type { PostgresRefused } from "../datastore/postgres/errors.js"
+import { applyMigrations } from "../datastore/postgres/migrator.js"
+import { EventBroker, type EventBrokerShape } from "../../services/EventBroker.js"
+import * as LocalBroker from "./Local.js"
+
+/** NOTIFY's payload limit is 8000 bytes; the envelope and a margin stay below it. */
+export const maxPayloadBytes = 7900
+
+/** The channel of a schema's events: schedulers on the same tables hear each other, other schemas do not. */
+export const channelOf = (schema: string): string => `schedulezero_${schema}`
+
+const encodeEvent = Schema.encodeSync(SchedulerEvent)
+const decodeEvents = Schema.decodeUnknownEither(Schema.Array(SchedulerEvent))
+
+interface Envelope {
+  /** The publishing broker (its own notifications come back to it and are skipped). */
+  readonly o: string
+  readonly e?: ReadonlyArray<unknown>
+  readonly r?: ReadonlyArray<number>
+}
+
+const byteLength = (text: string) => Buffer.byteLength(text, "utf8")
+
+/** What one notification carries: a batch of events, or an event too large for a payload (stored, sent by id). */
+export type Part = { readonly _tag: "Batch"; readonly payload: string } | { readonly _tag: "Oversized"; readonly event: string }
+
+/** Packs encoded events, in order, into envelopes within the payload limit; each event too large on its own is a part of its own. */
+export const pack = (origin: string, events: ReadonlyArray<string>): ReadonlyArray<Part> => {
+  const head = `{"o":${JSON.stringify(origin)},"e":[`
+  const tail = "]}"
+  const empty = byteLength(head) + byteLength(tail)
+  const parts: Array<Part> = []
+  let current: Array<string> = []
+  let size = empty
+  const flush = () => {
+    if (current.length > 0) parts.push({ _tag: "Batch", payload: head + current.join(",") + tail })
+    current = []
+    size = empty
+  }
+  for (const event of events) {
+    const bytes = byteLength(event)
+    if (empty + bytes > maxPayloadBytes) {
+      flush()
+      parts.push({ _tag: "Oversized", event })
+      continue
+    }
+    const separator = current.length > 0 ? 1 : 0
+    if (size + separator + bytes > maxPayloadBytes) flush()
+    size += (current.length > 0 ? 1 : 0) + bytes
+    current.push(event)
+  }
+  flush()
+  return parts
+}
+
+const reconnectBackoff = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))
+
+export const make = (
+  config: PostgresStoreConfig
+): Effect.Effect<EventBrokerShape, PostgresRefused, Scope.Scope> =>
+  Effect.gen(function* () {
+    const channel = channelOf(config.schema)
+    const origin = crypto.randomUUID()
+    const local = yield* LocalBroker.make()
+    const sql = yield* openClient(config, { applicationName: "schedulezero-broker", maxConnections: 2 })
+    // broker_events is part of the schema: the same migrations the store applies (a no-op when it is current).
+    yield* applyMigrations(locationOf(config)).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+
+    // --- sending
+
+    const outgoing = yield* Queue.sliding<SchedulerEvent>(LocalBroker.defaultCapacity)
+
+    const send = (events: ReadonlyArray<SchedulerEvent>) =>
+      Effect.gen(function* () {
+        const parts = pack(origin, events.map((event) => JSON.stringify(encodeEvent(event))))
+        const oversized = parts.flatMap((part) => (part._tag === "Oversized" ? [part.event] : []))
+        const ids: Array<number> = []
+        if (oversized.length > 0) {
+          const stored = yield* sql<{ id: number }>`
+            INSERT INTO broker_events (payload)
+            SELECT payload FROM unnest(${oversized}::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY n
+            RETURNING id`
+          ids.push(...stored.map((row) => row.id).sort((x, y) => x - y))
+          yield* sql`DELETE FROM broker_events WHERE created_at < now() - interval '5 minutes'`
+        }
+        let next = 0
+        const all = parts.map((part) =>
+          part._tag === "Batch" ? part.payload : JSON.stringify({ o: origin, r: [ids[next++]!] } satisfies Envelope)
+        )
+        yield* sql`SELECT pg_notify(${channel}, payload) FROM unnest(${all}::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY n`
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning(`postgres broker: ${events.length} event(s) not sent to other processes`, cause)
+        )
+      )
+
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.flatMap(Queue.takeBetween(outgoing, 1, 1000), (chunk) => send(Chunk.toReadonlyArray(chunk))))
+    )
+
+    // --- receiving
+
+    const incoming = yield* Queue.unbounded<string>()
+
+    const fetchStored = (ids: ReadonlyArray<number>) =>
+      Effect.map(
+        sql<{ payload: string }>`SELECT payload FROM broker_events WHERE id = ANY(${ids}) ORDER BY id`,
+        (rows) => rows.map((row) => JSON.parse(row.payload) as unknown)
+      )
+
+    const receive = (payload: string) =>
+      Effect.gen(function* () {
+        const envelope = JSON.parse(payload) as Envelope
+        if (envelope.o === origin) return
+        const raw = envelope.r === undefined ? (envelope.e ?? []) : yield* fetchStored(envelope.r)
+        const decoded = decodeEvents(raw)
+        if (decoded._tag === "Left") return yield* Effect.logWarning(`postgres broker: undecodable notification skipped`)
+        yield* local.publishAll(decoded.right)
+      }).pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning("postgres broker: notification dropped", cause))
+      )
+
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.flatMap(Queue.takeBetween(incoming, 1, 1000), (chunk) => Effect.forEach(chunk, receive, { discard: true }))
+      )
+    )
+
+    /** Opens the LISTEN connection; the returned Deferred completes when it breaks. */
+    const listen = Effect.acquireRelease(
+      Effect.tryPromise(async () => {
+        const client = new pg.Client(connectionSettings(config, "schedulezero-broker-listen"))
+        const lost = Deferred.unsafeMake<void>(FiberId.none)
+        const onLost = () => Deferred.unsafeDone(lost, Effect.void)
+        client.on("error", onLost)
+        client.on("end", onLost)
+        client.on("notification", (message) => {
+          if (message.channel === channel && message.payload !== undefined) Queue.unsafeOffer(incoming, message.payload)
+        })
+        await client.connect()
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+        return { client, lost }
+      }),
+      ({ client }) => Effect.promise(() => client.end().catch(() => undefined)).pipe(Effect.timeoutOption("2 seconds"))
+    )
+
+    const listenedOnce = yield* Deferred.make<void>()
+    // Each round holds one connection until it breaks, then opens the next.
+    const listenLoop = Effect.scoped(
+      Effect.flatMap(listen, ({ lost }) => Effect.zipRight(Deferred.succeed(listenedOnce, undefined), Deferred.await(lost)))
+    ).pipe(
+      Effect.tapError((error) => Effect.logWarning(`postgres broker: cannot LISTEN (${String(error)}); retrying`)),
+      Effect.retry(reconnectBackoff),
+      Effect.zipRight(Effect.logWarning("postgres broker: LISTEN connection lost; reconnecting")),
+      Effect.forever
+    )
+    yield* Effect.forkScoped(listenLoop)
+    // Subscribed to the channel before the layer is up, so nothing published after start is missed.
+    yield* Deferred.await(listenedOnce).pipe(
+      Effect.timeoutFail({
+        duration: config.connectTimeoutMs + 1000,
+        onTimeout: () => new Error("LISTEN connection not established")
+      }),
+      Effect.orDie
+    )
+
+    const broker: EventBrokerShape = {
+      publish: (event) => Effect.zipRight(local.publish(event), Queue.offer(outgoing, event)),
+      publishAll: (events) =>
+        events.length === 0 ? Effect.void : Effect.zipRight(local.publishAll(events), Queue.offerAll(outgoing, events)),
+      subscribe: local.subscribe
+    }
+    return broker
+  })
+
+/** The broker on the database (and schema) of `options`. */
+export const layer = (options: PostgresOptions): Layer.Layer<EventBroker, PostgresRefused> =>
+  Layer.scoped(EventBroker, make(resolveOptions(options)))
