@@ -5,10 +5,12 @@
  * attempt and error. Lower `logging.level` to `warning` to see failures only.
  */
 import { Effect, Stream } from "effect"
+import { isFromPeer } from "../components/broker/zmq/origin.js"
 import type { JobReleased, SchedulerEvent } from "../domain/events.js"
 import { EventBroker } from "../services/EventBroker.js"
 
-const isJobReleased = (event: SchedulerEvent): event is JobReleased => event._tag === "JobReleased"
+/** Releases by this process only: with zmq peers the broker also carries the peers' events, and each peer logs its own. */
+const isJobReleased = (event: SchedulerEvent): event is JobReleased => event._tag === "JobReleased" && !isFromPeer(event)
 
 const logRelease = (event: JobReleased) => {
   const annotations = {

@@ -15,7 +15,7 @@ import { ZmqBroker, type ZmqBrokerError, type ZmqBrokerOptions, type ZmqBrokerSh
 
 export { isFromPeer } from "./zmq/origin.js"
 export { ZmqBroker, ZmqBrokerError, type ZmqBrokerOptions, type ZmqBrokerStats } from "./zmq/options.js"
-export { topicOf, wakeTopics } from "./zmq/topics.js"
+export { topicOf, peerTopics } from "./zmq/topics.js"
 
 export const defaultMaxMessageBytes = 1024 * 1024
 

@@ -56,12 +56,13 @@ describe("zmq EventBroker: publishing", () => {
         "job.added",
         "job.acquired",
         "job.released.error",
+        "job.cancel.requested",
         "scheduler.started",
         "scheduler.stopped",
         "job.added"
       ])
       expect(messages.map((message) => message.body.seq)).toEqual(messages.map((_, i) => i + 1))
-      expect(messages.map((message) => message.body.topicSeq)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2])
+      expect(messages.map((message) => message.body.topicSeq)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2])
       expect(new Set(messages.map((message) => message.body.instance))).toEqual(new Set(["sched-a"]))
       expect(new Set(messages.map((message) => message.body.run)).size).toBe(1)
       expect(messages.slice(0, everyKind.length).map((message) => message.body.event)).toEqual(everyKind.map((e) => encode(e)))

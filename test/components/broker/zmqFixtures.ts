@@ -4,6 +4,7 @@ import { Effect, Schedule } from "effect"
 import * as zmq from "zeromq"
 import {
   JobAcquired,
+  JobCancelRequested,
   JobAdded,
   JobReleased,
   ScheduleAdded,
@@ -53,6 +54,14 @@ export const everyKind: ReadonlyArray<SchedulerEvent> = [
   jobAdded(),
   new JobAcquired({ timestamp: at, jobId: JobId.make(randomUUID()), taskId, scheduleId: null, schedulerId, attempt: 1 }),
   jobReleased("error"),
+  new JobCancelRequested({
+    timestamp: at,
+    jobId: JobId.make(randomUUID()),
+    taskId,
+    schedulerId,
+    requestedBy: SchedulerId.make("sched-b"),
+    reason: null
+  }),
   new SchedulerStarted({ timestamp: at, schedulerId }),
   new SchedulerStopped({ timestamp: at, schedulerId })
 ]

@@ -3,16 +3,18 @@
  * other: a job added on A, which is busy, is run by B at once. B would
  * otherwise sleep: it has no job of its own and A's lease lasts an hour, so
  * nothing but A's event stream can wake it (the test waits for the run, it
- * does not time it).
+ * does not time it). Then a job B runs is cancelled through A.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Layer } from "effect"
+import { Chunk, Context, Deferred, Effect, Layer, Stream } from "effect"
 import * as ZmqBroker from "../../../src/components/broker/Zmq.js"
 import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
 import * as LocalRegistry from "../../../src/components/registry/Local.js"
+import { DataStore } from "../../../src/services/DataStore.js"
+import { EventBroker } from "../../../src/services/EventBroker.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
 import * as SchedulerLayer from "../../../src/services/scheduler/layer.js"
 import { until } from "./zmqFixtures.js"
@@ -61,7 +63,7 @@ describe("zmq peers: schedulers on one store wake each other", () => {
       const schedulerA = Context.get(contextA, Scheduler)
       // Runs before A's scope closes, so A's stop does not wait out its grace period.
       yield* Effect.addFinalizer(() => Deferred.succeed(runs.unblock, undefined))
-      yield* schedulerA.configureTask({ id: "block", handler: "work", method: "block" })
+      yield* schedulerA.configureTask({ id: "block", handler: "work", method: "block", maxRunningJobs: null })
       yield* schedulerA.configureTask({ id: "record", handler: "work", method: "record" })
       yield* schedulerA.addJob({ taskId: "block" })
       yield* Deferred.await(runs.blockStarted)
@@ -74,8 +76,21 @@ describe("zmq peers: schedulers on one store wake each other", () => {
 
       yield* schedulerA.addJob({ taskId: "record" })
       expect(yield* Deferred.await(runs.recordedBy)).toBe("B")
+
+      // A job B runs, cancelled through A: A's JobCancelRequested reaches B over the stream.
+      const released = yield* Context.get(contextA, EventBroker).subscribe(
+        (event) => event._tag === "JobReleased" && event.outcome === "cancelled"
+      )
+      const blocked = yield* schedulerA.addJob({ taskId: "block" })
+      const storeA = Context.get(contextA, DataStore)
+      yield* until("B runs the second blocking job", Effect.map(storeA.getJobs([blocked]), (jobs) => jobs[0]?.acquiredBy === "B"))
+      const cancellation = yield* schedulerA.cancelJob(blocked)
+      expect(cancellation).toMatchObject({ _tag: "CancelRequested", schedulerId: "B" })
+      const [cancelled] = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(released, 1)))
+      expect(cancelled).toMatchObject({ jobId: blocked, schedulerId: "B" })
+
       const statsB = yield* brokers[1]!.stats
-      expect(statsB.peers?.received).toBeGreaterThanOrEqual(1)
+      expect(statsB.peers?.received).toBeGreaterThanOrEqual(2)
       expect(statsB.peers?.missed).toBe(0)
     })))
 })

@@ -15,7 +15,7 @@ import { decodeMessage, type DropReason } from "./envelope.js"
 import { type PeerStats, ZmqBrokerError } from "./options.js"
 import { markFromPeer } from "./origin.js"
 import { makeSequenceTracker } from "./sequence.js"
-import { wakeTopics } from "./topics.js"
+import { peerTopics } from "./topics.js"
 
 export interface Peers {
   readonly stats: () => PeerStats
@@ -42,7 +42,7 @@ export const connectPeers = (options: {
             reconnectInterval: 100,
             reconnectMaxInterval: 5000
           })
-          sub.subscribe(...wakeTopics)
+          sub.subscribe(...peerTopics)
           // connect() only records the endpoint: peers may start in any order.
           for (const peer of options.peers) {
             try {
@@ -95,7 +95,7 @@ export const connectPeers = (options: {
     }
     yield* Effect.forkScoped(receiveLoop(socket, onMessage))
     yield* Effect.logInfo("listening to peer event streams").pipe(
-      Effect.annotateLogs({ peers: options.peers, topics: wakeTopics })
+      Effect.annotateLogs({ peers: options.peers, topics: peerTopics })
     )
     return {
       stats: () => ({ received, missed, restarts, ownIgnored, dropped: { ...dropped } })

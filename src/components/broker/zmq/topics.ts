@@ -25,6 +25,13 @@ export const topicOf = (event: SchedulerEvent): string =>
 /**
  * What a peer scheduler subscribes to: the events that can make work due
  * sooner (a schedule added or changed, a job added, a job released freeing a
- * task's slot). Its wake-up ignores the rest, so they are not sent to it.
+ * task's slot), and requests to cancel a job the peer may be running. It
+ * ignores the rest, so they are not sent to it.
  */
-export const wakeTopics: ReadonlyArray<string> = ["schedule.added", "schedule.updated", "job.added", "job.released"]
+export const peerTopics: ReadonlyArray<string> = [
+  "schedule.added",
+  "schedule.updated",
+  "job.added",
+  "job.released",
+  "job.cancel.requested"
+]
