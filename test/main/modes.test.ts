@@ -38,7 +38,73 @@ const portsOf = (dir: string) =>
 
 const sockets = (pid: number) => Effect.promise(() => socketsOf(pid))
 
+const getJson = (url: string, init?: RequestInit) =>
+  Effect.promise(async () => {
+    const response = await fetch(url, init)
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+  })
+
+const isAlive = (pid: number): boolean => {
+  try {
+    globalThis.process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 describe("modes as processes, from their shipped deployments", () => {
+  it.scopedLive("full (deployments/default): a job runs on the governed ZeroMQ handler process, its result visible through the API", () =>
+    Effect.gen(function* () {
+      const dir = yield* shippedCopy("default")
+      const { process, finished } = yield* startWith(
+        { SZ_PORTAL_PORT: "0", SZ_HANDLERS_REMOTE_ENDPOINT: "tcp://127.0.0.1:0", SZ_EVENTS_PUBLISH: "tcp://127.0.0.1:0" },
+        `--deployment=${dir}`
+      )
+      const ports = yield* portsOf(dir)
+      expect(Object.keys(ports).sort()).toEqual(["event_pub", "portal", "zmq_router"])
+      const { tcpListening } = yield* sockets(process.pid)
+      const listening = tcpListening.map((socket) => Number.parseInt(socket.local.split(":")[1]!, 16)).sort()
+      expect(listening).toEqual(Object.values(ports).map((address) => address.port).sort())
+      const api = `${ports.portal!.url}/api`
+      // The governor started the worker, which found the registry's real port through SZ_ENDPOINT.
+      yield* waitFor(
+        "the governed worker to register",
+        Effect.map(getJson(`${api}/handlers/worker`), ({ body }) => (body.status === "online" ? true : undefined))
+      )
+      const created = yield* getJson(`${api}/schedules`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          id: "hello-worker",
+          handler: "worker",
+          method: "hello",
+          trigger: { type: "interval", hours: 1 },
+          paused: true,
+          kwargs: { name: "test" }
+        })
+      })
+      expect(created.status).toBe(201)
+      const ran = yield* getJson(`${api}/schedules/hello-worker/run?wait=20s`, { method: "POST" })
+      expect(ran.status).toBe(200)
+      const result = ran.body.result as { outcome: string; return_value: { greeting: string; pid: number } }
+      expect(result.outcome).toBe("success")
+      expect(result.return_value.greeting).toBe("hello, test")
+      // It ran in another process: the governed worker, which stops with the deployment.
+      const workerPid = result.return_value.pid
+      expect(workerPid).not.toBe(process.pid)
+      expect(isAlive(workerPid)).toBe(true)
+      const job = yield* getJson(`${api}/jobs/${ran.body.job_id}`)
+      expect(job.body).toMatchObject({ status: "finished", result: { outcome: "success" } })
+      yield* process.kill("SIGTERM")
+      const { code, stderr } = yield* finished
+      expect(stderr).toBe("")
+      expect(code).toBe(0)
+      expect(isAlive(workerPid)).toBe(false)
+    }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
+
   it.scopedLive("minimal (deployments/minimal): the portal on a free port runs a local-handler job", () =>
     Effect.gen(function* () {
       const dir = yield* shippedCopy("minimal")
