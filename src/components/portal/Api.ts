@@ -11,11 +11,13 @@ import { ExecutionOutcome } from "../../services/ExecutionLog.js"
 import { Authorization } from "./Authorization.js"
 import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable } from "./errors.js"
 import {
+  CancelRequestedView,
   ExecutionPageView,
   ExecutionStatsView,
   GovernorView,
   HandlerView,
   HealthView,
+  JobCancelledView,
   JobStatusView,
   JobView,
   PreviewView,
@@ -172,6 +174,15 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .addSuccess(JobStatusView)
       .addError(BadRequest)
       .addError(NotFound)
+  )
+  .add(
+    HttpApiEndpoint.post("cancel")`/jobs/${id}/cancel`
+      .setUrlParams(Schema.Struct({ reason: opt(Schema.String.annotations({ description: "Recorded as the result's error message" })) }))
+      .addSuccess(JobCancelledView, { status: 200 })
+      .addSuccess(CancelRequestedView, { status: 202 })
+      .addError(NotFound)
+      .addError(Conflict)
+      .addError(Forbidden)
   )
   .prefix("/api") {}
 

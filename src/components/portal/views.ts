@@ -153,6 +153,21 @@ export const RunFinishedView = Schema.Struct({
   result: ResultView
 }).annotations({ identifier: "RunFinished" })
 
+/** Cancel: the job ended as cancelled (queued, or interrupted here: `was_running`)… */
+export const JobCancelledView = Schema.Struct({
+  job_id: Schema.String,
+  status: Schema.Literal("cancelled"),
+  was_running: Schema.Boolean,
+  result: ResultView
+}).annotations({ identifier: "JobCancelled" })
+
+/** …or another scheduler runs it and was asked to interrupt it (its JobReleased, outcome cancelled, follows). */
+export const CancelRequestedView = Schema.Struct({
+  job_id: Schema.String,
+  status: Schema.Literal("cancel_requested"),
+  scheduler_id: Schema.String
+}).annotations({ identifier: "JobCancelRequested" })
+
 export const HandlerInstanceView = Schema.Struct({
   instance_id: Schema.String,
   status: Schema.String,

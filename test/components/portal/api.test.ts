@@ -335,6 +335,51 @@ describe("portal API", () => {
     )
   })
 
+  describe("jobs cancel", () => {
+    live("cancels a queued job and interrupts a running one (outcome cancelled); 404 unknown, 409 finished, 403 viewer", () =>
+      Effect.gen(function* () {
+        const base = yield* url
+        const scheduler = yield* Scheduler
+        // One slot: the first job runs (for 30 s unless interrupted), the second waits in the queue.
+        yield* Effect.orDie(scheduler.configureTask({ id: "cancel-slow", handler: "probe", method: "slow", maxRunningJobs: 1 }))
+        const job = { taskId: "cancel-slow", kwargs: { ms: 30_000 }, resultExpirationTime: 60 }
+        const running = yield* Effect.orDie(scheduler.addJob(job))
+        const queued = yield* Effect.orDie(scheduler.addJob(job))
+        yield* call(base, "GET", `/api/jobs/${running}`, viewer).pipe(
+          Effect.filterOrFail((reply) => reply.body.status === "running"),
+          Effect.retry(Schedule.spaced("20 millis")),
+          Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "the first job did not start" }),
+          Effect.orDie
+        )
+
+        const denied = yield* call(base, "POST", `/api/jobs/${queued}/cancel`, viewer)
+        expect(denied.status).toBe(403)
+
+        const fromQueue = yield* call(base, "POST", `/api/jobs/${queued}/cancel?reason=not%20needed`, admin)
+        expect(fromQueue.status).toBe(200)
+        expect(fromQueue.body).toMatchObject({
+          job_id: queued,
+          status: "cancelled",
+          was_running: false,
+          result: { outcome: "cancelled", error: { tag: "JobCancelled", message: "not needed" } }
+        })
+
+        const interrupted = yield* call(base, "POST", `/api/jobs/${running}/cancel`, admin)
+        expect(interrupted.status).toBe(200)
+        expect(interrupted.body).toMatchObject({ job_id: running, status: "cancelled", was_running: true, result: { outcome: "cancelled" } })
+        const after = yield* call(base, "GET", `/api/jobs/${running}`, viewer)
+        expect(after.body).toMatchObject({ status: "finished", result: { outcome: "cancelled" } })
+
+        const again = yield* call(base, "POST", `/api/jobs/${running}/cancel`, admin)
+        expect(again.status).toBe(409)
+        expect(again.body.error).toMatchObject({ tag: "JobAlreadyFinished", details: { jobId: running, outcome: "cancelled" } })
+        const unknown = yield* call(base, "POST", "/api/jobs/00000000-0000-4000-8000-000000000000/cancel", admin)
+        expect(unknown.status).toBe(404)
+        expect(unknown.body.error.tag).toBe("JobNotFound")
+      })
+    )
+  })
+
   describe("events, metrics, health, docs", () => {
     live("streams events as SSE, filtered by type; 400 for an unknown type", () =>
       Effect.gen(function* () {

@@ -2,8 +2,8 @@
  * The dashboard in a real browser (Debian's chromium driven by playwright-core)
  * against a real portal on the SQLite store: sign in, create a schedule
  * through the form (validated as you type), watch it fire live in the
- * executions view, pause it, and read a failing job's error. Screenshots go
- * to test-results/.
+ * executions view, pause it, read a failing job's error, and cancel a
+ * running job. Screenshots go to test-results/.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -130,6 +130,33 @@ describe.skipIf(!existsSync(chromiumPath))("dashboard in chromium", () => {
     await page.screenshot({ path: `${shots}/dashboard-failure.png`, fullPage: true })
     await page.click('#nav a[data-view="overview"]')
     await expect.poll(() => page.textContent("#overview-failures")).toContain("the widget is broken")
+  })
+
+  it("cancels a running job from the overview", async () => {
+    const created = await api("POST", "/api/schedules", {
+      id: "browser-sleeper",
+      handler: "probe",
+      method: "slow",
+      kwargs: { ms: 60_000 },
+      trigger: { type: "cron", hour: 3, timezone: "UTC" },
+      paused: true
+    })
+    expect(created.status).toBe(201)
+    const run = await api("POST", "/api/schedules/browser-sleeper/run")
+    const jobId: string = run.body.job_id
+    await page.click('#nav a[data-view="overview"]')
+    const item = page.locator(`#overview-running li[data-job="${jobId}"]`)
+    await item.locator(".badge.b-running").waitFor({ timeout: 15_000 })
+    page.once("dialog", (dialog) => void dialog.accept())
+    await item.getByRole("button", { name: "Cancel" }).click()
+    await item.waitFor({ state: "detached", timeout: 15_000 })
+    const after = await api("GET", `/api/jobs/${jobId}`)
+    expect(after.body).toMatchObject({ status: "finished", result: { outcome: "cancelled", error: { tag: "JobCancelled" } } })
+    await page.click('#nav a[data-view="executions"]')
+    const record = page.locator(`#executions-table tbody tr[data-job="${jobId}"]`)
+    await record.waitFor({ timeout: 15_000 })
+    expect(await record.locator(".badge").first().textContent()).toBe("cancelled")
+    await page.screenshot({ path: `${shots}/dashboard-cancelled.png`, fullPage: true })
   })
 
   it("is readable on a phone-sized screen", async () => {

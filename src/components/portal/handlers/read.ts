@@ -1,4 +1,4 @@
-/** Read-only groups: health, trigger preview, handlers, jobs. */
+/** Health, trigger preview, handlers, and jobs (read, and cancel for admins). */
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Duration, Effect, Either } from "effect"
 import type { JobId } from "../../../domain/ids.js"
@@ -8,8 +8,9 @@ import { DataStore } from "../../../services/DataStore.js"
 import { HandlerRegistry } from "../../../services/HandlerRegistry.js"
 import { Scheduler } from "../../../services/Scheduler.js"
 import { FullApi } from "../Api.js"
-import { apiError, BadRequest, fromDomain, NotFound, Unavailable } from "../errors.js"
+import { apiError, BadRequest, Conflict, fromDomain, NotFound, Unavailable } from "../errors.js"
 import { parseInstant, parseWait } from "../params.js"
+import { adminOnly } from "../security.js"
 import { triggerFrom } from "../triggerInput.js"
 import { isoTime, isoTimeOrNull } from "../time.js"
 import { zoneOf } from "../triggerSpec.js"
@@ -142,6 +143,26 @@ export const jobsGroup = HttpApiBuilder.group(FullApi, "jobs", (handlers) =>
             })
           )
         })
+      )
+      .handle("cancel", ({ path, urlParams }) =>
+        adminOnly(
+          scheduler.cancelJob(path.id as JobId, urlParams.reason === undefined ? {} : { reason: urlParams.reason }).pipe(
+            Effect.map((cancellation) =>
+              cancellation._tag === "Cancelled"
+                ? {
+                    job_id: path.id,
+                    status: "cancelled" as const,
+                    was_running: cancellation.wasRunning,
+                    result: resultView(cancellation.result)
+                  }
+                : { job_id: path.id, status: "cancel_requested" as const, scheduler_id: cancellation.schedulerId }
+            ),
+            Effect.catchTags({
+              JobNotFound: (error) => Effect.fail(fromDomain(NotFound)(error)),
+              JobAlreadyFinished: (error) => Effect.fail(fromDomain(Conflict)(error))
+            })
+          )
+        )
       )
   })
 )

@@ -158,6 +158,27 @@ const loadStats = async () => {
 
 const card = (label, value, extra = "") => h("div", { class: "card" }, h("div", { class: "label" }, label), h("div", { class: "value" }, value), extra && h("div", { class: "sub" }, extra))
 
+const cancelJob = (job) => {
+  const name = job.schedule_id ?? job.task_id
+  if (confirm(`Cancel the ${job.status} job of ${name}?`)) {
+    act(() => api("POST", `/api/jobs/${encodeURIComponent(job.id)}/cancel`), `Cancelled the job of ${name}`)
+  }
+}
+
+/** A running or queued job, with a button to cancel it (a running one is interrupted). */
+const jobItem = (job) =>
+  h(
+    "li",
+    { "data-job": job.id },
+    h("span", {}, badge(job.status), " ", job.schedule_id ?? job.task_id),
+    h(
+      "span",
+      { class: "row" },
+      h("span", { class: "sub" }, job.status === "running" ? `started ${relative(parseTime(job.started_at))}` : `queued ${relative(parseTime(job.created_at))}`),
+      scheduleAction("Cancel", () => cancelJob(job), "danger admin-only")
+    )
+  )
+
 const renderOverview = () => {
   const paused = state.schedules.filter((s) => s.paused).length
   const running = state.jobs.filter((j) => j.status === "running")
@@ -171,9 +192,9 @@ const renderOverview = () => {
     card("Success rate", rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`, state.stats ? `${state.stats.overall.total} runs` : "no execution log")
   )
   $("#overview-running").replaceChildren(
-    running.length === 0
-      ? h("p", { class: "muted" }, "Nothing running.")
-      : h("ul", { class: "list" }, running.map((j) => h("li", {}, h("span", {}, j.schedule_id ?? j.task_id), h("span", { class: "sub" }, `started ${relative(parseTime(j.started_at))}`))))
+    state.jobs.length === 0
+      ? h("p", { class: "muted" }, "Nothing running or queued.")
+      : h("ul", { class: "list" }, [...running, ...state.jobs.filter((j) => j.status === "queued").slice(0, 10)].map(jobItem))
   )
   const upcoming = state.schedules
     .filter((s) => !s.paused && s.next_fire_time !== null)
