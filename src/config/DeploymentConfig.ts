@@ -24,6 +24,7 @@ import {
 } from "./fields.js"
 import { EventsSection } from "./sections/events.js"
 import { GovernorSection } from "./sections/governor.js"
+import { PostgresStore } from "./sections/postgresStore.js"
 import { RemoteHandlersSection } from "./sections/remoteHandlers.js"
 
 /** An optional YAML key `yamlKey` decoded to an optional camelCase property. */
@@ -74,12 +75,9 @@ export const SqliteStore = Schema.Struct({
   )
 }).pipe(containing("a mapping"))
 
-/**
- * Which data store a deployment uses, told apart by `type`. PostgreSQL joins
- * this union as a further member when it is built.
- */
-export const StoreSection = Schema.Union(MemoryStore, SqliteStore).pipe(
-  containing("a mapping with type memory or sqlite")
+/** Which data store a deployment uses, told apart by `type` (postgres: sections/postgresStore.ts). */
+export const StoreSection = Schema.Union(MemoryStore, SqliteStore, PostgresStore).pipe(
+  containing("a mapping with type memory, sqlite or postgres")
 )
 export type StoreSection = typeof StoreSection.Type
 
