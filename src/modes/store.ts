@@ -1,18 +1,18 @@
 /**
- * The DataStore component a deployment's `store` section selects. Each store
- * type is one case here; PostgreSQL joins as a further case when it is built
- * (its config member joins StoreSection at the same time).
+ * The DataStore component a deployment's `store` section selects: one case
+ * per store type (memory, sqlite, postgres).
  */
 import { resolve as resolvePath } from "node:path"
-import { Duration, type Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import * as MemoryStore from "../components/datastore/Memory.js"
+import * as PostgresStore from "../components/datastore/Postgres.js"
 import * as SqliteStore from "../components/datastore/Sqlite.js"
 import type { StoreSection } from "../config/DeploymentConfig.js"
 import type { Deployment } from "../config/load.js"
 import type { DataStore } from "../services/DataStore.js"
 import type { EventBroker } from "../services/EventBroker.js"
 import { component } from "./component.js"
-import type { ComponentFailed } from "./StartupError.js"
+import { ComponentFailed } from "./StartupError.js"
 
 /** The component's name in startup messages and logs. */
 export const storeComponentName = (store: StoreSection): string => `store (${store.type})`
@@ -35,6 +35,39 @@ export const sqliteOptionsOf = (
   })
 })
 
+/**
+ * PostgreSQL options from the config: the URL from `url` (which SZ_STORE_URL
+ * sets) or else from the environment variable `url_env` names.
+ */
+export const postgresOptionsOf = (
+  store: Extract<StoreSection, { type: "postgres" }>,
+  env: Readonly<Record<string, string | undefined>> = process.env
+): Effect.Effect<PostgresStore.PostgresOptions, ComponentFailed> => {
+  const url = store.url ?? (store.urlEnv === undefined ? undefined : env[store.urlEnv])
+  if (url === undefined || url === "") {
+    return Effect.fail(
+      new ComponentFailed({
+        component: storeComponentName(store),
+        reason: `environment variable ${store.urlEnv} (store.url_env) is not set`
+      })
+    )
+  }
+  return Effect.succeed({
+    url,
+    ...(store.schema !== undefined && { schema: store.schema }),
+    ...(store.maxConnections !== undefined && { maxConnections: store.maxConnections }),
+    ...(store.synchronousCommit !== undefined && { synchronousCommit: store.synchronousCommit }),
+    ...(store.connectTimeout !== undefined && { connectTimeoutMs: Duration.toMillis(store.connectTimeout) }),
+    ...(store.reconnectTimeout !== undefined && { reconnectTimeoutMs: Duration.toMillis(store.reconnectTimeout) }),
+    ...(store.executionLog !== undefined && {
+      executionLog: {
+        ...(store.executionLog.maxRows !== undefined && { maxRows: store.executionLog.maxRows }),
+        ...(store.executionLog.maxAge !== undefined && { maxAgeMs: millisOrNull(store.executionLog.maxAge) })
+      }
+    })
+  })
+}
+
 export const storeLayer = (deployment: Deployment): Layer.Layer<DataStore, ComponentFailed, EventBroker> => {
   const store = deployment.config.store
   switch (store.type) {
@@ -42,5 +75,10 @@ export const storeLayer = (deployment: Deployment): Layer.Layer<DataStore, Compo
       return component(storeComponentName(store), MemoryStore.layer)
     case "sqlite":
       return component(storeComponentName(store), SqliteStore.layer(sqliteOptionsOf(store, deployment)))
+    case "postgres":
+      return component(
+        storeComponentName(store),
+        Layer.unwrapEffect(Effect.map(postgresOptionsOf(store), PostgresStore.layer))
+      )
   }
 }
