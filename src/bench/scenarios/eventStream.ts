@@ -1,0 +1,164 @@
+/**
+ * event-stream, two measurements of the zmq event broker:
+ * 1. 100,000 events (a job's added/acquired/released, repeated) published to
+ *    one subscriber in another process: events_per_s from the first publish to
+ *    the subscriber seeing the last sequence number; `delivered` and `missed`
+ *    say what it received (missed = gaps at the high-water mark).
+ * 2. local-throughput-memory (100,000 no-op jobs) three ways, interleaved and
+ *    repeated (medians): with the local broker, with the zmq broker publishing
+ *    but nobody subscribed, and with a stalled subscriber (connected,
+ *    subscribed to everything, never reading). `stalled_vs_no_subscriber` is
+ *    the ratio the bar checks (>= 0.9).
+ */
+import { spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { fileURLToPath } from "node:url"
+import { Deferred, Effect, Layer, Option } from "effect"
+import * as zmq from "zeromq"
+import * as ZmqBroker from "../../components/broker/Zmq.js"
+import * as MemoryStore from "../../components/datastore/Memory.js"
+import * as LocalRegistry from "../../components/registry/Local.js"
+import { JobAcquired, JobAdded, JobReleased } from "../../domain/events.js"
+import { JobId, SchedulerId, TaskId } from "../../domain/ids.js"
+import { DataStore } from "../../services/DataStore.js"
+import type { EventBroker } from "../../services/EventBroker.js"
+import { Scheduler } from "../../services/Scheduler.js"
+import * as SchedulerLayer from "../../services/scheduler/layer.js"
+import { cpuWindow, median, monotonicMs } from "../measure.js"
+import type { Metrics } from "../report.js"
+import { makeCountdown } from "./stack.js"
+
+const eventCount = 100_000
+const jobCount = 100_000
+const rounds = 3
+const subscriberScript = fileURLToPath(new URL("./eventSubscriber.js", import.meta.url))
+
+const jobEvents = () => {
+  const at = new Date()
+  const ids = { jobId: JobId.make(randomUUID()), taskId: TaskId.make("bench"), scheduleId: null }
+  const schedulerId = SchedulerId.make("bench")
+  return [
+    new JobAdded({ timestamp: at, ...ids }),
+    new JobAcquired({ timestamp: at, ...ids, schedulerId, attempt: 1 }),
+    new JobReleased({
+      timestamp: at,
+      ...ids,
+      schedulerId,
+      attempt: 1,
+      outcome: "success",
+      willRetry: false,
+      scheduledFireTime: null,
+      startedAt: at,
+      finishedAt: at,
+      error: null
+    })
+  ]
+}
+
+/** Waits until the publisher reports `count` subscriptions. */
+const awaitSubscriptions = (broker: ZmqBroker.ZmqBroker["Type"], count: number) =>
+  Effect.gen(function*() {
+    while (((yield* broker.stats).publisher?.subscriptions.length ?? 0) < count) yield* Effect.sleep("10 millis")
+  }).pipe(Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error("the subscriber never subscribed") }))
+
+const streamToSubscriber = Effect.scoped(Effect.gen(function*() {
+  const broker = yield* ZmqBroker.make({ publish: "tcp://127.0.0.1:0", instanceId: "bench" })
+  const child = spawn(process.execPath, [subscriberScript, broker.endpoint!, String(eventCount)], {
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  yield* Effect.addFinalizer(() => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL")))
+  const done = yield* Deferred.make<string>()
+  let output = ""
+  child.stdout.on("data", (chunk) => {
+    output += String(chunk)
+    if (output.includes("\n")) Deferred.unsafeDone(done, Effect.succeed(output.trim()))
+  })
+  yield* awaitSubscriptions(broker, 1)
+  const events = jobEvents()
+  const batch = Array.from({ length: 999 }, (_, i) => events[i % 3]!)
+  const cpuSeconds = cpuWindow()
+  const start = monotonicMs()
+  for (let sent = 0; sent < eventCount; sent += batch.length) {
+    yield* broker.publishAll(batch.slice(0, Math.min(batch.length, eventCount - sent)))
+    yield* Effect.yieldNow()
+  }
+  const published = monotonicMs()
+  const publishCpuS = cpuSeconds()
+  // The last messages may have been dropped: keep adding one until the subscriber has seen seq eventCount.
+  while (Option.isNone(yield* Deferred.poll(done))) {
+    yield* broker.publish(events[0]!)
+    yield* Effect.sleep("1 millis")
+  }
+  const [, received, missed] = (yield* Deferred.await(done)).split(" ").map(Number)
+  const elapsedS = (monotonicMs() - start) / 1000
+  return {
+    events: eventCount,
+    events_per_s: eventCount / elapsedS,
+    publish_events_per_s: eventCount / ((published - start) / 1000),
+    publish_events_per_cpu_s: eventCount / publishCpuS,
+    delivered: received!,
+    missed: missed!
+  }
+}))
+
+type BrokerKind = "local" | "zmq" | "zmq-stalled"
+
+/** "local": no PUB socket, so publish is the local broker's own function. */
+const brokerLayer = (kind: BrokerKind): Layer.Layer<EventBroker | ZmqBroker.ZmqBroker, ZmqBroker.ZmqBrokerError> =>
+  kind === "local"
+    ? ZmqBroker.layer({ publish: null })
+    : ZmqBroker.layer({ publish: "tcp://127.0.0.1:0", instanceId: "bench" })
+
+/** local-throughput-memory's measurement on a scheduler whose broker is `kind`. */
+const throughputWith = (kind: BrokerKind) =>
+  Effect.flatMap(makeCountdown(jobCount), (ran) => {
+    const handler = LocalRegistry.defineLocalHandler({ id: "bench", methods: { run: () => ran.tick() } })
+    const broker = brokerLayer(kind)
+    const stack = SchedulerLayer.layer({ cleanupInterval: null }).pipe(
+      Layer.provideMerge(Layer.mergeAll(MemoryStore.layer, LocalRegistry.layer([handler])).pipe(Layer.provideMerge(broker)))
+    )
+    return Effect.scoped(Effect.gen(function*() {
+      const context = yield* Layer.build(stack)
+      const scheduler = yield* Effect.provide(Scheduler, context)
+      const store = yield* Effect.provide(DataStore, context)
+      if (kind === "zmq-stalled") {
+        const zmqBroker = yield* Effect.provide(ZmqBroker.ZmqBroker, context)
+        // Connected and subscribed to everything, never read: it fills up and then loses messages.
+        const stalled = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 1000 })
+        stalled.subscribe("")
+        stalled.connect(zmqBroker.endpoint!)
+        yield* Effect.addFinalizer(() => Effect.sync(() => stalled.close()))
+        yield* awaitSubscriptions(zmqBroker, 1)
+      }
+      yield* Effect.orDie(scheduler.configureTask({ id: "bench", handler: "bench", method: "run", maxRunningJobs: null }))
+      const cpuSeconds = cpuWindow()
+      const start = monotonicMs()
+      for (let i = 0; i < jobCount; i++) yield* scheduler.addJob({ taskId: "bench" })
+      yield* Deferred.await(ran.reached)
+      while ((yield* store.getJobs()).length > 0) yield* Effect.sleep("1 millis")
+      return { perS: jobCount / ((monotonicMs() - start) / 1000), perCpuS: jobCount / cpuSeconds() }
+    }))
+  })
+
+export const eventStream = (): Effect.Effect<Metrics, unknown> =>
+  Effect.gen(function*() {
+    const stream = yield* streamToSubscriber
+    const kinds: ReadonlyArray<BrokerKind> = ["local", "zmq", "zmq-stalled"]
+    const runs: Record<BrokerKind, Array<{ perS: number; perCpuS: number }>> = { local: [], zmq: [], "zmq-stalled": [] }
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of kinds) runs[kind].push(yield* throughputWith(kind))
+    }
+    const perS = (kind: BrokerKind) => median(runs[kind].map((run) => run.perS))
+    const perCpuS = (kind: BrokerKind) => median(runs[kind].map((run) => run.perCpuS))
+    return {
+      ...stream,
+      jobs_per_s_local: perS("local"),
+      jobs_per_s_no_subscriber: perS("zmq"),
+      jobs_per_s_stalled: perS("zmq-stalled"),
+      jobs_per_cpu_s_local: perCpuS("local"),
+      jobs_per_cpu_s_no_subscriber: perCpuS("zmq"),
+      jobs_per_cpu_s_stalled: perCpuS("zmq-stalled"),
+      stalled_vs_no_subscriber: perS("zmq-stalled") / perS("zmq"),
+      stalled_vs_no_subscriber_cpu: perCpuS("zmq-stalled") / perCpuS("zmq")
+    }
+  })
