@@ -1,12 +1,15 @@
 /**
- * The remote-handler protocol's messages (version 1), as Schemas. Every message
+ * The remote-handler protocol's messages (versions 1 and 2 share them), as Schemas. Every message
  * is one JSON object with a `type`; see docs/protocol.md for the wire format
  * and an example of each. Field limits are part of the contract: a message
  * that breaks one is dropped as malformed.
  */
 import { Schema } from "effect"
 
-export const protocolVersion = 1
+/** The version this build speaks; a server also accepts handlers that register with an earlier one. */
+export const protocolVersion = 2
+/** Versions a server accepts in `register` (1: one message per frame; 2: batches, see framing.ts). */
+export const supportedProtocolVersions: ReadonlyArray<number> = [1, 2]
 
 /** Identifiers chosen by handlers or minted by the server (1..200 characters). */
 const Name = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))

@@ -7,7 +7,7 @@
  */
 import { Chunk, Effect, Queue } from "effect"
 import type * as zmq from "zeromq"
-import { encode, maxMessagesPerFrameSet } from "./framing.js"
+import { encode, type FramingVersion, maxMessagesPerFrameSet } from "./framing.js"
 
 /**
  * Reads frame sets until the socket closes (receive then rejects), passing each
@@ -43,7 +43,9 @@ export interface Outbox<K> {
 
 export const makeOutbox = <K>(
   keyOf: (to: K) => string,
-  write: (to: K, frames: Array<Buffer | string>) => Promise<void>
+  write: (to: K, frames: Array<Buffer | string>) => Promise<void>,
+  /** The framing the destination reads (see framing.ts); asked once per write. */
+  framingOf: (to: K) => FramingVersion = () => 2
 ): Effect.Effect<Outbox<K>> =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<Envelope<K>>()
@@ -62,7 +64,10 @@ export const makeOutbox = <K>(
         for (const group of groups.values()) {
           for (let i = 0; i < group.messages.length; i += maxMessagesPerFrameSet) {
             // A closed socket or an unroutable peer loses the message, as the protocol allows.
-            await write(group.to, encode(group.messages.slice(i, i + maxMessagesPerFrameSet))).catch(() => undefined)
+            const chunk = i === 0 && group.messages.length <= maxMessagesPerFrameSet
+              ? group.messages
+              : group.messages.slice(i, i + maxMessagesPerFrameSet)
+            await write(group.to, encode(chunk, framingOf(group.to))).catch(() => undefined)
           }
         }
       })

@@ -1,22 +1,54 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import { fastHandlerMessage, fastServerMessage } from "../../src/protocol/fastPath.js"
-import { decodeHandlerFrames, decodeServerFrames, encode, header } from "../../src/protocol/framing.js"
+import { decodeHandlerFrames, decodeServerFrames, encode, header, headerV2 } from "../../src/protocol/framing.js"
 import { HandlerMessage, ServerMessage } from "../../src/protocol/messages.js"
 
 const toBuffers = (frames: ReadonlyArray<Buffer | string>) => frames.map((f) => (typeof f === "string" ? Buffer.from(f) : f))
 
 describe("framing", () => {
-  it("round-trips several messages in one frame set", () => {
+  it("round-trips several messages in one protocol-1 frame set, one frame each", () => {
     const frames = toBuffers(encode([
       { type: "result", jobId: "j1", attempt: 1, ok: true, value: 3 },
       { type: "result", jobId: "j2", attempt: 2, ok: false, error: { tag: "Boom", message: "no" } },
       { type: "heartbeat" }
-    ]))
+    ], 1))
     expect(frames[0]!.toString()).toBe(header)
+    expect(frames).toHaveLength(4)
     const decoded = decodeHandlerFrames(frames)
     expect(decoded.drops).toEqual([])
     expect(decoded.messages.map((m) => m.type)).toEqual(["result", "result", "heartbeat"])
+  })
+
+  it("protocol 2 batches messages into one array frame and splits batches before the frame limit", () => {
+    const results = Array.from({ length: 3 }, (_, i) => ({ type: "result", jobId: `j${i}`, attempt: 1, ok: true, value: i }))
+    const frames = toBuffers(encode([...results, JSON.stringify({ type: "heartbeat" })]))
+    expect(frames.map((f) => f.toString())).toEqual([headerV2, JSON.stringify([...results, { type: "heartbeat" }])])
+    const decoded = decodeHandlerFrames(frames)
+    expect(decoded).toEqual({ version: 2, messages: [...results, { type: "heartbeat" }], drops: [] })
+
+    const big = Array.from({ length: 5000 }, (_, i) => ({ type: "result", jobId: `job-${i}`, attempt: 1, ok: true, value: "x".repeat(100) }))
+    const split = toBuffers(encode(big))
+    expect(split.length).toBeGreaterThan(2)
+    expect(split.every((frame) => frame.byteLength < 1024 * 1024)).toBe(true)
+    expect(decodeHandlerFrames(split).messages).toHaveLength(5000)
+  })
+
+  it("protocol 2 drops a bad element of a batch, or a frame that is not an array, and keeps the rest", () => {
+    const frames = [
+      Buffer.from(headerV2),
+      Buffer.from(JSON.stringify([{ type: "cancel", jobId: "a", attempt: 1 }, { type: "cancel", jobId: "b", attempt: 0 }, 7])),
+      Buffer.from(JSON.stringify({ type: "cancel", jobId: "c", attempt: 1 })),
+      Buffer.from("[{\"type\":"),
+      Buffer.from(JSON.stringify([{ type: "heartbeat" }]))
+    ]
+    const decoded = decodeServerFrames(frames)
+    expect(decoded.version).toBe(2)
+    expect(decoded.messages).toEqual([{ type: "cancel", jobId: "a", attempt: 1 }, { type: "heartbeat" }])
+    expect(decoded.drops.map((d) => d.reason)).toEqual(["invalid_message", "invalid_message", "invalid_message", "not_json"])
+    expect(decoded.drops[0]!.detail).toContain("frame 1 message 1")
+    const tooMany = decodeServerFrames([Buffer.from(headerV2), Buffer.from(JSON.stringify(Array.from({ length: 10_001 }, () => ({ type: "heartbeat" }))))])
+    expect(tooMany.drops.map((d) => d.reason)).toEqual(["too_many_frames"])
   })
 
   it("drops bad frames but keeps the good ones around them", () => {
@@ -33,7 +65,7 @@ describe("framing", () => {
   })
 
   it("rejects a frame set without the protocol header", () => {
-    expect(decodeHandlerFrames([Buffer.from("SZ2"), Buffer.from("{}")]).drops[0]!.reason).toBe("bad_header")
+    expect(decodeHandlerFrames([Buffer.from("SZ3"), Buffer.from("{}")]).drops[0]!.reason).toBe("bad_header")
     expect(decodeHandlerFrames([]).drops[0]!.reason).toBe("bad_header")
   })
 
@@ -43,16 +75,20 @@ describe("framing", () => {
       seed = (seed * 1103515245 + 12345) % 2147483648
       return seed / 2147483648
     }
-    const valid = Buffer.from(JSON.stringify({ type: "register", protocol: 1, handlerId: "h", instanceId: "i", methods: [{ name: "m" }], concurrency: 2, credential: null }))
+    const register = { type: "register", protocol: 1, handlerId: "h", instanceId: "i", methods: [{ name: "m" }], concurrency: 2, credential: null }
     for (let i = 0; i < 5000; i++) {
       const withHeader = random() < 0.7
-      const frames: Array<Buffer> = withHeader ? [Buffer.from(header)] : []
+      const v2 = random() < 0.5
+      const frames: Array<Buffer> = withHeader ? [Buffer.from(v2 ? headerV2 : header)] : []
+      // In protocol 2 each frame is a batch: here a batch of one, so each frame has one outcome.
+      const json = (message: unknown) => Buffer.from(JSON.stringify(v2 ? [message] : message))
+      const valid = json(register)
       const count = Math.floor(random() * 4)
       for (let f = 0; f < count; f++) {
         const kind = random()
         if (kind < 0.4) frames.push(valid.subarray(0, Math.floor(random() * valid.length)))
         else if (kind < 0.8) frames.push(Buffer.from(Array.from({ length: Math.floor(random() * 64) }, () => Math.floor(random() * 256))))
-        else frames.push(Buffer.from(JSON.stringify({ type: ["run", "result", "register", "cancel"][f % 4], jobId: random() })))
+        else frames.push(json({ type: ["run", "result", "register", "cancel"][f % 4], jobId: random() }))
       }
       const a = decodeHandlerFrames(frames)
       const b = decodeServerFrames(frames)

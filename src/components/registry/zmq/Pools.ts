@@ -10,6 +10,7 @@ import { Effect, Exit } from "effect"
 import { type HandlerFailed, HandlerLost, type HandlerOffline, MethodNotFound } from "../../../domain/errors.js"
 import type { Job } from "../../../domain/Job.js"
 import type { Task } from "../../../domain/Task.js"
+import type { FramingVersion } from "../../../protocol/framing.js"
 import type { MethodSpec } from "../../../protocol/messages.js"
 import type { HandlerInstanceInfo, HandlerStatus } from "../../../services/HandlerRegistry.js"
 
@@ -21,7 +22,6 @@ export type RunFailure = HandlerFailed | HandlerLost
  * the rest of the dispatch. Only one fiber awaits a run at a time.
  */
 export interface Pending {
-  readonly key: string
   readonly jobId: string
   readonly attempt: number
   readonly instance: Instance
@@ -64,7 +64,10 @@ export interface Instance {
   /** Clock millis of the last frame set from it; null when only known from the directory. */
   lastSeenMs: number | null
   registeredAtMs: number
+  /** By job id: an instance never has two attempts of one job at once (a retry waits for the attempt's end). */
   readonly inFlight: Map<string, Pending>
+  /** The framing its process reads (from the protocol version it registered with). */
+  framing: FramingVersion
 }
 
 export interface Waiter {
@@ -80,8 +83,6 @@ export interface Pool {
   /** FIFO of runs waiting for an instance (a Set keeps insertion order and deletes in O(1)). */
   readonly waiters: Set<Waiter>
 }
-
-export const pendingKey = (jobId: string, attempt: number): string => `${jobId}#${attempt}`
 
 /** The union of the methods every known instance of the pool offers; null when no instance is known yet. */
 export const knownMethods = (pool: Pool): ReadonlySet<string> | null => {
@@ -119,7 +120,7 @@ export interface Dispatcher {
   /** Hands queued runs to instances with free slots; call after anything that frees or adds capacity. */
   readonly serve: (pool: Pool) => void
   /** Completes a run with the handler's result; false when no such run is in flight on the instance. */
-  readonly complete: (instance: Instance, key: string, exit: Exit.Exit<unknown, HandlerFailed>) => boolean
+  readonly complete: (instance: Instance, jobId: string, attempt: number, exit: Exit.Exit<unknown, HandlerFailed>) => boolean
   /** Fails every run in flight on the instance with HandlerLost and takes it out of dispatch. */
   readonly lose: (instance: Instance) => number
 }
@@ -128,9 +129,7 @@ export const makeDispatcher = (
   sendRun: (instance: Instance, job: Job, task: Task) => void
 ): Dispatcher => {
   const start = (instance: Instance, job: Job, task: Task): Pending => {
-    const key = pendingKey(job.id, job.attempt)
     const pending: Pending = {
-      key,
       jobId: job.id,
       attempt: job.attempt,
       instance,
@@ -138,7 +137,7 @@ export const makeDispatcher = (
       outcome: undefined,
       resume: undefined
     }
-    instance.inFlight.set(key, pending)
+    instance.inFlight.set(job.id, pending)
     sendRun(instance, job, task)
     return pending
   }
@@ -164,10 +163,10 @@ export const makeDispatcher = (
     }
   }
 
-  const complete = (instance: Instance, key: string, exit: Exit.Exit<unknown, HandlerFailed>): boolean => {
-    const pending = instance.inFlight.get(key)
-    if (pending === undefined) return false
-    instance.inFlight.delete(key)
+  const complete = (instance: Instance, jobId: string, attempt: number, exit: Exit.Exit<unknown, HandlerFailed>): boolean => {
+    const pending = instance.inFlight.get(jobId)
+    if (pending === undefined || pending.attempt !== attempt) return false
+    instance.inFlight.delete(jobId)
     settle(pending, exit)
     return true
   }

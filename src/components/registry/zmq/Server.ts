@@ -10,7 +10,7 @@ import { HandlerFailed, HandlerNotFound, HandlerOffline, MethodNotFound } from "
 import type { Job } from "../../../domain/Job.js"
 import type { Task } from "../../../domain/Task.js"
 import { decodeHandlerFrames, type DropReason } from "../../../protocol/framing.js"
-import { type HandlerMessage, protocolVersion, type RejectReason, type Register } from "../../../protocol/messages.js"
+import { type HandlerMessage, type RejectReason, type Register, supportedProtocolVersions } from "../../../protocol/messages.js"
 import { makeOutbox, receiveLoop } from "../../../protocol/socketLoops.js"
 import { HandlerDirectory, HandlerInstanceRecord } from "../../../services/HandlerDirectory.js"
 import type { HandlerInfo, HandlerRegistryShape } from "../../../services/HandlerRegistry.js"
@@ -22,10 +22,10 @@ import {
   knownMethods,
   makeDispatcher,
   type Pending,
-  pendingKey,
   pick,
   type Pool,
   poolStatus,
+  type RunFailure,
   type Waiter
 } from "./Pools.js"
 import { type ResolvedZmqOptions, ZmqRegistryError, type ZmqRegistryShape, type ZmqRegistryStats } from "./options.js"
@@ -121,7 +121,8 @@ export const make = (
         draining: false,
         lastSeenMs: null,
         registeredAtMs: record.registeredAt.getTime(),
-        inFlight: new Map()
+        inFlight: new Map(),
+        framing: 1
       })
     }
 
@@ -149,7 +150,12 @@ export const make = (
     }
     const socket = yield* openRouter(options, context)
     const endpoint = socket.lastEndpoint ?? options.endpoint
-    const outbox = yield* makeOutbox<Buffer>(peerKey, (peer, frames) => socket.send([peer, ...frames]))
+    // A peer that has not registered yet is answered in protocol 1's framing, which every version reads.
+    const outbox = yield* makeOutbox<Buffer>(
+      peerKey,
+      (peer, frames) => socket.send([peer, ...frames]),
+      (peer) => peers.get(peerKey(peer))?.framing ?? 1
+    )
 
     const clock = yield* Effect.clock
     const dispatcher = makeDispatcher((instance, job, task) => {
@@ -200,8 +206,11 @@ export const make = (
     }
 
     const credentialProblem = (register: Register): [RejectReason, string] | undefined => {
-      if (register.protocol !== protocolVersion) {
-        return ["unsupported_version", `protocol ${register.protocol} is not supported (this server speaks ${protocolVersion})`]
+      if (!supportedProtocolVersions.includes(register.protocol)) {
+        return [
+          "unsupported_version",
+          `protocol ${register.protocol} is not supported (this server speaks ${supportedProtocolVersions.join(" and ")})`
+        ]
       }
       const digest = digests.get(register.handlerId)
       if (digest === undefined) {
@@ -236,7 +245,8 @@ export const make = (
           draining: false,
           lastSeenMs: nowMs,
           registeredAtMs: nowMs,
-          inFlight: new Map()
+          inFlight: new Map(),
+          framing: 1
         }
         pool.instances.set(register.instanceId, instance)
       } else if (instance.peer !== null && peerKey(instance.peer) !== key) {
@@ -244,6 +254,7 @@ export const make = (
         peers.delete(peerKey(instance.peer))
       }
       instance.peer = peer
+      instance.framing = register.protocol === 1 ? 1 : 2
       instance.methods = register.methods
       instance.methodNames = new Set(register.methods.map((method) => method.name))
       instance.capacity = register.concurrency
@@ -319,7 +330,7 @@ export const make = (
               const exit = message.ok
                 ? Exit.succeed(message.value ?? null)
                 : Exit.fail(new HandlerFailed({ tag: message.error.tag, message: message.error.message }))
-              if (dispatcher.complete(instance, pendingKey(message.jobId, message.attempt), exit)) completed++
+              if (dispatcher.complete(instance, message.jobId, message.attempt, exit)) completed++
               else {
                 dropped.unexpected++
                 problems.push(`result for job ${message.jobId} attempt ${message.attempt}, which is not in flight there`)
@@ -354,10 +365,17 @@ export const make = (
       for (const instance of peers.values()) if (instance.peer !== null) outbox.post(instance.peer, { type: "heartbeat" })
     })
 
+    const checkPeriodMs = Math.max(1, intervalMs / 4)
+    let lastCheckMs: number | null = null
+    // Silence is counted from here at the earliest: when this process itself stalled (a
+    // long GC, a starved CPU), frames may be waiting unread, so peers get a fresh window.
+    let countSilenceFromMs = 0
     const checkLiveness = Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+      if (lastCheckMs !== null && nowMs - lastCheckMs > Math.max(2 * checkPeriodMs, intervalMs)) countSilenceFromMs = nowMs
+      lastCheckMs = nowMs
       const effects: Array<Effect.Effect<void>> = []
       for (const instance of Array.from(peers.values())) {
-        const silentMs = nowMs - (instance.lastSeenMs ?? nowMs)
+        const silentMs = nowMs - Math.max(instance.lastSeenMs ?? nowMs, countSilenceFromMs)
         if (silentMs > offlineAfterMs) {
           effects.push(
             Effect.flatMap(retire(instance, nowMs), (lost) =>
@@ -381,7 +399,7 @@ export const make = (
     yield* Effect.forkScoped(receiveLoop(socket, onFrameSet))
     yield* Effect.forkScoped(Effect.repeat(sendHeartbeats, Schedule.spaced(options.heartbeatInterval)))
     yield* Effect.forkScoped(
-      Effect.repeat(checkLiveness, Schedule.spaced(Duration.millis(Math.max(1, intervalMs / 4))))
+      Effect.repeat(checkLiveness, Schedule.spaced(Duration.millis(checkPeriodMs)))
     )
     // Runs still waiting when the registry stops end as lost rather than hanging.
     yield* Effect.addFinalizer(() =>
@@ -394,7 +412,7 @@ export const make = (
     const cancelAndWait = (pending: Pending): Effect.Effect<void> =>
       Effect.suspend(() => {
         const { instance } = pending
-        if (instance.inFlight.get(pending.key) === pending && !pending.cancelSent && instance.peer !== null) {
+        if (instance.inFlight.get(pending.jobId) === pending && !pending.cancelSent && instance.peer !== null) {
           pending.cancelSent = true
           outbox.post(instance.peer, { type: "cancel", jobId: pending.jobId, attempt: pending.attempt })
         }
@@ -402,8 +420,13 @@ export const make = (
         return Effect.asVoid(Effect.exit(awaitOutcome(pending)))
       })
 
-    const awaitResult = (pending: Pending) =>
-      Effect.onInterrupt(awaitOutcome(pending), () => cancelAndWait(pending))
+    /** The run's outcome; interrupting it cancels the run on the handler and waits for that to end it. */
+    const awaitResult = (pending: Pending): Effect.Effect<unknown, RunFailure> =>
+      Effect.async<unknown, RunFailure>((resume) => {
+        if (pending.outcome !== undefined) return resume(pending.outcome)
+        pending.resume = resume
+        return cancelAndWait(pending)
+      })
 
     const waitForInstance = (pool: Pool, job: Job, task: Task) =>
       Effect.gen(function*() {
@@ -450,6 +473,14 @@ export const make = (
           return Effect.flatMap(started, (pending) => restore(awaitResult(pending)))
         }))
 
+    // The hot path: an instance has a free slot and nothing queues before this run, so
+    // it is sent now, in the caller's fiber, and only the wait for its result remains.
+    const start: HandlerRegistryShape["start"] = (job, task) => {
+      const pool = pools.get(task.handler)
+      const instance = pool !== undefined && pool.waiters.size === 0 ? pick(pool, task.method) : undefined
+      return instance === undefined ? run(job, task) : awaitResult(dispatcher.start(instance, job, task))
+    }
+
     const list = () =>
       Effect.sync(() =>
         Array.from(pools.values(), (pool): HandlerInfo => ({
@@ -471,6 +502,7 @@ export const make = (
     return {
       validate: (handler, method) => Effect.asVoid(validate(handler, method)),
       run,
+      start,
       list,
       endpoint,
       stats

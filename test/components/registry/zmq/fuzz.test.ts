@@ -8,7 +8,7 @@ import { Effect, Fiber } from "effect"
 import * as zmq from "zeromq"
 import { ZmqRegistry } from "../../../../src/components/registry/Zmq.js"
 import { defineHandler, runHandler } from "../../../../src/handler/index.js"
-import { decodeHandlerFrames, header } from "../../../../src/protocol/framing.js"
+import { decodeHandlerFrames, header, headerV2 } from "../../../../src/protocol/framing.js"
 import { HandlerRegistry } from "../../../../src/services/HandlerRegistry.js"
 import { job, registryLayer, task, token } from "./fixtures.js"
 
@@ -29,12 +29,14 @@ const samples = [
 
 /** One garbage frame set: maybe no header, random bytes, truncated or mangled messages, an oversized frame. */
 const garbage = (random: () => number): Array<Buffer> => {
-  const frames: Array<Buffer> = random() < 0.8 ? [Buffer.from(header)] : []
+  const v2 = random() < 0.5
+  const frames: Array<Buffer> = random() < 0.8 ? [Buffer.from(v2 ? headerV2 : header)] : []
   const count = 1 + Math.floor(random() * 4)
   for (let i = 0; i < count; i++) {
     const kind = random()
     const sample = samples[Math.floor(random() * samples.length)]!
-    if (kind < 0.3) frames.push(sample.subarray(0, Math.floor(random() * sample.length)))
+    if (v2 && kind < 0.2) frames.push(Buffer.from(`[${sample.toString()},${sample.toString().slice(0, Math.floor(random() * sample.length))}]`))
+    else if (kind < 0.3) frames.push(sample.subarray(0, Math.floor(random() * sample.length)))
     else if (kind < 0.6) frames.push(Buffer.from(Array.from({ length: Math.floor(random() * 80) }, () => Math.floor(random() * 256))))
     else if (kind < 0.85) {
       const mangled = Buffer.from(sample)
