@@ -83,6 +83,14 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     timeoutMs: 240_000
   },
   {
+    name: "event-stream",
+    description:
+      "100,000 events over the zmq broker to one subscriber process; local-throughput-memory with a stalled subscriber vs none (medians of 3)",
+    bars: { events_per_s: { op: ">=", value: 100_000 }, stalled_vs_no_subscriber: { op: ">=", value: 0.9 } },
+    store: "memory",
+    timeoutMs: 300_000
+  },
+  {
     name: "cron-next",
     description: "next 1,000 fire times of '*/5 * * * * *' and '0 30 2 * * *' (Europe/Stockholm), ours vs croner",
     bars: {},
