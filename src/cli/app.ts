@@ -1,11 +1,12 @@
 /**
  * The command line: `run` is the default (flags without a subcommand run a
- * deployment), `triggers next` previews fire times, `tokens create` mints a
+ * deployment), `init` scaffolds a deployment, `triggers next` previews fire times, `tokens create` mints a
  * portal token, `migrate status|up` shows and applies SQLite migrations,
  * `events --connect` prints a deployment's live event stream.
  */
 import { Command } from "@effect/cli"
 import { eventsCommand } from "./events.js"
+import { initCommand } from "./init.js"
 import { runCommand, runDeployment, runOptions } from "./run.js"
 import { migrateCommand } from "./migrate.js"
 import { tokensCommand } from "./tokens.js"
@@ -17,7 +18,7 @@ export const rootCommand = Command.make("schedulezero", runOptions, runDeploymen
     "ScheduleZero job scheduler. Without a subcommand it runs a deployment like `run`: " +
       "schedulezero --mode=minimal --deployment=deployments/minimal"
   ),
-  Command.withSubcommands([runCommand, triggersCommand, tokensCommand, migrateCommand, eventsCommand])
+  Command.withSubcommands([runCommand, initCommand, triggersCommand, tokensCommand, migrateCommand, eventsCommand])
 )
 
 export const cli = Command.run(rootCommand, { name: "ScheduleZero", version: VERSION })
