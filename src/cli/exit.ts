@@ -1,8 +1,11 @@
 /**
  * How the process ends. 0: stopped by a signal or finished; 2: it could not
  * start or was used wrongly (bad flags, bad config, a mode not built yet, a
- * component that failed to start) — reported as one message on stderr;
- * 1: anything unexpected, reported with its cause.
+ * component that failed to start, a request the portal refused as wrong) —
+ * reported as one message on stderr; 3: what a client command asked for does
+ * not exist; 1: anything else — a failure that carries its own exit code
+ * (an unreachable portal) is reported by its message, the unexpected with its
+ * cause.
  */
 import { ValidationError } from "@effect/cli"
 import type { Teardown } from "@effect/platform/Runtime"
@@ -10,6 +13,7 @@ import { Cause, Console, Effect, Exit, Option, Predicate } from "effect"
 
 export const EXIT_UNEXPECTED = 1
 export const EXIT_USAGE = 2
+export const EXIT_NOT_FOUND = 3
 
 /** Failures that mean "could not start / wrong usage"; each carries a message written for the user. */
 const usageTags: ReadonlySet<string> = new Set(["ConfigError", "ModeNotAvailable", "ComponentFailed", "CliUsageError"])
@@ -18,12 +22,16 @@ const isUsageFailure = (error: unknown): boolean =>
   ValidationError.isValidationError(error) ||
   (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && usageTags.has(error._tag))
 
+/** A failure that knows its exit code and has a message written for the user (the client commands' errors). */
+const ownExitCode = (error: unknown): number | undefined =>
+  Predicate.hasProperty(error, "exitCode") && typeof error.exitCode === "number" ? error.exitCode : undefined
+
 /** The exit code for how the main effect ended. */
 export const exitCodeOf = <E, A>(exit: Exit.Exit<A, E>): number => {
   if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return 0
   return Option.match(Cause.failureOption(exit.cause), {
     onNone: () => EXIT_UNEXPECTED,
-    onSome: (error) => (isUsageFailure(error) ? EXIT_USAGE : EXIT_UNEXPECTED)
+    onSome: (error) => ownExitCode(error) ?? (isUsageFailure(error) ? EXIT_USAGE : EXIT_UNEXPECTED)
   })
 }
 
@@ -38,6 +46,9 @@ export const reportFailure = <A, E, R>(program: Effect.Effect<A, E, R>): Effect.
   Effect.tapErrorCause(program, (cause) => {
     if (Cause.isInterruptedOnly(cause)) return Effect.void
     const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure) && ownExitCode(failure.value) !== undefined) {
+      return Console.error(String((failure.value as { readonly message: unknown }).message))
+    }
     if (Option.isSome(failure) && isUsageFailure(failure.value)) {
       return ValidationError.isValidationError(failure.value)
         ? Effect.void

@@ -12,7 +12,8 @@ import { CliUsageError } from "./errors.js"
 
 export { formatInZone } from "../domain/triggers/format.js"
 
-export interface TriggersNextOptions {
+/** The flags that describe a trigger (also taken by `schedules add`). */
+export interface TriggerFlags {
   readonly cron: Option.Option<string>
   readonly interval: Option.Option<string>
   readonly date: Option.Option<string>
@@ -21,6 +22,9 @@ export interface TriggersNextOptions {
   readonly timezone: Option.Option<string>
   readonly start: Option.Option<string>
   readonly end: Option.Option<string>
+}
+
+export interface TriggersNextOptions extends TriggerFlags {
   readonly count: number
 }
 
@@ -68,9 +72,9 @@ const optional = <K extends string>(key: K, value: Option.Option<string>): Parti
   Option.match(value, { onNone: () => ({}), onSome: (v) => ({ [key]: v }) as Record<K, string> })
 
 /** The trigger spec the flags describe. */
-const specOf = (options: TriggersNextOptions): Either.Either<TriggerSpec, CliUsageError> => {
+export const triggerSpecOf = (options: TriggerFlags, jsonFlag = "--json"): Either.Either<TriggerSpec, CliUsageError> => {
   const kinds = (["cron", "interval", "date", "calendar", "json"] as const).filter((kind) => Option.isSome(options[kind]))
-  if (kinds.length !== 1) return usage("give exactly one of --cron, --interval, --date, --calendar or --json")
+  if (kinds.length !== 1) return usage(`give exactly one of --cron, --interval, --date, --calendar or ${jsonFlag}`)
   const window = { ...optional("start_time", options.start), ...optional("end_time", options.end) }
   const timezone = optional("timezone", options.timezone)
   switch (kinds[0]!) {
@@ -91,7 +95,7 @@ const specOf = (options: TriggersNextOptions): Either.Either<TriggerSpec, CliUsa
       }) as TriggerSpec)
     case "json":
       if (Option.isSome(options.start) || Option.isSome(options.end)) {
-        return usage("--start and --end do not apply to --json: put start_time/end_time in the spec")
+        return usage(`--start and --end do not apply to ${jsonFlag}: put start_time/end_time in the spec`)
       }
       return Either.mapLeft(parseSpecJson(Option.getOrThrow(options.json)), (error) => new CliUsageError({ message: error.message }))
   }
@@ -110,7 +114,7 @@ export const nextFireTimeLines = (
 ): Either.Either<ReadonlyArray<string>, CliUsageError> =>
   Either.gen(function* () {
     if (!Number.isInteger(options.count) || options.count < 1) return yield* usage("--count: must be a positive integer")
-    const spec = yield* specOf(options)
+    const spec = yield* triggerSpecOf(options)
     let trigger = yield* Either.mapLeft(fromSpec(spec, now), (error) => new CliUsageError({ message: error.message }))
     const zone = displayZone(trigger, options)
     if (formatInZone(now, zone) === undefined) return yield* usage(`timezone: unknown time zone '${zone}'`)
@@ -126,23 +130,27 @@ export const nextFireTimeLines = (
 
 const text = (name: string, description: string) => Options.text(name).pipe(Options.withDescription(description), Options.optional)
 
+export const triggerFlags = {
+  cron: text("cron", 'Crontab expression: 5 fields "min hour day month dow" or 6 with seconds first (dow 0/7 = sunday)'),
+  interval: text("interval", "Fixed interval of absolute time: 90s, 5m, 1h30m, 2d, 1w, 250ms"),
+  date: text("date", "One-off run time, ISO-8601 with offset, e.g. 2026-04-01T08:00:00+02:00"),
+  calendar: text(
+    "calendar",
+    'Calendar interval as key=value pairs: years, months, weeks, days, hour, minute, second, start_date, end_date, e.g. "months=1,hour=2,minute=30"'
+  ),
+  json: text(
+    "json",
+    'Any trigger as a TriggerSpec JSON, e.g. {"type":"or","triggers":[{"type":"cron","hour":9},{"type":"interval","hours":5}]}'
+  ),
+  timezone: text("timezone", "IANA zone of cron/calendar triggers (default UTC) and of the printed times"),
+  start: text("start", "Start time (ISO-8601; a calendar interval takes a date YYYY-MM-DD); default now"),
+  end: text("end", "End time, inclusive (ISO-8601; a calendar interval takes a date)")
+}
+
 export const triggersNextCommand = Command.make(
   "next",
   {
-    cron: text("cron", 'Crontab expression: 5 fields "min hour day month dow" or 6 with seconds first (dow 0/7 = sunday)'),
-    interval: text("interval", "Fixed interval of absolute time: 90s, 5m, 1h30m, 2d, 1w, 250ms"),
-    date: text("date", "One-off run time, ISO-8601 with offset, e.g. 2026-04-01T08:00:00+02:00"),
-    calendar: text(
-      "calendar",
-      'Calendar interval as key=value pairs: years, months, weeks, days, hour, minute, second, start_date, end_date, e.g. "months=1,hour=2,minute=30"'
-    ),
-    json: text(
-      "json",
-      'Any trigger as a TriggerSpec JSON, e.g. {"type":"or","triggers":[{"type":"cron","hour":9},{"type":"interval","hours":5}]}'
-    ),
-    timezone: text("timezone", "IANA zone of cron/calendar triggers (default UTC) and of the printed times"),
-    start: text("start", "Start time (ISO-8601; a calendar interval takes a date YYYY-MM-DD); default now"),
-    end: text("end", "End time, inclusive (ISO-8601; a calendar interval takes a date)"),
+    ...triggerFlags,
     count: Options.integer("count").pipe(Options.withDescription("How many fire times to print"), Options.withDefault(5))
   },
   (options) =>
