@@ -6,6 +6,7 @@ import type { Metrics } from "../report.js"
 import { apiList } from "./apiList.js"
 import { burst } from "./burst.js"
 import { cronNext } from "./cronNext.js"
+import { eventStream } from "./eventStream.js"
 import { fireLateness } from "./fireLateness.js"
 import { idle100k } from "./idle100k.js"
 import { measureThroughput } from "./localThroughput.js"
@@ -44,5 +45,6 @@ export const runners: Readonly<Record<string, Runner>> = {
       return { ...memory, jobs_per_s_1_sqlite: sqlite.jobs_per_s_1 ?? Number.NaN }
     }),
   "remote-latency": onStore(remoteLatency),
-  "api-list": onStore(apiList)
+  "api-list": onStore(apiList),
+  "event-stream": () => eventStream()
 }
