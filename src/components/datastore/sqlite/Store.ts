@@ -21,6 +21,7 @@ import {
   TaskUpdated
 } from "../../../domain/events.js"
 import type { JobId, ScheduleId, SchedulerId, TaskId } from "../../../domain/ids.js"
+import { instanceOf } from "../../../domain/instances.js"
 import { Job } from "../../../domain/Job.js"
 import { JobError, JobResult } from "../../../domain/JobResult.js"
 import { Schedule } from "../../../domain/Schedule.js"
@@ -58,6 +59,39 @@ const orDieOnStorage = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<
 
 const unique = <A>(values: Iterable<A>): ReadonlyArray<A> => [...new Set(values)]
 
+// Events of the per-job paths, built without their Schema constructors (see domain/instances.ts).
+
+const jobAdded = (job: Job, timestamp: Date): JobAdded =>
+  instanceOf(JobAdded, { _tag: "JobAdded", timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId })
+
+const jobAcquired = (job: Job, schedulerId: SchedulerId, timestamp: Date): JobAcquired =>
+  instanceOf(JobAcquired, {
+    _tag: "JobAcquired",
+    timestamp,
+    jobId: job.id,
+    taskId: job.taskId,
+    scheduleId: job.scheduleId,
+    schedulerId,
+    attempt: job.attempt
+  })
+
+const jobReleased = ({ job, result, retryAt, schedulerId }: Settlement, timestamp: Date): JobReleased =>
+  instanceOf(JobReleased, {
+    _tag: "JobReleased",
+    timestamp,
+    jobId: job.id,
+    taskId: job.taskId,
+    scheduleId: job.scheduleId,
+    schedulerId,
+    attempt: result.attempt,
+    outcome: result.outcome,
+    willRetry: retryAt !== null,
+    scheduledFireTime: job.scheduledFireTime,
+    startedAt: result.startedAt,
+    finishedAt: result.finishedAt,
+    error: result.error
+  })
+
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const q = yield* makeQueries
@@ -91,22 +125,38 @@ export const make = Effect.gen(function* () {
 
   const read = <A, E, R>(effect: Effect.Effect<A, E, R>) => orDieOnStorage(retryWhenBusy(effect))
 
-  const loadTasks = (taskIds: Iterable<TaskId>) =>
-    Effect.map(q.getTasksByIds(unique(taskIds)), (tasks) => new Map(tasks.map((task) => [task.id, task] as const)))
+  /** The tasks of the jobs being settled or leased (decoded once, then from the cache). */
+  const loadTasks = (taskIds: Iterable<TaskId>) => taskCache.getMany(unique(taskIds), q.getTasksByIds)
 
-  /** Records attempts: finished jobs are removed and their results kept, retried jobs wait for their backoff; every attempt is logged. */
-  const settle = (settlements: ReadonlyArray<Settlement>, tasks: ReadonlyMap<TaskId, Task>, now: Date) =>
+  /**
+   * Records attempts: finished jobs are removed and their results kept, retried jobs wait
+   * for their backoff; every attempt is logged. With `holder`, only jobs still leased to
+   * it are settled (a late release of a job reaped or taken over is dropped).
+   */
+  const settle = (
+    settlements: ReadonlyArray<Settlement>,
+    tasks: ReadonlyMap<TaskId, Task>,
+    now: Date,
+    holder: SchedulerId | null = null
+  ) =>
     Effect.gen(function* () {
       if (settlements.length === 0) return []
-      const finished = settlements.filter((s) => s.retryAt === null)
-      yield* q.deleteJobs(finished.map((s) => s.job.id))
-      // A result with no lifetime (resultExpirationTime 0) is never readable, so it is not written.
-      yield* q.putResults(finished.map((s) => s.result).filter((r) => r.expiresAt.getTime() > r.finishedAt.getTime()))
+      const finished: Array<string> = []
+      for (const s of settlements) if (s.retryAt === null) finished.push(s.job.id)
+      const removed = yield* q.deleteJobs(finished, holder)
+      const held = new Set<string>(removed)
       for (const s of settlements) {
-        if (s.retryAt !== null) yield* q.scheduleRetry(s.job, s.retryAt.getTime())
+        if (s.retryAt !== null && (yield* q.scheduleRetry(s.job, s.retryAt.getTime(), holder))) held.add(s.job.id)
       }
+      const settled = held.size === settlements.length ? settlements : settlements.filter((s) => held.has(s.job.id))
+      // A result with no lifetime (resultExpirationTime 0) is never readable, so it is not written.
+      const kept: Array<JobResult> = []
+      for (const s of settled) {
+        if (s.retryAt === null && s.result.expiresAt.getTime() > s.result.finishedAt.getTime()) kept.push(s.result)
+      }
+      yield* q.putResults(kept)
       yield* q.insertExecutions(
-        settlements.map((s) =>
+        settled.map((s) =>
           executionRecord({
             job: s.job,
             result: s.result,
@@ -116,23 +166,7 @@ export const make = Effect.gen(function* () {
           })
         )
       )
-      return settlements.map(
-        (s) =>
-          new JobReleased({
-            timestamp: now,
-            jobId: s.job.id,
-            taskId: s.job.taskId,
-            scheduleId: s.job.scheduleId,
-            schedulerId: s.schedulerId,
-            attempt: s.result.attempt,
-            outcome: s.result.outcome,
-            willRetry: s.retryAt !== null,
-            scheduledFireTime: s.job.scheduledFireTime,
-            startedAt: s.result.startedAt,
-            finishedAt: s.result.finishedAt,
-            error: s.result.error
-          }, true)
-      )
+      return settled.map((s) => jobReleased(s, now))
     })
 
   const finalResult = (job: Job, now: Date, fields: Pick<JobResult, "outcome" | "startedAt" | "error">) =>
@@ -321,9 +355,7 @@ export const make = Effect.gen(function* () {
               events.push(new ScheduleUpdated({ ...fields, nextFireTime: schedule.nextFireTime }, true))
             }
             jobs.push(...released)
-            for (const job of released) {
-              events.push(new JobAdded({ timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true))
-            }
+            for (const job of released) events.push(jobAdded(job, timestamp))
           }
           yield* q.insertJobs(jobs)
           return [undefined, events] as const
@@ -352,8 +384,7 @@ export const make = Effect.gen(function* () {
     writeStatement(
       Effect.gen(function* () {
         yield* q.insertJobs([job])
-        const event = new JobAdded({ timestamp: yield* now, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true)
-        return [undefined, [event]] as const
+        return [undefined, [jobAdded(job, yield* now)]] as const
       })
     )
 
@@ -363,10 +394,7 @@ export const make = Effect.gen(function* () {
         if (jobs.length === 0) return [undefined, []] as const
         yield* q.insertJobs(jobs)
         const timestamp = yield* now
-        const events = jobs.map(
-          (job) => new JobAdded({ timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true)
-        )
-        return [undefined, events] as const
+        return [undefined, jobs.map((job) => jobAdded(job, timestamp))] as const
       })
     )
 
@@ -393,36 +421,34 @@ export const make = Effect.gen(function* () {
         Effect.gen(function* () {
           const timestamp = yield* now
           const at = timestamp.getTime()
-          const until = new Date(at + Duration.toMillis(leaseDuration))
+          const until = at + Duration.toMillis(leaseDuration)
           // A lapsed lease means its scheduler died mid-attempt: that attempt is over (abandoned, maybe
           // retried), never silently run a second time under the same attempt number.
-          const reaped = yield* abandon(yield* q.jobsWithLapsedLeases(at), timestamp)
-          const running = new Map((yield* q.runningCounts(at)).map((row) => [row.task_id, row.running] as const))
-          const limits = new Map<string, number | null>()
+          const events: Array<SchedulerEvent> = [...(yield* abandon(yield* q.jobsWithLapsedLeases(at), timestamp))]
+          // Jobs holding a slot of their task: read once a candidate's task has a limit at all.
+          let running: Map<string, number> | null = null
           const saturated = new Set<string>()
-          const isFull = (taskId: string) => {
-            const max = limits.get(taskId) ?? null
-            return max !== null && (running.get(taskId) ?? 0) >= max
-          }
           const acquired: Array<Job> = []
-          const settlements: Array<Settlement> = []
           // Each round either leases jobs, removes missed ones, or finds another task full (excluded next
           // round), so the loop ends; a round that found fewer candidates than asked for was the last.
           while (acquired.length < limit) {
             const wanted = limit - acquired.length
-            const settledBefore = settlements.length
             const candidates = yield* q.freeJobs(at, [...saturated], wanted)
             if (candidates.length === 0) break
-            const unknownTasks = unique(candidates.map((row) => row.task_id)).filter((id) => !limits.has(id))
-            const found = new Map(
-              (yield* q.taskLimits(unknownTasks)).map((row) => [row.id, row.max_running_jobs] as const)
-            )
-            for (const id of unknownTasks) limits.set(id, found.get(id) ?? null)
+            const tasks = yield* loadTasks(candidates.map((row) => row.task_id as TaskId))
+            const maxOf = (taskId: string) => tasks.get(taskId as TaskId)?.maxRunningJobs ?? null
+            if (running === null && candidates.some((row) => maxOf(row.task_id) !== null)) {
+              running = new Map((yield* q.runningCounts(at)).map((row) => [row.task_id, row.running] as const))
+            }
+            const isFull = (taskId: string) => {
+              const max = maxOf(taskId)
+              return max !== null && running !== null && (running.get(taskId) ?? 0) >= max
+            }
             const leased: Array<Job> = []
-            let progressed = false
+            const missed: Array<Settlement> = []
             for (const row of candidates) {
               // Decoded as leased already: one Job instance per acquired job.
-              const decoded = q.decodeJobRow({ ...row, acquired_by: schedulerId, acquired_until: until.getTime(), started_at: at })
+              const decoded = q.decodeJobRow(row, { acquiredBy: schedulerId, acquiredUntil: until, startedAt: at })
               if (decoded._tag === "Left") {
                 const job = undecodable(row)
                 const error = new JobError({
@@ -430,53 +456,37 @@ export const make = Effect.gen(function* () {
                   message: ParseResult.TreeFormatter.formatErrorSync(decoded.left).slice(0, 1000)
                 })
                 const result = finalResult(job, timestamp, { outcome: "deserialization_failed", startedAt: null, error })
-                settlements.push({ job, result, retryAt: null, schedulerId })
-                progressed = true
+                missed.push({ job, result, retryAt: null, schedulerId })
                 continue
               }
               const job = decoded.right
               // The deadline bounds the first start only: a retry waits for its backoff, not the schedule.
               if (job.attempt === 1 && job.startDeadline !== null && job.startDeadline.getTime() < at) {
                 const result = finalResult(job, timestamp, { outcome: "missed_start_deadline", startedAt: null, error: null })
-                settlements.push({ job, result, retryAt: null, schedulerId })
-                progressed = true
+                missed.push({ job, result, retryAt: null, schedulerId })
                 continue
               }
               if (isFull(job.taskId)) {
                 saturated.add(job.taskId)
                 continue
               }
-              running.set(job.taskId, (running.get(job.taskId) ?? 0) + 1)
+              if (running !== null) running.set(job.taskId, (running.get(job.taskId) ?? 0) + 1)
               if (isFull(job.taskId)) saturated.add(job.taskId)
               leased.push(job)
-              progressed = true
             }
             yield* q.leaseJobs(
               leased.map((job) => job.id),
               schedulerId,
-              until.getTime(),
+              until,
               at
             )
-            // Missed and undecodable jobs leave the table now so the next round moves past them.
-            yield* q.deleteJobs(settlements.slice(settledBefore).map((s) => s.job.id))
-            acquired.push(...leased)
+            // Missed and undecodable jobs leave the table now, so the next round moves past them.
+            for (const event of yield* settle(missed, tasks, timestamp)) events.push(event)
+            for (const job of leased) acquired.push(job)
             const exhausted = candidates.length < wanted
-            if (exhausted || !progressed) break
+            if (exhausted || (leased.length === 0 && missed.length === 0)) break
           }
-          const tasks = yield* loadTasks(settlements.map((s) => s.job.taskId))
-          const events: Array<SchedulerEvent> = [...reaped, ...(yield* settle(settlements, tasks, timestamp))]
-          for (const job of acquired) {
-            events.push(
-              new JobAcquired({
-                timestamp,
-                jobId: job.id,
-                taskId: job.taskId,
-                scheduleId: job.scheduleId,
-                schedulerId,
-                attempt: job.attempt
-              }, true)
-            )
-          }
+          for (const job of acquired) events.push(jobAcquired(job, schedulerId, timestamp))
           return [acquired, events] as const
         })
       )
@@ -487,23 +497,17 @@ export const make = Effect.gen(function* () {
       write(
         Effect.gen(function* () {
           if (releases.length === 0) return [undefined, []] as const
-          // A job this scheduler no longer holds was reaped or taken over: its late release is dropped.
-          const held = new Set(
-            (yield* q.jobsHeldBy(
-              releases.map((r) => r.job.id),
-              schedulerId
-            )).map((row) => row.id)
-          )
-          const settlements: Array<Settlement> = releases
-            .filter((release) => held.has(release.job.id))
-            .map((release) => ({
+          const settlements = releases.map(
+            (release): Settlement => ({
               job: release.job,
               result: release.result,
               retryAt: release._tag === "Retry" ? release.availableAt : null,
               schedulerId
-            }))
+            })
+          )
           const tasks = yield* loadTasks(settlements.map((s) => s.job.taskId))
-          return [undefined, yield* settle(settlements, tasks, yield* now)] as const
+          // A job this scheduler no longer holds was reaped or taken over: its late release is dropped.
+          return [undefined, yield* settle(settlements, tasks, yield* now, schedulerId)] as const
         })
       )
   )

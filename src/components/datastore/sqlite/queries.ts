@@ -84,14 +84,6 @@ export const makeQueries = Effect.gen(function* () {
     Effect.flatMap(encodeTask(task), (row) => sql`INSERT OR REPLACE INTO tasks ${sql.insert(row)}`)
   const deleteTask = (id: TaskId) =>
     Effect.map(sql<{ id: string }>`DELETE FROM tasks WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0)
-  const taskLimits = (taskIds: ReadonlyArray<string>) =>
-    forChunks(
-      taskIds,
-      (chunk) =>
-        sql<{ id: string; max_running_jobs: number | null }>`
-          SELECT id, max_running_jobs FROM tasks WHERE id IN ${ids(chunk)}`
-    )
-
   // --- schedules
 
   const getSchedule = SqlSchema.findOne({
@@ -226,11 +218,6 @@ export const makeQueries = Effect.gen(function* () {
       (chunk) => sql`
         UPDATE jobs SET acquired_until = ${until} WHERE acquired_by = ${schedulerId} AND id IN ${ids(chunk)}`
     )
-  const jobsHeldBy = (jobIds: ReadonlyArray<JobId>, schedulerId: SchedulerId) =>
-    forChunks(
-      jobIds,
-      (chunk) => sql<{ id: JobId }>`SELECT id FROM jobs WHERE acquired_by = ${schedulerId} AND id IN ${ids(chunk)}`
-    )
   const jobsOwnedBy = SqlSchema.findAll({
     Request: SchedulerId,
     Result: JobFromRow,
@@ -242,13 +229,27 @@ export const makeQueries = Effect.gen(function* () {
     execute: (now) => sql`
       SELECT * FROM jobs WHERE acquired_by IS NOT NULL AND acquired_until < ${now} ORDER BY created_at, id`
   })
-  const deleteJobs = (jobIds: ReadonlyArray<string>) =>
-    forChunks(jobIds, (chunk) => Effect.as(sql`DELETE FROM jobs WHERE id IN ${ids(chunk)}`, []))
-  const scheduleRetry = (job: Job, availableAt: number) => sql`
-    UPDATE jobs
-    SET attempt = ${job.attempt + 1}, available_at = ${availableAt},
-        acquired_by = NULL, acquired_until = NULL, started_at = NULL
-    WHERE id = ${job.id}`
+  /** Deletes the jobs (only those still leased to `holder`, when given); returns the ids deleted. */
+  const deleteJobs = (jobIds: ReadonlyArray<string>, holder: SchedulerId | null = null) =>
+    forChunks(jobIds, (chunk) =>
+      Effect.map(
+        holder === null
+          ? sql<{ id: string }>`DELETE FROM jobs WHERE id IN ${ids(chunk)} RETURNING id`
+          : sql<{ id: string }>`DELETE FROM jobs WHERE acquired_by = ${holder} AND id IN ${ids(chunk)} RETURNING id`,
+        (rows) => rows.map((row) => row.id)
+      )
+    )
+  /** Frees the job for its next attempt at `availableAt` (only if still leased to `holder`, when given); whether it did. */
+  const scheduleRetry = (job: Job, availableAt: number, holder: SchedulerId | null = null) =>
+    Effect.map(
+      sql<{ id: string }>`
+        UPDATE jobs
+        SET attempt = ${job.attempt + 1}, available_at = ${availableAt},
+            acquired_by = NULL, acquired_until = NULL, started_at = NULL
+        WHERE id = ${job.id} AND (${holder} IS NULL OR acquired_by = ${holder})
+        RETURNING id`,
+      (rows) => rows.length > 0
+    )
   const nextJobAvailableTime = () =>
     Effect.map(
       sql<{ next: number | null }>`
@@ -287,7 +288,6 @@ export const makeQueries = Effect.gen(function* () {
     getTasksByIds,
     putTask,
     deleteTask,
-    taskLimits,
     getSchedule,
     getAllSchedules,
     getSchedulesByIds,
@@ -309,7 +309,6 @@ export const makeQueries = Effect.gen(function* () {
     decodeJobRow: jobFromRow,
     leaseJobs,
     extendJobLeases,
-    jobsHeldBy,
     jobsOwnedBy,
     jobsWithLapsedLeases,
     deleteJobs,

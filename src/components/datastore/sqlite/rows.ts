@@ -6,6 +6,7 @@
 import { Either, type ParseResult, Schema } from "effect"
 import { CoalescePolicy } from "../../../domain/Coalesce.js"
 import { Args, HandlerId, JobId, Kwargs, Metadata, ScheduleId, SchedulerId, TaskId } from "../../../domain/ids.js"
+import { instanceOf } from "../../../domain/instances.js"
 import { Job } from "../../../domain/Job.js"
 import { JobError, JobOutcome, JobResult } from "../../../domain/JobResult.js"
 import { Schedule } from "../../../domain/Schedule.js"
@@ -366,11 +367,22 @@ export const jobRow = (job: Job): JobRow => ({
 
 const decodeJobStrict = Schema.decodeUnknownEither(JobFromRow)
 
+/** Lease fields that replace the row's: a job being acquired is decoded as leased. */
+export interface JobLease {
+  readonly acquiredBy: SchedulerId
+  readonly acquiredUntil: number
+  readonly startedAt: number
+}
+
 /**
- * Decodes a job row. Rows that pass the structural checks are built directly;
- * anything else goes through JobFromRow, whose ParseError says what is wrong.
+ * Decodes a job row (with `lease` in place of its lease columns, when given).
+ * Rows that pass the structural checks are built directly; anything else goes
+ * through JobFromRow, whose ParseError says what is wrong.
  */
-export const jobFromRow = (row: Readonly<Record<string, unknown>>): Either.Either<Job, ParseResult.ParseError> => {
+export const jobFromRow = (
+  row: Readonly<Record<string, unknown>>,
+  lease?: JobLease
+): Either.Either<Job, ParseResult.ParseError> => {
   try {
     const args = JSON.parse(row.args as string)
     const kwargs = JSON.parse(row.kwargs as string)
@@ -387,34 +399,35 @@ export const jobFromRow = (row: Readonly<Record<string, unknown>>): Either.Eithe
       isRecord(metadata)
     ) {
       return Either.right(
-        new Job(
-          {
-            id: row.id as JobId,
-            taskId: row.task_id as TaskId,
-            scheduleId: row.schedule_id as ScheduleId | null,
-            args,
-            kwargs,
-            scheduledFireTime: dateOrNull(row.scheduled_fire_time),
-            jitterMs: row.jitter_ms as number,
-            executor: row.executor as string,
-            startDeadline: dateOrNull(row.start_deadline),
-            resultExpirationTime: row.result_expiration_time as number,
-            metadata,
-            createdAt: new Date(row.created_at),
-            attempt: row.attempt,
-            availableAt: dateOrNull(row.available_at),
-            acquiredBy: row.acquired_by as SchedulerId | null,
-            acquiredUntil: dateOrNull(row.acquired_until),
-            startedAt: dateOrNull(row.started_at)
-          },
-          true
-        )
+        instanceOf(Job, {
+          id: row.id as JobId,
+          taskId: row.task_id as TaskId,
+          scheduleId: row.schedule_id as ScheduleId | null,
+          args,
+          kwargs,
+          scheduledFireTime: dateOrNull(row.scheduled_fire_time),
+          jitterMs: row.jitter_ms as number,
+          executor: row.executor as string,
+          startDeadline: dateOrNull(row.start_deadline),
+          resultExpirationTime: row.result_expiration_time as number,
+          metadata,
+          createdAt: new Date(row.created_at),
+          attempt: row.attempt,
+          availableAt: dateOrNull(row.available_at),
+          acquiredBy: lease === undefined ? (row.acquired_by as SchedulerId | null) : lease.acquiredBy,
+          acquiredUntil: dateOrNull(lease === undefined ? row.acquired_until : lease.acquiredUntil),
+          startedAt: dateOrNull(lease === undefined ? row.started_at : lease.startedAt)
+        })
       )
     }
   } catch {
     // fall through to the strict decoder for the error message
   }
-  return decodeJobStrict(row)
+  return decodeJobStrict(
+    lease === undefined
+      ? row
+      : { ...row, acquired_by: lease.acquiredBy, acquired_until: lease.acquiredUntil, started_at: lease.startedAt }
+  )
 }
 
 /** The insertable row of an execution record. */

@@ -50,6 +50,34 @@ export const makeTaskCache = (sql: SqlClient.SqlClient) => {
       })
     })
 
+  /**
+   * The tasks with the given ids (unknown ids left out): cached ones at once, the
+   * rest read together by `load` (one query) and kept on the same terms as `get`.
+   */
+  const getMany = <E, R>(
+    ids: ReadonlyArray<TaskId>,
+    load: (missing: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<Task>, E, R>
+  ): Effect.Effect<ReadonlyMap<TaskId, Task>, E | SqlError.SqlError, R> =>
+    Effect.flatMap(sync, (current) => {
+      const found = new Map<TaskId, Task>()
+      const missing: Array<TaskId> = []
+      for (const id of ids) {
+        const cached = entries.get(id)
+        if (cached !== undefined) found.set(id, cached)
+        else if (!found.has(id) && !missing.includes(id)) missing.push(id)
+      }
+      if (missing.length === 0) return Effect.succeed(found)
+      const startedAt = epoch
+      return Effect.map(load(missing), (tasks) => {
+        const keep = startedAt === epoch && version === current
+        for (const task of tasks) {
+          found.set(task.id, task)
+          if (keep) entries.set(task.id, task)
+        }
+        return found
+      })
+    })
+
   /** Wraps a write that may change tasks: afterwards (committed or not) every entry is dropped. */
   const invalidating = <A, E, R>(write: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.ensuring(
@@ -60,5 +88,5 @@ export const makeTaskCache = (sql: SqlClient.SqlClient) => {
       })
     )
 
-  return { get, invalidating }
+  return { get, getMany, invalidating }
 }
