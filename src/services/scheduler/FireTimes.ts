@@ -14,6 +14,7 @@ import type { Schedule } from "../../domain/Schedule.js"
 import type { Task } from "../../domain/Task.js"
 import type { Trigger } from "../../domain/triggers/schema.js"
 import { next } from "../../domain/triggers/Trigger.js"
+import { uuid7 } from "../../domain/uuid7.js"
 
 /** Result of moving a schedule's trigger past the fire times that satisfy a condition. */
 export interface Advanced {
@@ -78,8 +79,8 @@ export const misfireGraceSeconds = (schedule: Schedule, task: Task): number | nu
 export const startDeadline = (fireTime: Date, graceSeconds: number | null): Date | null =>
   graceSeconds === null ? null : new Date(fireTime.getTime() + graceSeconds * 1000)
 
-/** Job ids are random UUIDs, which is what the JobId brand checks. */
-export const newJobId = (): JobId => crypto.randomUUID() as JobId
+/** Job ids are version-7 UUIDs (the JobId brand checks UUIDs): they sort by creation, so store indexes grow at one end. */
+export const newJobId = (): JobId => uuid7() as JobId
 
 /**
  * One job per fire time, each with its jitter drawn in [0, cap]. Built directly
