@@ -1,14 +1,19 @@
 /**
- * Prometheus metrics fed by the event stream: every final JobReleased counts
- * toward jobs by outcome and the duration and lateness histograms. Gauges
- * (queue depth, running jobs, handlers online, schedules) are read at scrape
- * time, so they are never stale.
+ * Prometheus metrics fed by the event stream: every final JobReleased of a job
+ * run in this process counts toward jobs by outcome and the duration and
+ * lateness histograms (peers' events, relayed by the zmq broker, are counted
+ * by the peer). Gauges (queue depth, running jobs, handlers online, schedules)
+ * and the zmq event stream's counters are read at scrape time, so they are
+ * never stale.
  */
-import { Context, Effect, Stream } from "effect"
+import { Context, Effect, Option, Stream } from "effect"
+import { isFromPeer } from "../broker/Zmq.js"
+import type { ZmqBrokerShape, ZmqBrokerStats } from "../broker/zmq/options.js"
 import type { SchedulerEvent } from "../../domain/events.js"
 import type { DataStoreShape } from "../../services/DataStore.js"
 import type { EventBrokerShape } from "../../services/EventBroker.js"
 import type { HandlerRegistryShape } from "../../services/HandlerRegistry.js"
+import type { ScheduleIndexShape } from "./ScheduleIndex.js"
 
 /** Upper bounds in seconds; chosen for jobs from milliseconds to minutes. */
 export const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
@@ -39,11 +44,38 @@ export interface MetricsShape {
 
 const help = (name: string, type: string, text: string) => [`# HELP ${name} ${text}`, `# TYPE ${name} ${type}`]
 
+/** The zmq event stream's counters (present when the deployment publishes or follows peers). */
+const eventStreamLines = (stats: ZmqBrokerStats): Array<string> => {
+  const lines: Array<string> = []
+  const counter = (name: string, text: string, value: number) =>
+    lines.push(...help(name, "counter", text), `${name} ${value}`)
+  if (stats.publisher !== null) {
+    counter("schedulezero_events_published_total", "Events published on the zmq event stream.", stats.publisher.published)
+    counter("schedulezero_events_send_failed_total", "Events the zmq publisher could not send.", stats.publisher.sendFailed)
+  }
+  if (stats.peers !== null) {
+    counter("schedulezero_events_peer_received_total", "Events received from peer schedulers.", stats.peers.received)
+    counter(
+      "schedulezero_events_peer_missed_total",
+      "Events lost on the way from peers (gaps in their sequence numbers).",
+      stats.peers.missed
+    )
+    counter("schedulezero_events_peer_restarts_total", "Peer restarts seen (a new run of a known instance).", stats.peers.restarts)
+    lines.push(...help("schedulezero_events_peer_dropped_total", "counter", "Malformed messages from peers dropped, by reason."))
+    for (const [reason, count] of Object.entries(stats.peers.dropped).sort()) {
+      lines.push(`schedulezero_events_peer_dropped_total{reason="${reason}"} ${count}`)
+    }
+  }
+  return lines
+}
+
 /** Subscribes in the caller's scope (before returning, so no release is missed) and counts. */
 export const makeMetrics = (deps: {
   readonly broker: EventBrokerShape
   readonly store: DataStoreShape
   readonly registry: HandlerRegistryShape
+  readonly index: ScheduleIndexShape
+  readonly eventStream: Option.Option<ZmqBrokerShape>
 }) =>
   Effect.gen(function* () {
     const byOutcome = new Map<string, number>()
@@ -64,14 +96,20 @@ export const makeMetrics = (deps: {
         }
       }
     }
-    const events = yield* deps.broker.subscribe((event) => event._tag === "JobReleased")
+    const events = yield* deps.broker.subscribe((event) => event._tag === "JobReleased" && !isFromPeer(event))
     yield* Effect.forkScoped(Stream.runForEach(events, (event) => Effect.sync(() => record(event))))
 
     const render = Effect.gen(function* () {
       const jobs = yield* deps.store.getJobs()
       const running = jobs.filter((job) => job.acquiredBy !== null).length
       const handlers = yield* deps.registry.list()
-      const schedules = yield* deps.store.getSchedules()
+      let schedules = 0
+      let paused = 0
+      yield* deps.index.scan(undefined, (schedule) => {
+        schedules++
+        if (schedule.paused) paused++
+        return true
+      })
       const lines: Array<string> = []
       lines.push(...help("schedulezero_jobs_total", "counter", "Jobs finished, by final outcome."))
       for (const [outcome, count] of [...byOutcome].sort()) lines.push(`schedulezero_jobs_total{outcome="${outcome}"} ${count}`)
@@ -90,9 +128,9 @@ export const makeMetrics = (deps: {
         lines.push(`schedulezero_handlers{status="${status}"} ${handlers.filter((h) => h.status === status).length}`)
       }
       lines.push(...help("schedulezero_schedules", "gauge", "Schedules by state."))
-      const paused = schedules.filter((schedule) => schedule.paused).length
-      lines.push(`schedulezero_schedules{state="active"} ${schedules.length - paused}`)
+      lines.push(`schedulezero_schedules{state="active"} ${schedules - paused}`)
       lines.push(`schedulezero_schedules{state="paused"} ${paused}`)
+      if (Option.isSome(deps.eventStream)) lines.push(...eventStreamLines(yield* deps.eventStream.value.stats))
       return `${lines.join("\n")}\n`
     })
     return { render } satisfies MetricsShape

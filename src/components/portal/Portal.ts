@@ -8,6 +8,7 @@ import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Option } from "effect"
+import { ZmqBroker } from "../broker/Zmq.js"
 import { DataStore } from "../../services/DataStore.js"
 import { EventBroker } from "../../services/EventBroker.js"
 import { ExecutionLog } from "../../services/ExecutionLog.js"
@@ -62,7 +63,13 @@ const coreGroups = Layer.mergeAll(
 const metricsLayer = Layer.scoped(
   PortalMetrics,
   Effect.gen(function* () {
-    return yield* makeMetrics({ broker: yield* EventBroker, store: yield* DataStore, registry: yield* HandlerRegistry })
+    return yield* makeMetrics({
+      broker: yield* EventBroker,
+      store: yield* DataStore,
+      registry: yield* HandlerRegistry,
+      index: yield* ScheduleIndex,
+      eventStream: yield* Effect.serviceOption(ZmqBroker)
+    })
   })
 )
 

@@ -14,6 +14,7 @@ import * as Portal from "../../../src/components/portal/Portal.js"
 import type { TokenEntry } from "../../../src/components/portal/security.js"
 import { tokenHash } from "../../../src/components/portal/security.js"
 import * as LocalRegistry from "../../../src/components/registry/Local.js"
+import type { EventBroker } from "../../../src/services/EventBroker.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
 
 export const probe = LocalRegistry.defineLocalHandler({
@@ -46,10 +47,11 @@ const storeLayer = (kind: StoreKind) => {
   )
 }
 
-/** The whole stack with the portal; PortalServer tells the URL. */
-export const portalStack = (options: Portal.PortalOptions & { readonly store?: StoreKind } = {}) => {
-  const { store: kind = "memory", ...portalOptions } = options
-  const broker = LocalBroker.layer
+/** The whole stack with the portal; PortalServer tells the URL. The broker is the local one unless given. */
+export const portalStack = (
+  options: Portal.PortalOptions & { readonly store?: StoreKind; readonly broker?: Layer.Layer<EventBroker, unknown> } = {}
+) => {
+  const { store: kind = "memory", broker = LocalBroker.layer, ...portalOptions } = options
   const store = storeLayer(kind).pipe(Layer.provide(broker))
   const registry = LocalRegistry.layer([probe])
   const scheduler = SchedulerLive.layer({ cleanupInterval: null }).pipe(Layer.provide(Layer.mergeAll(store, registry, broker)))
