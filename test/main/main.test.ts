@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto"
+import { type AddressInfo, createServer } from "node:net"
 /**
  * The product as a process: `node main.js` on a temporary deployment runs a
  * local handler job, stops cleanly on SIGTERM, and refuses bad input with one
@@ -10,7 +11,7 @@ import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { VERSION } from "../../src/cli/version.js"
 import { buildProduct } from "./buildProduct.js"
-import { jsonLines, run, start, waitFor } from "./process.js"
+import { jsonLines, run, start, startWith, waitFor } from "./process.js"
 
 beforeAll(buildProduct, 300_000)
 
@@ -79,11 +80,10 @@ describe("node main.js", () => {
       )
       const health = yield* Effect.promise(() => fetch(`${url}/api/health`))
       expect(health.status).toBe(200)
-      // Every finished job is logged.
-      yield* waitFor(
-        "the job log",
-        Effect.map(stdoutSoFar, (text) => (text.includes('"message":"job finished"') ? true : undefined))
-      )
+      // Every finished job is logged; "started" comes once every component is up.
+      for (const line of ['"message":"job finished"', '"message":"ScheduleZero started"']) {
+        yield* waitFor(line, Effect.map(stdoutSoFar, (text) => (text.includes(line) ? true : undefined)))
+      }
       yield* process.kill("SIGTERM")
       const { code, stdout, stderr } = yield* finished
       expect(stderr).toBe("")
@@ -118,6 +118,46 @@ describe("node main.js", () => {
       const { code, stderr } = yield* run("run", `--deployment=${dir}`)
       expect(code).toBe(2)
       expect(stderr).toMatch(new RegExp(`^${dir}/config.yaml: file not found`))
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive("an unknown key, a bad SZ_ variable and a port in use each exit 2 with one message", () =>
+    Effect.gen(function* () {
+      const unknownDir = yield* deploymentWith("portal: { prot: 1 }\n")
+      const unknown = yield* run(`--deployment=${unknownDir}`)
+      expect(unknown.code).toBe(2)
+      expect(unknown.stderr).toBe(
+        `${unknownDir}/config.yaml: portal.prot: unknown key (expected one of: enabled, host, port, tokens, cors_origins, body_limit)\n`
+      )
+      const dir = yield* deploymentWith("portal: { port: 0 }\n")
+      const badVariable = yield* Effect.flatMap(startWith({ SZ_PORTAL_PORT: "eighty" }, `--deployment=${dir}`), (started) => started.finished)
+      expect(badVariable.code).toBe(2)
+      expect(badVariable.stderr).toBe("SZ_PORTAL_PORT: portal.port: expected a port number from 0 to 65535, got 'eighty'\n")
+      const server = createServer()
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => server.close())
+      )
+      const port = (server.address() as AddressInfo).port
+      const taken = yield* Effect.flatMap(startWith({ SZ_PORTAL_PORT: String(port) }, `--deployment=${dir}`), (started) => started.finished)
+      expect(taken.code).toBe(2)
+      expect(taken.stderr).toMatch(new RegExp(`^portal: failed to start: .*EADDRINUSE.*:${port}\n$`))
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive("`init <dir> --mode=<mode>` scaffolds a deployment once; a second init exits 2", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = `${yield* fs.makeTempDirectoryScoped({ prefix: "sz-init-" })}/edge-1`
+      const first = yield* run("init", dir, "--mode=autonomous")
+      expect(first.code).toBe(0)
+      expect(first.stdout).toContain(`created ${dir}/config.yaml (autonomous mode)`)
+      expect(yield* fs.readFileString(`${dir}/config.yaml`)).toContain("mode: autonomous")
+      const again = yield* run("init", dir, "--mode=full")
+      expect(again.code).toBe(2)
+      expect(again.stderr).toBe(`${dir}/config.yaml already exists; init never overwrites a deployment\n`)
     }).pipe(Effect.provide(NodeContext.layer)),
     60_000
   )
