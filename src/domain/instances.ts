@@ -13,8 +13,12 @@
 
 /** A copy of `instance` with some fields changed. */
 export const withFields = <A extends object>(instance: A, fields: Partial<A>): A =>
-  Object.assign(Object.create(Object.getPrototypeOf(instance)) as A, instance, fields)
+  Object.setPrototypeOf({ ...instance, ...fields }, Object.getPrototypeOf(instance)) as A
 
-/** A new instance of `Class` from every field it has (for a TaggedClass, `_tag` included). */
+/**
+ * An instance of `Class` made from `fields`, every field it has (for a TaggedClass,
+ * `_tag` included). `fields` must be a fresh object literal: it becomes the instance
+ * (given the class's prototype) rather than being copied, a third of the cost.
+ */
 export const instanceOf = <A extends object>(Class: { readonly prototype: A }, fields: A): A =>
-  Object.assign(Object.create(Class.prototype) as A, fields)
+  Object.setPrototypeOf(fields, Class.prototype) as A

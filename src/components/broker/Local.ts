@@ -10,12 +10,14 @@
  * publisher never waits. Events are notifications; the store stays the source
  * of truth.
  *
- * With nobody subscribed, publishing returns at once without building an
- * effect chain (the scheduler publishes for every job).
+ * Listeners (EventBroker.listen) are called synchronously at publication. With
+ * nobody subscribed, publishing enters no PubSub and, without listeners either,
+ * returns at once without building an effect chain (the scheduler's store
+ * publishes for every job).
  */
 import { Effect, Layer, PubSub, Stream } from "effect"
 import type { SchedulerEvent } from "../../domain/events.js"
-import { EventBroker, type EventBrokerShape } from "../../services/EventBroker.js"
+import { EventBroker, type EventBrokerShape, type EventListener } from "../../services/EventBroker.js"
 
 /** Events a subscriber may fall behind before it loses the oldest (a power of two, for PubSub's fast path). */
 export const defaultCapacity = 65_536
@@ -33,10 +35,38 @@ export const make = (options?: { readonly capacity?: number }): Effect.Effect<Ev
           subscribers--
         })
     )
+    const listeners = new Set<EventListener>()
+    const toSubscribers = (event: SchedulerEvent) =>
+      subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event))
+    const allToSubscribers = (events: ReadonlyArray<SchedulerEvent>) =>
+      subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, events))
     return {
-      publish: (event) => (subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event))),
+      publish: (event) =>
+        listeners.size === 0
+          ? toSubscribers(event)
+          : Effect.suspend(() => {
+            for (const listener of listeners) listener(event)
+            return toSubscribers(event)
+          }),
       publishAll: (events) =>
-        subscribers === 0 || events.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, events)),
+        events.length === 0
+          ? Effect.void
+          : listeners.size === 0
+          ? allToSubscribers(events)
+          : Effect.suspend(() => {
+            for (const listener of listeners) for (const event of events) listener(event)
+            return allToSubscribers(events)
+          }),
+      listen: (listener) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            listeners.add(listener)
+          }),
+          () =>
+            Effect.sync(() => {
+              listeners.delete(listener)
+            })
+        ),
       // PubSub.subscribe registers the subscription in the caller's scope right
       // away; Stream.fromPubSub would only subscribe once the stream is run.
       subscribe: (filter) =>

@@ -153,6 +153,17 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
     }
   }
 
+  /** Adds the jobs, or dies having added none if an id is already stored or repeated; one lookup per job. */
+  const addNewJobs = (added: ReadonlyArray<Job>, now: number): void => {
+    added.forEach((job, index) => {
+      if (jobs.has(job.id)) {
+        for (const earlier of added.slice(0, index)) jobs.remove(jobs.entry(earlier.id)!)
+        throw new Error(`job id '${job.id}' is already stored or repeated`)
+      }
+      jobs.add(job, now)
+    })
+  }
+
   const noJobs: Effect.Effect<ReadonlyArray<Job>> = Effect.succeed([])
 
   /**
@@ -335,12 +346,9 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
 
     addJobs: (added) =>
       change((now, events) => {
-        assertNewJobIds(added)
+        addNewJobs(added, now)
         const timestamp = new Date(now)
-        for (const job of added) {
-          jobs.add(job, now)
-          events.push(jobAdded(job, timestamp))
-        }
+        for (const job of added) events.push(jobAdded(job, timestamp))
       }),
 
     getJobs: (ids) => Effect.sync(() => jobs.list(ids)),

@@ -15,13 +15,9 @@ import type { HandlerRegistryShape } from "../HandlerRegistry.js"
 import { type AttemptError, releaseFor, startAttempt, succeeded } from "./Attempt.js"
 import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
 import { tasksById } from "./tasks.js"
-import { makeWakeUp, type WakeUp } from "./WakeUp.js"
+import type { WakeUp } from "./WakeUp.js"
 
 export interface JobRunner {
-  /** Wakes the acquire loop (a job was added or a task slot freed). */
-  readonly wakeUp: WakeUp
-  /** Jobs acquired by this scheduler and not yet released. */
-  readonly inFlight: () => number
   /**
    * Interrupts the job's attempt if this scheduler runs it (it ends as cancelled with
    * `reason`, no retry) and waits until its release is written; the release tells how
@@ -34,6 +30,8 @@ export interface JobRunner {
 }
 
 export interface JobRunnerDeps {
+  /** Wakes the acquire loop: notified when jobs are added or task slots freed. */
+  readonly wakeUp: WakeUp
   readonly store: DataStoreShape
   readonly registry: HandlerRegistryShape
   readonly options: ResolvedSchedulerOptions
@@ -66,7 +64,7 @@ const taskMissing = (job: Job, nowMs: number): JobRelease => ({
 })
 
 /** Starts the runner's fibers in the current scope. */
-export const startJobRunner = Effect.fnUntraced(function*({ options, registry, store }: JobRunnerDeps) {
+export const startJobRunner = Effect.fnUntraced(function*({ options, registry, store, wakeUp }: JobRunnerDeps) {
   const schedulerId = options.id
   const schedulerFiberId = yield* Effect.fiberId
   const executors = yield* FiberSet.make<void, never>()
@@ -77,7 +75,6 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
   const executing = new Map<JobId, Fiber.RuntimeFiber<void, never>>()
   const cancelRequests = new Map<JobId, CancelRequest>()
   let inFlight = 0
-  const wakeUp = makeWakeUp()
   // Open while jobs run, so the lease extender sleeps on the latch, not on a timer, when idle.
   const jobsRunning = yield* Effect.makeLatch(false)
 
@@ -243,5 +240,5 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     yield* Fiber.interrupt(leaseFiber)
   })
 
-  return { wakeUp, inFlight: () => inFlight, cancel, stop } satisfies JobRunner
+  return { cancel, stop } satisfies JobRunner
 })

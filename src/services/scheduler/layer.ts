@@ -5,15 +5,16 @@
  * it gracefully (stop acquiring, let running jobs finish within the grace
  * period, cancel the rest, release everything, announce the stop).
  */
-import { Clock, Deferred, Effect, Fiber, Layer, Ref, Stream } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Queue, Ref, Stream } from "effect"
 import {
   type JobCancelRequested,
   type SchedulerEvent,
   SchedulerStarted,
   SchedulerStopped
 } from "../../domain/events.js"
+import type { SchedulerId } from "../../domain/ids.js"
 import { DataStore } from "../DataStore.js"
-import { EventBroker } from "../EventBroker.js"
+import { EventBroker, type EventBrokerShape, type EventListener } from "../EventBroker.js"
 import { HandlerRegistry } from "../HandlerRegistry.js"
 import { Scheduler, type SchedulerState } from "../Scheduler.js"
 import { makeApi } from "./Api.js"
@@ -24,9 +25,20 @@ import { makeWakeUp } from "./WakeUp.js"
 
 export type { SchedulerOptions } from "./SchedulerOptions.js"
 
-const wakesALoop = (event: SchedulerEvent): boolean =>
+/** The events a scheduler reacts to: they may make a schedule or job due sooner, or ask it to cancel a job. */
+const concerns = (schedulerId: SchedulerId) => (event: SchedulerEvent): boolean =>
   event._tag === "ScheduleAdded" || event._tag === "ScheduleUpdated" || event._tag === "JobAdded" ||
-  event._tag === "JobReleased"
+  event._tag === "JobReleased" || (event._tag === "JobCancelRequested" && event.schedulerId === schedulerId)
+
+/** Calls `onEvent` with each event the scheduler is concerned with: synchronously when the broker can, else from a subscription. */
+const followEvents = (broker: EventBrokerShape, schedulerId: SchedulerId, onEvent: EventListener) =>
+  broker.listen !== undefined
+    ? broker.listen(onEvent)
+    : Effect.flatMap(broker.subscribe(concerns(schedulerId)), (events) =>
+      Effect.forkScoped(Stream.runForEachChunk(events, (chunk) =>
+        Effect.sync(() => {
+          for (const event of chunk) onEvent(event)
+        }))))
 
 export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: SchedulerOptions = {}) {
   const options = resolveSchedulerOptions(schedulerOptions)
@@ -37,34 +49,38 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
   const stopped = yield* Deferred.make<void>()
   const timestamp = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
-  // Subscribed before anything runs, so no wake-up event or cancel request is missed.
-  const events = yield* broker.subscribe((event) =>
-    wakesALoop(event) || (event._tag === "JobCancelRequested" && event.schedulerId === options.id))
   const scheduleWakeUp = makeWakeUp()
+  const jobWakeUp = makeWakeUp()
+  const cancelRequests = yield* Queue.unbounded<JobCancelRequested>()
+  // Followed before anything runs, so no wake-up or cancel request is missed.
+  yield* followEvents(broker, options.id, (event) => {
+    switch (event._tag) {
+      case "ScheduleAdded":
+      case "ScheduleUpdated":
+        if (event.nextFireTime !== null) scheduleWakeUp.notify(event.nextFireTime.getTime())
+        return
+      case "JobAdded":
+      case "JobReleased":
+        jobWakeUp.notify(Number.NEGATIVE_INFINITY)
+        return
+      case "JobCancelRequested":
+        if (event.schedulerId === options.id) Queue.unsafeOffer(cancelRequests, event)
+        return
+    }
+  })
 
   yield* store.reapAbandonedJobs(options.id)
   yield* broker.publish(new SchedulerStarted({ timestamp: yield* timestamp, schedulerId: options.id }))
 
-  const runner = yield* startJobRunner({ options, registry, store })
-  const jobsAdded = () => runner.wakeUp.notify(Number.NEGATIVE_INFINITY)
+  const runner = yield* startJobRunner({ options, registry, store, wakeUp: jobWakeUp })
+  const jobsAdded = () => jobWakeUp.notify(Number.NEGATIVE_INFINITY)
   const api = makeApi({ broker, cancelRunning: runner.cancel, jobsAdded, options, registry, state, stopped, store })
-  const scope = yield* Effect.scope
   // Another scheduler's request to cancel a job this one runs; it may have ended or moved on meanwhile.
   const cancelOnRequest = (request: JobCancelRequested) =>
-    Effect.forkIn(Effect.ignore(api.cancelJob(request.jobId, request.reason === null ? {} : { reason: request.reason })), scope)
-  yield* Effect.forkScoped(Stream.runForEachChunk(events, (chunk) => {
-    const requests: Array<JobCancelRequested> = []
-    for (const event of chunk) {
-      if (event._tag === "ScheduleAdded" || event._tag === "ScheduleUpdated") {
-        if (event.nextFireTime !== null) scheduleWakeUp.notify(event.nextFireTime.getTime())
-      } else if (event._tag === "JobCancelRequested") {
-        requests.push(event)
-      } else {
-        runner.wakeUp.notify(Number.NEGATIVE_INFINITY)
-      }
-    }
-    return requests.length === 0 ? Effect.void : Effect.forEach(requests, cancelOnRequest, { discard: true })
-  }))
+    Effect.forkScoped(
+      Effect.ignore(api.cancelJob(request.jobId, request.reason === null ? {} : { reason: request.reason }))
+    )
+  yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(cancelRequests), cancelOnRequest)))
   const scheduleFiber = yield* Effect.forkScoped(scheduleLoop({ jobsAdded, options, store, wakeUp: scheduleWakeUp }))
   const cleanupFiber = options.cleanupInterval === null
     ? null

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Chunk, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import * as LocalBroker from "../../../src/components/broker/Local.js"
 import { TaskAdded, TaskRemoved, type SchedulerEvent } from "../../../src/domain/events.js"
 import { TaskId } from "../../../src/domain/ids.js"
@@ -87,6 +87,24 @@ describe("local EventBroker", () => {
       const exit = yield* Fiber.await(fiber)
       // The stream's queue was shut down when the scope closed, so draining it ends at once.
       expect(exit._tag).toBe("Success")
+    }).pipe(Effect.provide(LocalBroker.layer))
+  )
+
+  it.scoped("a listener is called synchronously with each event while its scope is open, beside subscribers", () =>
+    Effect.gen(function* () {
+      const broker = yield* EventBroker
+      const heard: Array<string> = []
+      const listening = yield* Scope.make()
+      yield* Scope.extend(broker.listen!((event) => heard.push(`${event._tag}:${"taskId" in event ? event.taskId : ""}`)), listening)
+      yield* broker.publish(taskAdded("a"))
+      expect(heard).toEqual(["TaskAdded:a"])
+      const stream = yield* broker.subscribe()
+      yield* broker.publishAll([taskRemoved("a"), taskAdded("b")])
+      expect(heard).toEqual(["TaskAdded:a", "TaskRemoved:a", "TaskAdded:b"])
+      expect(ids(yield* Stream.runCollect(Stream.take(stream, 2)))).toEqual(["TaskRemoved:a", "TaskAdded:b"])
+      yield* Scope.close(listening, Exit.void)
+      yield* broker.publish(taskAdded("unheard"))
+      expect(heard).toHaveLength(3)
     }).pipe(Effect.provide(LocalBroker.layer))
   )
 })

@@ -66,7 +66,6 @@ export class JobTable {
   private readonly ready = new MinHeap<ReadyEntry>((a, b) => byAge(a.head, b.head))
   private readonly waiting = new MinHeap<TimedEntry>(byTime)
   private readonly leases = new MinHeap<TimedEntry>(byTime)
-  private readonly leased = new Map<JobId, JobEntry>()
   private nextSeq = 0
   private nextVersion = 0
 
@@ -136,17 +135,26 @@ export class JobTable {
       if (top === undefined) break
       const lane = this.lanes.get(top.taskId)
       if (lane === undefined || lane.version !== top.version) continue
-      const entry = this.takeOldest(lane)!
-      // The deadline bounds how late the scheduled run may start; a retry starts when its backoff says.
-      const deadline = entry.job.attempt === 1 ? entry.job.startDeadline : null
-      if (deadline !== null && deadline.getTime() < now) {
-        this.forget(entry)
-        missed.push(entry.job)
-      } else {
-        entry.job = withFields(entry.job, { acquiredBy: schedulerId, acquiredUntil, startedAt })
-        lane.running++
-        this.lease(entry, now + leaseMs)
-        acquired.push(entry.job)
+      const taskLimit = this.maxRunningJobs(top.taskId)
+      // The lane's jobs are taken while they stay the oldest ready ones and the task has slots.
+      let entry = this.takeOldest(lane)
+      while (entry !== undefined) {
+        // The deadline bounds how late the scheduled run may start; a retry starts when its backoff says.
+        const deadline = entry.job.attempt === 1 ? entry.job.startDeadline : null
+        if (deadline !== null && deadline.getTime() < now) {
+          this.forget(entry)
+          missed.push(entry.job)
+        } else {
+          entry.job = withFields(entry.job, { acquiredBy: schedulerId, acquiredUntil, startedAt })
+          lane.running++
+          this.lease(entry, now + leaseMs)
+          acquired.push(entry.job)
+        }
+        if (acquired.length >= limit || (taskLimit !== null && lane.running >= taskLimit)) break
+        const next = this.oldest(lane)
+        const rival = this.ready.peek()
+        if (next === undefined || (rival !== undefined && byAge(rival.head, next) < 0)) break
+        entry = this.takeOldest(lane)
       }
       this.touch(top.taskId, lane)
     }
@@ -217,8 +225,9 @@ export class JobTable {
   /** Jobs currently leased to `schedulerId`, whether or not the lease has run out. */
   leasedTo(schedulerId: SchedulerId): Array<LeaseSnapshot> {
     const held: Array<LeaseSnapshot> = []
-    for (const entry of this.leased.values())
-      if (entry.job.acquiredBy === schedulerId) held.push({ entry, version: entry.version })
+    // Rare (a scheduler's start): a scan beats a second index updated for every job.
+    for (const entry of this.byId.values())
+      if (entry.leased && entry.job.acquiredBy === schedulerId) held.push({ entry, version: entry.version })
     return held.sort((a, b) => byAge(a.entry, b.entry))
   }
 
@@ -286,7 +295,6 @@ export class JobTable {
   private lease(entry: JobEntry, until: number): void {
     entry.version = ++this.nextVersion
     entry.leased = true
-    this.leased.set(entry.job.id, entry)
     this.leases.push({ time: until, entry, version: entry.version })
     this.compact(this.leases)
   }
@@ -295,10 +303,12 @@ export class JobTable {
     if (!entry.leased) return
     entry.leased = false
     entry.version = ++this.nextVersion
-    this.leased.delete(entry.job.id)
-    const lane = this.lanes.get(entry.job.taskId)!
+    const taskId = entry.job.taskId
+    const lane = this.lanes.get(taskId)!
     lane.running--
-    this.touch(entry.job.taskId, lane)
+    // A freed slot changes the lane's place in `ready` only if the task's limit held it back; an idle lane goes.
+    const limit = this.maxRunningJobs(taskId)
+    if ((limit !== null && lane.running + 1 >= limit) || lane.running === 0) this.touch(taskId, lane)
   }
 
   private oldest(lane: Lane): JobEntry | undefined {
