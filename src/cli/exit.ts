@@ -1,7 +1,7 @@
 /**
  * How the process ends. 0: stopped by a signal or finished; 2: it could not
- * start or was used wrongly (bad flags, bad config, a mode not built yet, a
- * component that failed to start, a request the portal refused as wrong) —
+ * start or was used wrongly (bad flags, bad config, a component that failed
+ * to start, a request the portal refused as wrong) —
  * reported as one message on stderr; 3: what a client command asked for does
  * not exist; 1: anything else — a failure that carries its own exit code
  * (an unreachable portal) is reported by its message, the unexpected with its
@@ -16,7 +16,7 @@ export const EXIT_USAGE = 2
 export const EXIT_NOT_FOUND = 3
 
 /** Failures that mean "could not start / wrong usage"; each carries a message written for the user. */
-const usageTags: ReadonlySet<string> = new Set(["ConfigError", "ModeNotAvailable", "ComponentFailed", "CliUsageError"])
+const usageTags: ReadonlySet<string> = new Set(["ConfigError", "ComponentFailed", "CliUsageError"])
 
 const isUsageFailure = (error: unknown): boolean =>
   ValidationError.isValidationError(error) ||

@@ -12,7 +12,8 @@ const commands = [
   ["schedules", "resume"],
   ["schedules", "run"],
   ["handlers", "list"],
-  ["executions", "tail"]
+  ["executions", "tail"],
+  ["governor", "status"]
 ]
 
 describe("--help", () => {

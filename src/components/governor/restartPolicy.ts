@@ -43,7 +43,7 @@ export const decide = (
   if (recent.length >= rules.maxRestarts) {
     return {
       _tag: "GiveUp",
-      reason: `${recent.length} restarts within ${Duration.format(rules.window)}; last: ${exit.description}`
+      reason: `${recent.length} restart${recent.length === 1 ? "" : "s"} within ${Duration.format(rules.window)}; last: ${exit.description}`
     }
   }
   return { _tag: "Restart", delay: backoffDelay(rules.backoff, recent.length), recent: [...recent, now] }
