@@ -3,12 +3,13 @@
  * deployment), `init` scaffolds a deployment, `triggers next` previews fire times, `tokens create` mints a
  * portal token, `migrate status|up` shows and applies SQLite migrations,
  * `events --connect` prints a deployment's live event stream, `keys generate`
- * writes CURVE keys; `schedules`, `handlers` and `executions` talk to a running
+ * writes CURVE keys; `schedules`, `handlers`, `executions` and `governor` talk to a running
  * portal.
  */
 import { Command } from "@effect/cli"
 import { eventsCommand } from "./events.js"
 import { executionsCommand } from "./executions.js"
+import { governorCommand } from "./governor.js"
 import { handlersCommand } from "./handlers.js"
 import { initCommand } from "./init.js"
 import { keysCommand } from "./keys.js"
@@ -34,7 +35,8 @@ export const rootCommand = Command.make("schedulezero", runOptions, runDeploymen
     keysCommand,
     schedulesCommand,
     handlersCommand,
-    executionsCommand
+    executionsCommand,
+    governorCommand
   ])
 )
 
