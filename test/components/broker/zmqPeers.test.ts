@@ -3,7 +3,8 @@
  * other: a job added on A, which is busy, is run by B at once. B would
  * otherwise sleep: it has no job of its own and A's lease lasts an hour, so
  * nothing but A's event stream can wake it (the test waits for the run, it
- * does not time it). Then a job B runs is cancelled through A.
+ * does not time it). Then a job B runs is cancelled through A. And a
+ * schedule added by a process without a scheduler wakes B's schedule loop.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -13,6 +14,9 @@ import { Chunk, Context, Deferred, Effect, Layer, Stream } from "effect"
 import * as ZmqBroker from "../../../src/components/broker/Zmq.js"
 import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
 import * as LocalRegistry from "../../../src/components/registry/Local.js"
+import { ScheduleId, TaskId } from "../../../src/domain/ids.js"
+import { Schedule } from "../../../src/domain/Schedule.js"
+import { fromSpec, next } from "../../../src/domain/triggers/Trigger.js"
 import { DataStore } from "../../../src/services/DataStore.js"
 import { EventBroker } from "../../../src/services/EventBroker.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
@@ -92,5 +96,45 @@ describe("zmq peers: schedulers on one store wake each other", () => {
       const statsB = yield* brokers[1]!.stats
       expect(statsB.peers?.received).toBeGreaterThanOrEqual(2)
       expect(statsB.peers?.missed).toBe(0)
+    })))
+  it.live("a schedule added through another process's store wakes B's schedule loop", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "sz-peers-"))),
+        (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+      )
+      const filename = join(dir, "shared.db")
+      const endpoints = { own: `ipc://${join(dir, "b.pub")}`, peer: `ipc://${join(dir, "editor.pub")}` }
+      const runs: Runs = {
+        recordedBy: yield* Deferred.make<string>(),
+        blockStarted: yield* Deferred.make<void>(),
+        unblock: yield* Deferred.make<void>()
+      }
+      // B has no schedule at all: its schedule loop sleeps until something wakes it.
+      const contextB = yield* Layer.build(stack("B", filename, endpoints, runs))
+      yield* Context.get(contextB, Scheduler).configureTask({ id: "record", handler: "work", method: "record" })
+      // An editor (an API process, say): the store and a publishing broker, no scheduler.
+      const editor = yield* Layer.build(
+        SqliteStore.layer({ filename }).pipe(
+          Layer.provideMerge(ZmqBroker.layer({ instanceId: "editor", publish: endpoints.peer }))
+        )
+      )
+      const editorBroker = Context.get(editor, ZmqBroker.ZmqBroker)
+      yield* until("B subscribed to the editor", Effect.map(editorBroker.stats, (stats) =>
+        stats.publisher?.subscriptions.includes("schedule.added") ?? false))
+
+      const now = new Date()
+      const trigger = yield* fromSpec({ type: "date", run_time: now.toISOString() }, now)
+      const first = yield* next(trigger)
+      yield* Context.get(editor, DataStore).addSchedule(
+        Schedule.make({
+          id: ScheduleId.make("once"),
+          taskId: TaskId.make("record"),
+          trigger: first.trigger,
+          nextFireTime: first.fireTime
+        }),
+        "exception"
+      )
+      expect(yield* Deferred.await(runs.recordedBy)).toBe("B")
     })))
 })
