@@ -6,12 +6,14 @@ import type { Metrics } from "../report.js"
 import { apiList } from "./apiList.js"
 import { burst } from "./burst.js"
 import { cronNext } from "./cronNext.js"
+import { edgeIdle } from "./edgeIdle.js"
 import { eventStream } from "./eventStream.js"
 import { fireLateness } from "./fireLateness.js"
 import { idle100k } from "./idle100k.js"
 import { measureThroughput } from "./localThroughput.js"
 import { remoteLatency } from "./remoteLatency.js"
 import { remoteThroughput, remoteThroughputOne } from "./remoteThroughput.js"
+import { startup } from "./startup.js"
 import { type BenchStore, makeBenchStore } from "./stack.js"
 
 export type Runner = (store: StoreKind | null) => Effect.Effect<Metrics, unknown, FileSystem.FileSystem | Path.Path>
@@ -46,5 +48,7 @@ export const runners: Readonly<Record<string, Runner>> = {
     }),
   "remote-latency": onStore(remoteLatency),
   "api-list": onStore(apiList),
-  "event-stream": () => eventStream()
+  "event-stream": () => eventStream(),
+  startup: () => startup(),
+  "edge-idle": () => edgeIdle()
 }
