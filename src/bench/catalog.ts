@@ -91,6 +91,21 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     timeoutMs: 300_000
   },
   {
+    name: "startup",
+    description:
+      "node dist/main.js on a fresh minimal deployment (SQLite, portal port 0): spawn to /api/health 200; median of 5 starts",
+    bars: { startup_ms: { op: "<=", value: 400 } },
+    store: "sqlite",
+    timeoutMs: 120_000
+  },
+  {
+    name: "edge-idle",
+    description: "node dist/main.js in autonomous mode (SQLite, 100 interval schedules, none due): CPU and RSS over 30 s idle",
+    bars: { rss_mb: { op: "<=", value: 70 }, cpu_s_idle: { op: "<=", value: 0.2 } },
+    store: "sqlite",
+    timeoutMs: 120_000
+  },
+  {
     name: "cron-next",
     description: "next 1,000 fire times of '*/5 * * * * *' and '0 30 2 * * *' (Europe/Stockholm), ours vs croner",
     bars: {},
