@@ -4,10 +4,11 @@
  * own fiber, and at shutdown stops them one at a time in reverse start order.
  * Startup fails, naming the process, when one cannot be spawned at all.
  */
+import type { ChildProcess } from "node:child_process"
 import { Clock, Deferred, Effect, Fiber, Layer, Ref } from "effect"
 import type { GovernorSection } from "../../config/sections/governor.js"
 import { Governor, type GovernorShape, ProcessStatus } from "../../services/Governor.js"
-import { launch, type Launcher, type SpawnFailed } from "./child.js"
+import { lastResortKill, type Launcher, makeLauncher, type SpawnFailed } from "./child.js"
 import { fromConfig, type ProcessSpec } from "./options.js"
 import { initialSnapshot, type Snapshot, supervise } from "./supervise.js"
 
@@ -24,15 +25,24 @@ const statusOf = (spec: ProcessSpec, snapshot: Snapshot, now: number) =>
     gaveUp: snapshot.gaveUp
   })
 
-export const make = (specs: ReadonlyArray<ProcessSpec>, launcher: Launcher = launch) =>
+/** Starts and supervises `specs`; `launcher` replaces real processes in tests. */
+export const make = (specs: ReadonlyArray<ProcessSpec>, launcher?: Launcher) =>
   Effect.gen(function* () {
+    const live = new Set<ChildProcess>()
+    const killLeftovers = lastResortKill(live)
+    // Added first, so removed last: a normal shutdown stops every child before.
+    yield* Effect.acquireRelease(
+      Effect.sync(() => process.on("exit", killLeftovers)),
+      () => Effect.sync(() => process.off("exit", killLeftovers))
+    )
+    const launch = launcher ?? makeLauncher(live)
     const slots = yield* Effect.forEach(specs, (spec) => Effect.map(Ref.make(initialSnapshot), (ref) => ({ spec, ref })))
     const fibers: Array<Fiber.RuntimeFiber<void>> = []
     // Added before any process starts, so even a startup that fails halfway stops what it started.
     yield* Effect.addFinalizer(() => Effect.forEach([...fibers].reverse(), Fiber.interrupt, { discard: true }))
     for (const { spec, ref } of slots) {
       const started = yield* Deferred.make<void, SpawnFailed>()
-      fibers.push(yield* Effect.forkDaemon(supervise(spec, ref, launcher, started)))
+      fibers.push(yield* Effect.forkDaemon(supervise(spec, ref, launch, started)))
       yield* Deferred.await(started)
     }
     if (specs.length > 0) yield* Effect.logInfo(`governor started ${specs.length} process(es)`)

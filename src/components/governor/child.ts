@@ -44,7 +44,7 @@ const forwardLines = (input: Readable, stream: "stdout" | "stderr") =>
     Effect.catchAll(() => Effect.void)
   )
 
-const spawnNow = (spec: ProcessSpec) =>
+const spawnNow = (spec: ProcessSpec, live: Set<ChildProcess>) =>
   Effect.async<{ child: ChildProcess; exited: Deferred.Deferred<ChildExit> }, SpawnFailed>((resume) => {
     const exited = Deferred.unsafeMake<ChildExit>(FiberId.none)
     const child = spawn(spec.command, [...spec.args], {
@@ -55,6 +55,8 @@ const spawnNow = (spec: ProcessSpec) =>
     child.once("exit", (code, signal) => Deferred.unsafeDone(exited, Exit.succeed({ code, signal })))
     const onSpawn = () => {
       child.off("error", onSpawnError)
+      live.add(child)
+      child.once("exit", () => live.delete(child))
       // Later errors (a failed kill) must not throw from the emitter; exit still reports the end.
       child.on("error", () => undefined)
       resume(Effect.succeed({ child, exited }))
@@ -70,21 +72,34 @@ const spawnNow = (spec: ProcessSpec) =>
     })
   })
 
-export const launch: Launcher = (spec) =>
-  Effect.gen(function* () {
-    const { child, exited } = yield* spawnNow(spec)
-    const pid = child.pid!
-    const forwarding = Effect.all([forwardLines(child.stdout!, "stdout"), forwardLines(child.stderr!, "stderr")], {
-      concurrency: 2,
-      discard: true
-    }).pipe(Effect.annotateLogs({ process: spec.name, pid }))
-    yield* Effect.forkScoped(forwarding)
-    return {
-      pid,
-      exit: Deferred.await(exited),
-      signal: (signal) =>
-        Effect.sync(() => {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-        })
-    } satisfies RunningChild
-  })
+/** Launches real processes, keeping each in `live` while it runs (for lastResortKill). */
+export const makeLauncher =
+  (live: Set<ChildProcess>): Launcher =>
+  (spec) =>
+    Effect.gen(function* () {
+      const { child, exited } = yield* spawnNow(spec, live)
+      const pid = child.pid!
+      const forwarding = Effect.all([forwardLines(child.stdout!, "stdout"), forwardLines(child.stderr!, "stderr")], {
+        concurrency: 2,
+        discard: true
+      }).pipe(Effect.annotateLogs({ process: spec.name, pid }))
+      yield* Effect.forkScoped(forwarding)
+      return {
+        pid,
+        exit: Deferred.await(exited),
+        signal: (signal) =>
+          Effect.sync(() => {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+          })
+      } satisfies RunningChild
+    })
+
+/**
+ * For a process 'exit' listener: SIGKILLs the children still running. It runs
+ * only when this process exits without its scopes being closed (a forced exit
+ * after a second signal, an uncaught error), so no child outlives it; a normal
+ * shutdown has stopped them all gracefully before.
+ */
+export const lastResortKill = (live: ReadonlySet<ChildProcess>) => () => {
+  for (const child of live) child.kill("SIGKILL")
+}

@@ -8,7 +8,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import type { ChildProcess } from "node:child_process"
 import { Context, Duration, Effect, Exit, HashMap, Layer, Logger, Option, Schedule, Scope } from "effect"
+import { lastResortKill, makeLauncher } from "../../../src/components/governor/child.js"
 import * as Governor from "../../../src/components/governor/Governor.js"
 import { defaults, type ProcessSpec } from "../../../src/components/governor/options.js"
 import { Governor as GovernorTag, type ProcessStatus } from "../../../src/services/Governor.js"
@@ -218,5 +220,18 @@ describe("governor with real processes", () => {
       expect(readFileSync(out, "utf8")).toBe(`${dir} hi`)
       yield* shutdown
     }))
+
+  it.scoped("the last-resort exit hook SIGKILLs every child still running, and only those", () =>
+    Effect.gen(function* () {
+      const live = new Set<ChildProcess>()
+      const launch = makeLauncher(live)
+      const stubborn = yield* launch(spec("stubborn", ["stubborn.cjs"]))
+      const quick = yield* launch(spec("quick", ["-e", "process.exit(0)"]))
+      expect(yield* quick.exit).toEqual({ code: 0, signal: null })
+      expect(live.size).toBe(1)
+      lastResortKill(live)()
+      expect(yield* stubborn.exit).toEqual({ code: null, signal: "SIGKILL" })
+      expect(live.size).toBe(0)
+    }).pipe(Effect.provide(recordLogs([]))))
 })
 
