@@ -8,6 +8,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Options } from "@effect/cli"
 import { Config, Effect, Option, Schema } from "effect"
+import { PORTS_FILE, RUN_DIR } from "../../modes/portsFile.js"
 import { DEFAULT_DEPLOYMENT } from "../run.js"
 import { CliUsageError } from "../errors.js"
 
@@ -53,7 +54,7 @@ const PortsFile = Schema.parseJson(
 /** The portal URL a running deployment recorded, if it recorded one. */
 const recordedUrl = (deployment: string) =>
   Effect.gen(function* () {
-    const file = path.join(deployment, "run", "ports.json")
+    const file = path.join(deployment, RUN_DIR, PORTS_FILE)
     const text = yield* Effect.tryPromise(() => fs.readFile(file, "utf8")).pipe(Effect.option)
     if (Option.isNone(text)) return Option.none()
     const ports = yield* Schema.decode(PortsFile)(text.value).pipe(
