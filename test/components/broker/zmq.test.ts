@@ -10,9 +10,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Layer, Schema, Stream } from "effect"
 import * as zmq from "zeromq"
 import * as ZmqBroker from "../../../src/components/broker/Zmq.js"
-import { decodeMessage, encodeBody, headerPrefix } from "../../../src/components/broker/zmq/envelope.js"
+import { decodeMessage, encodeBody, encodeEvent, headerPrefix } from "../../../src/components/broker/zmq/envelope.js"
 import { makeSequenceTracker } from "../../../src/components/broker/zmq/sequence.js"
-import { SchedulerEvent } from "../../../src/domain/events.js"
+import { JobReleased, SchedulerEvent } from "../../../src/domain/events.js"
+import { TaskId } from "../../../src/domain/ids.js"
+import { JobError } from "../../../src/domain/JobResult.js"
 import { EventBroker } from "../../../src/services/EventBroker.js"
 import { everyKind, jobAdded, jobReleased, receive, subscriber, until } from "./zmqFixtures.js"
 
@@ -30,10 +32,16 @@ const tempDir = Effect.acquireRelease(
 )
 
 describe("zmq EventBroker: publishing", () => {
-  it("encodes every event kind exactly as its Schema encoding", () => {
-    for (const event of everyKind) {
-      const body = JSON.parse(encodeBody(headerPrefix("a", "r"), 1, 1, event))
-      expect(body.event).toEqual(encode(event))
+  it("encodes every event kind exactly as its Schema encoding, whatever its strings hold", () => {
+    const awkward = new JobReleased({
+      ...jobReleased("error"),
+      taskId: TaskId.make('back"up\\ ü ✓ \u0001 end'),
+      error: new JobError({ tag: "Boom", message: 'line 1\nline "2"\t\u2028' })
+    })
+    for (const event of [...everyKind, awkward]) {
+      const body = encodeBody(headerPrefix("a\"b", "r"), 1, 1, event)
+      expect(JSON.parse(body).event).toEqual(encode(event))
+      expect(encodeEvent(event)).toBe(JSON.stringify(event))
     }
   })
 

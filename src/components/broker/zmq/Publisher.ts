@@ -60,7 +60,8 @@ export const makePublisher = (options: {
     const subscriptions = new Set<string>()
     // Per topic: does any subscription match it? Cleared whenever subscriptions change.
     const wanted = new Map<string, boolean>()
-    const topicSeqs = new Map<string, number>()
+    // Per topic: its frame (made once) and the last topicSeq sent.
+    const topics = new Map<string, { readonly frame: Buffer; seq: number }>()
     let seq = 0
     let unmatched = 0
     let sendFailed = 0
@@ -106,12 +107,16 @@ export const makePublisher = (options: {
         unmatched++
         return
       }
-      const topicSeq = (topicSeqs.get(topic) ?? 0) + 1
-      topicSeqs.set(topic, topicSeq)
+      let counter = topics.get(topic)
+      if (counter === undefined) {
+        counter = { frame: Buffer.from(topic), seq: 0 }
+        topics.set(topic, counter)
+      }
+      counter.seq++
       seq++
       try {
         // A PUB send resolves at once (it drops rather than waits), so sends never pile up.
-        socket.send([topic, encodeBody(prefix, seq, topicSeq, event)]).catch(failed)
+        socket.send([counter.frame, encodeBody(prefix, seq, counter.seq, event)]).catch(failed)
       } catch {
         failed()
       }
