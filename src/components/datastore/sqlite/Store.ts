@@ -36,7 +36,8 @@ import {
 import { EventBroker } from "../../../services/EventBroker.js"
 import { executionRecord } from "../../../services/ExecutionLog.js"
 import { SqliteStoreOptions } from "./Client.js"
-import { makeQueries, type RawJobRow } from "./queries.js"
+import { makeQueries } from "./queries.js"
+import { jobColumns, jobRecord } from "./rows.js"
 import { makeTaskCache } from "./taskCache.js"
 import { makeImmediateTransaction, retryWhenBusy } from "./transaction.js"
 
@@ -58,6 +59,8 @@ const orDieOnStorage = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<
   Effect.catchIf(effect, isStorageError, (error) => Effect.die(error)) as Effect.Effect<A, Exclude<E, StorageError>, R>
 
 const unique = <A>(values: Iterable<A>): ReadonlyArray<A> => [...new Set(values)]
+
+const taskIdColumn = jobColumns.indexOf("task_id")
 
 // Events of the per-job paths, built without their Schema constructors (see domain/instances.ts).
 
@@ -403,17 +406,19 @@ export const make = Effect.gen(function* () {
   )
 
   /** A job row that no longer decodes: enough of it to report and remove it. */
-  const undecodable = (row: RawJobRow) =>
-    new Job(
+  const undecodable = (values: ReadonlyArray<unknown>) => {
+    const row = jobRecord(values)
+    return new Job(
       {
         id: row.id as JobId,
         taskId: row.task_id as TaskId,
         scheduleId: row.schedule_id as ScheduleId | null,
-        createdAt: new Date(row.created_at),
-        attempt: row.attempt
+        createdAt: new Date(row.created_at as number),
+        attempt: row.attempt as number
       },
       true
     )
+  }
 
   const acquireJobs = Effect.fn("SqliteDataStore.acquireJobs")(
     (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
@@ -435,9 +440,10 @@ export const make = Effect.gen(function* () {
             const wanted = limit - acquired.length
             const candidates = yield* q.freeJobs(at, [...saturated], wanted)
             if (candidates.length === 0) break
-            const tasks = yield* loadTasks(candidates.map((row) => row.task_id as TaskId))
+            const taskIds = candidates.map((values) => values[taskIdColumn] as TaskId)
+            const tasks = yield* loadTasks(taskIds)
             const maxOf = (taskId: string) => tasks.get(taskId as TaskId)?.maxRunningJobs ?? null
-            if (running === null && candidates.some((row) => maxOf(row.task_id) !== null)) {
+            if (running === null && taskIds.some((taskId) => maxOf(taskId) !== null)) {
               running = new Map((yield* q.runningCounts(at)).map((row) => [row.task_id, row.running] as const))
             }
             const isFull = (taskId: string) => {
@@ -446,11 +452,11 @@ export const make = Effect.gen(function* () {
             }
             const leased: Array<Job> = []
             const missed: Array<Settlement> = []
-            for (const row of candidates) {
+            for (const values of candidates) {
               // Decoded as leased already: one Job instance per acquired job.
-              const decoded = q.decodeJobRow(row, { acquiredBy: schedulerId, acquiredUntil: until, startedAt: at })
+              const decoded = q.decodeJobValues(values, { acquiredBy: schedulerId, acquiredUntil: until, startedAt: at })
               if (decoded._tag === "Left") {
-                const job = undecodable(row)
+                const job = undecodable(values)
                 const error = new JobError({
                   tag: "DeserializationFailed",
                   message: ParseResult.TreeFormatter.formatErrorSync(decoded.left).slice(0, 1000)

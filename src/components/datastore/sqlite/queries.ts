@@ -14,7 +14,8 @@ import type { ExecutionRecordFields } from "../../../services/ExecutionLog.js"
 import {
   executionRow,
   JobFromRow,
-  jobFromRow,
+  jobColumns,
+  jobFromValues,
   type JobRow,
   jobRow, JobResultFromRow, resultRow, ScheduleFromRow,
   type ScheduleRow,
@@ -40,16 +41,6 @@ const forChunks = <A, B, E, R>(
 const encodeTask = Schema.encode(TaskFromRow)
 const encodeSchedule = Schema.encode(ScheduleFromRow)
 const encodeTrigger = Schema.encode(Schema.parseJson(Trigger))
-
-/** A job row as read, before decoding (acquireJobs must cope with rows it cannot decode). */
-export interface RawJobRow {
-  readonly id: string
-  readonly task_id: string
-  readonly schedule_id: string | null
-  readonly created_at: number
-  readonly attempt: number
-  readonly [column: string]: unknown
-}
 
 export const makeQueries = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -179,10 +170,11 @@ export const makeQueries = Effect.gen(function* () {
     forChunks(jobs, (chunk) =>
       Effect.as(sql`INSERT INTO jobs ${sql.insert(chunk.map(jobRow))}`, [])
     )
+  const jobFields = sql.literal(jobColumns.join(", "))
   /** Every job, oldest first (through the fast row decoder: a polling caller may read many). */
   const getAllJobs = () =>
-    Effect.flatMap(sql<RawJobRow>`SELECT * FROM jobs ORDER BY created_at, id`, (rows) =>
-      Effect.forEach(rows, (row) => jobFromRow(row))
+    Effect.flatMap(sql`SELECT ${jobFields} FROM jobs ORDER BY created_at, id`.values, (rows) =>
+      Effect.forEach(rows, (values) => jobFromValues(values))
     )
   const getJobsByIds = (jobIds: ReadonlyArray<JobId>) =>
     Effect.map(
@@ -198,13 +190,13 @@ export const makeQueries = Effect.gen(function* () {
       GROUP BY task_id`
   const excluding = (taskIds: ReadonlyArray<string>) =>
     taskIds.length === 0 ? sql`1 = 1` : sql`task_id NOT IN ${ids(taskIds)}`
-  /** Unleased jobs whose backoff is over, oldest first. */
+  /** Unleased jobs whose backoff is over, oldest first, as column values in jobColumns order. */
   const freeJobs = (now: number, excludedTasks: ReadonlyArray<string>, limit: number) =>
-    sql<RawJobRow>`
-      SELECT * FROM jobs
+    sql`
+      SELECT ${jobFields} FROM jobs
       WHERE acquired_by IS NULL AND (available_at IS NULL OR available_at <= ${now}) AND ${excluding(excludedTasks)}
       ORDER BY created_at, id
-      LIMIT ${limit}`
+      LIMIT ${limit}`.values
   const leaseJobs = (jobIds: ReadonlyArray<JobId>, schedulerId: SchedulerId, until: number, now: number) =>
     forChunks(
       jobIds,
@@ -306,7 +298,7 @@ export const makeQueries = Effect.gen(function* () {
     getJobsByIds,
     runningCounts,
     freeJobs,
-    decodeJobRow: jobFromRow,
+    decodeJobValues: jobFromValues,
     leaseJobs,
     extendJobLeases,
     jobsOwnedBy,

@@ -374,61 +374,129 @@ export interface JobLease {
   readonly startedAt: number
 }
 
+const uuid = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
+
+/** A task, schedule or scheduler id: non-empty, trimmed, bounded. */
+const isName = (value: unknown, maxLength = 200): value is string =>
+  typeof value === "string" && value.length > 0 && value.length <= maxLength && value.trim() === value
+
+/** The jobs table's columns, in the order `jobFromValues` reads them. */
+export const jobColumns = [
+  "id",
+  "task_id",
+  "schedule_id",
+  "args",
+  "kwargs",
+  "scheduled_fire_time",
+  "jitter_ms",
+  "executor",
+  "start_deadline",
+  "result_expiration_time",
+  "metadata",
+  "created_at",
+  "attempt",
+  "available_at",
+  "acquired_by",
+  "acquired_until",
+  "started_at"
+] as const satisfies ReadonlyArray<keyof JobRow>
+
+/** A job row as a record of its columns (`values` in jobColumns order). */
+export const jobRecord = (values: ReadonlyArray<unknown>): Record<string, unknown> =>
+  Object.fromEntries(jobColumns.map((column, i) => [column, values[i]]))
+
 /**
- * Decodes a job row (with `lease` in place of its lease columns, when given).
- * Rows that pass the structural checks are built directly; anything else goes
- * through JobFromRow, whose ParseError says what is wrong.
+ * Decodes a job row given as its column values in jobColumns order (rows read
+ * as arrays cost half as much as rows read as objects), with `lease` in place
+ * of its lease columns when given. Rows that pass the structural checks are
+ * built directly; anything else goes through JobFromRow, whose ParseError
+ * says what is wrong.
  */
-export const jobFromRow = (
-  row: Readonly<Record<string, unknown>>,
+export const jobFromValues = (
+  values: ReadonlyArray<unknown>,
   lease?: JobLease
 ): Either.Either<Job, ParseResult.ParseError> => {
+  const [
+    id,
+    taskId,
+    scheduleId,
+    argsJson,
+    kwargsJson,
+    scheduledFireTime,
+    jitterMs,
+    executor,
+    startDeadline,
+    resultExpirationTime,
+    metadataJson,
+    createdAt,
+    attempt,
+    availableAt,
+    acquiredBy,
+    acquiredUntil,
+    startedAt
+  ] = values
   try {
-    const args = JSON.parse(row.args as string)
-    const kwargs = JSON.parse(row.kwargs as string)
-    const metadata = JSON.parse(row.metadata as string)
+    const args = JSON.parse(argsJson as string)
+    const kwargs = JSON.parse(kwargsJson as string)
+    const metadata = JSON.parse(metadataJson as string)
+    // What the STRICT column types leave open: id and name formats, ranges, the JSON's shape.
     if (
-      typeof row.id === "string" &&
-      typeof row.task_id === "string" &&
-      typeof row.created_at === "number" &&
-      typeof row.attempt === "number" &&
-      Number.isInteger(row.attempt) &&
-      row.attempt > 0 &&
+      typeof id === "string" &&
+      uuid.test(id) &&
+      isName(taskId) &&
+      (scheduleId === null || isName(scheduleId)) &&
+      typeof createdAt === "number" &&
+      typeof attempt === "number" &&
+      Number.isInteger(attempt) &&
+      attempt > 0 &&
+      typeof jitterMs === "number" &&
+      jitterMs >= 0 &&
+      typeof resultExpirationTime === "number" &&
+      resultExpirationTime >= 0 &&
+      typeof executor === "string" &&
+      (lease !== undefined || acquiredBy === null || isName(acquiredBy, Number.POSITIVE_INFINITY)) &&
       Array.isArray(args) &&
       isRecord(kwargs) &&
       isRecord(metadata)
     ) {
       return Either.right(
         instanceOf(Job, {
-          id: row.id as JobId,
-          taskId: row.task_id as TaskId,
-          scheduleId: row.schedule_id as ScheduleId | null,
+          id: id as JobId,
+          taskId: taskId as TaskId,
+          scheduleId: scheduleId as ScheduleId | null,
           args,
           kwargs,
-          scheduledFireTime: dateOrNull(row.scheduled_fire_time),
-          jitterMs: row.jitter_ms as number,
-          executor: row.executor as string,
-          startDeadline: dateOrNull(row.start_deadline),
-          resultExpirationTime: row.result_expiration_time as number,
+          scheduledFireTime: dateOrNull(scheduledFireTime),
+          jitterMs: jitterMs as number,
+          executor: executor as string,
+          startDeadline: dateOrNull(startDeadline),
+          resultExpirationTime: resultExpirationTime as number,
           metadata,
-          createdAt: new Date(row.created_at),
-          attempt: row.attempt,
-          availableAt: dateOrNull(row.available_at),
-          acquiredBy: lease === undefined ? (row.acquired_by as SchedulerId | null) : lease.acquiredBy,
-          acquiredUntil: dateOrNull(lease === undefined ? row.acquired_until : lease.acquiredUntil),
-          startedAt: dateOrNull(lease === undefined ? row.started_at : lease.startedAt)
+          createdAt: new Date(createdAt),
+          attempt,
+          availableAt: dateOrNull(availableAt),
+          acquiredBy: lease === undefined ? (acquiredBy as SchedulerId | null) : lease.acquiredBy,
+          acquiredUntil: dateOrNull(lease === undefined ? acquiredUntil : lease.acquiredUntil),
+          startedAt: dateOrNull(lease === undefined ? startedAt : lease.startedAt)
         })
       )
     }
   } catch {
     // fall through to the strict decoder for the error message
   }
+  const row = jobRecord(values)
   return decodeJobStrict(
     lease === undefined
       ? row
       : { ...row, acquired_by: lease.acquiredBy, acquired_until: lease.acquiredUntil, started_at: lease.startedAt }
   )
 }
+
+/** Decodes a job row read as an object (see jobFromValues). */
+export const jobFromRow = (
+  row: Readonly<Record<string, unknown>>,
+  lease?: JobLease
+): Either.Either<Job, ParseResult.ParseError> => jobFromValues(jobColumns.map((column) => row[column]), lease)
 
 /** The insertable row of an execution record. */
 export const executionRow = (record: ExecutionRecordFields) => ({

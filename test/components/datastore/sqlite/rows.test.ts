@@ -1,7 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Schema } from "effect"
-import { resultRow, JobResultFromRow } from "../../../../src/components/datastore/sqlite/rows.js"
-import { JobId, TaskId } from "../../../../src/domain/ids.js"
+import { Either, Schema } from "effect"
+import {
+  JobFromRow,
+  jobColumns,
+  jobFromRow,
+  jobFromValues,
+  jobRow,
+  JobResultFromRow,
+  resultRow
+} from "../../../../src/components/datastore/sqlite/rows.js"
+import { JobId, ScheduleId, SchedulerId, TaskId } from "../../../../src/domain/ids.js"
+import { Job } from "../../../../src/domain/Job.js"
 import { JobError, JobResult } from "../../../../src/domain/JobResult.js"
 
 const encode = Schema.encodeSync(JobResultFromRow)
@@ -25,5 +34,51 @@ describe("sqlite rows", () => {
       ...fields
     })
     expect(resultRow(result)).toStrictEqual(encode(result))
+  })
+
+  const job = new Job({
+    id: JobId.make("0190a1b2-c3d4-7000-8000-000000000001"),
+    taskId: TaskId.make("task"),
+    scheduleId: ScheduleId.make("nightly"),
+    args: [1, "two", { three: 3 }],
+    kwargs: { mode: "full" },
+    scheduledFireTime: new Date(1_000),
+    jitterMs: 12.5,
+    startDeadline: new Date(61_000),
+    resultExpirationTime: 60,
+    metadata: { owner: "ops" },
+    createdAt: new Date(900),
+    attempt: 2,
+    availableAt: new Date(1_500)
+  })
+  const valuesOf = (row: Record<string, unknown>) => jobColumns.map((column) => row[column])
+
+  it("jobRow encodes a job exactly as JobFromRow", () => {
+    expect(jobRow(job)).toStrictEqual(Schema.encodeSync(JobFromRow)(job))
+  })
+
+  it("jobFromValues and jobFromRow decode a row as JobFromRow does, with a lease in place of the stored one", () => {
+    const row = jobRow(job)
+    expect(Either.getOrThrow(jobFromValues(valuesOf(row)))).toStrictEqual(Schema.decodeUnknownSync(JobFromRow)(row))
+    expect(Either.getOrThrow(jobFromRow(row))).toStrictEqual(job)
+    const lease = { acquiredBy: SchedulerId.make("s1"), acquiredUntil: 40_000, startedAt: 10_000 }
+    const leased = Either.getOrThrow(jobFromValues(valuesOf(row), lease))
+    expect(leased).toStrictEqual(
+      new Job({ ...job, acquiredBy: lease.acquiredBy, acquiredUntil: new Date(40_000), startedAt: new Date(10_000) })
+    )
+  })
+
+  it.each([
+    ["args that are not JSON", { args: "[1," }, "args"],
+    ["kwargs that are not an object", { kwargs: "[]" }, "kwargs"],
+    ["an attempt of 0", { attempt: 0 }, "attempt"],
+    ["a job id that is not a UUID", { id: "job-1" }, "id"],
+    ["a task id with surrounding blanks", { task_id: " task" }, "task_id"],
+    ["an empty schedule id", { schedule_id: "" }, "schedule_id"],
+    ["a negative jitter", { jitter_ms: -1 }, "jitter_ms"],
+    ["a negative result lifetime", { result_expiration_time: -5 }, "result_expiration_time"]
+  ] as const)("a row with %s fails with JobFromRow's error naming the column", (_, change, column) => {
+    const decoded = jobFromValues(valuesOf({ ...jobRow(job), ...change }))
+    expect(Either.isLeft(decoded) && decoded.left.message).toContain(`["${column}"]`)
   })
 })
