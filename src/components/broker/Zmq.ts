@@ -56,6 +56,8 @@ export const make = (
       publish,
       publishAll,
       subscribe: local.subscribe,
+      // Listeners hear peers' events too: they are delivered through the local broker.
+      ...(local.listen !== undefined && { listen: local.listen }),
       instanceId,
       endpoint: publisher?.endpoint ?? null,
       stats: Effect.sync(() => ({
