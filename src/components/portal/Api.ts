@@ -24,7 +24,8 @@ import {
   RunFinishedView,
   RunQueuedView,
   SchedulePage,
-  ScheduleView
+  ScheduleView,
+  SessionView
 } from "./views.js"
 
 const id = HttpApiSchema.param("id", Schema.String)
@@ -95,6 +96,10 @@ export class HealthGroup extends HttpApiGroup.make("health")
       .addSuccess(HealthView)
       .addError(Unavailable)
   )
+  .prefix("/api") {}
+
+export class SessionGroup extends HttpApiGroup.make("session")
+  .add(HttpApiEndpoint.get("session", "/session").addSuccess(SessionView))
   .prefix("/api") {}
 
 export class SchedulesGroup extends HttpApiGroup.make("schedules")
@@ -262,6 +267,7 @@ export class MetricsGroup extends HttpApiGroup.make("metrics", { topLevel: true 
 
 const base = HttpApi.make("ScheduleZero")
   .add(HealthGroup)
+  .add(SessionGroup)
   .add(SchedulesGroup)
   .add(TriggersGroup)
   .add(HandlersGroup)

@@ -19,7 +19,7 @@ import { dashboardRoutes } from "./dashboard.js"
 import { executionsGroup } from "./handlers/executions.js"
 import { governorGroup } from "./handlers/governor.js"
 import { eventsGroup, metricsGroup } from "./handlers/live.js"
-import { handlersGroup, healthGroup, jobsGroup, triggersGroup } from "./handlers/read.js"
+import { handlersGroup, healthGroup, jobsGroup, sessionGroup, triggersGroup } from "./handlers/read.js"
 import { schedulesGroup } from "./handlers/schedules.js"
 import { makeMetrics, PortalMetrics } from "./Metrics.js"
 import { portalMiddleware } from "./middleware.js"
@@ -51,6 +51,7 @@ export class PortalServer extends Context.Tag("schedulezero/portal/PortalServer"
 
 const coreGroups = Layer.mergeAll(
   healthGroup,
+  sessionGroup,
   schedulesGroup,
   triggersGroup,
   handlersGroup,

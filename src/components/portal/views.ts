@@ -293,6 +293,12 @@ export const HealthView = Schema.Struct({
 })
 export type HealthView = typeof HealthView.Type
 
+/** Who the caller is: the dashboard hides what the role may not do. */
+export const SessionView = Schema.Struct({
+  role: Schema.Literal("viewer", "admin"),
+  name: Schema.String.annotations({ description: "The token's name from config; anonymous when the portal is open" })
+})
+
 export const PreviewView = Schema.Struct({
   description: Schema.String,
   timezone: Schema.String,

@@ -41,6 +41,15 @@ describe("portal API", () => {
       })
     )
 
+    live("tells the caller its role and token name (GET /api/session)", () =>
+      Effect.gen(function* () {
+        const base = yield* url
+        expect((yield* call(base, "GET", "/api/session", admin)).body).toEqual({ role: "admin", name: "ops" })
+        expect((yield* call(base, "GET", "/api/session", viewer)).body).toEqual({ role: "viewer", name: "wall" })
+        expect((yield* call(base, "GET", "/api/session")).status).toBe(401)
+      })
+    )
+
     live("lets a viewer read but not change anything (403)", () =>
       Effect.gen(function* () {
         const base = yield* url

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { ManagedRuntime } from "effect"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { PortalServer } from "../../../src/components/portal/Portal.js"
-import { adminToken, call, portalStack, testTokens } from "./harness.js"
+import { adminToken, call, portalStack, testTokens, viewerToken } from "./harness.js"
 
 const chromiumPath = "/usr/bin/chromium"
 const shots = "test-results"
@@ -167,5 +167,21 @@ describe.skipIf(!existsSync(chromiumPath))("dashboard in chromium", () => {
     await page.screenshot({ path: `${shots}/dashboard-phone-overview.png`, fullPage: true })
     await page.click('#nav a[data-view="schedules"]')
     await page.screenshot({ path: `${shots}/dashboard-phone-schedules.png`, fullPage: true })
+  })
+  it("hides the actions a viewer token may not take", async () => {
+    await page.setViewportSize({ width: 1280, height: 860 })
+    await page.evaluate(`localStorage.setItem("sz.token", ${JSON.stringify(viewerToken)})`)
+    // Only the hash differs from the current URL: reload so the page starts over with the viewer token.
+    await page.goto(`${base}/#schedules`)
+    await page.reload()
+    const row = page.locator('#schedules-table tr[data-id="browser-tick"]')
+    await row.waitFor()
+    await page.locator("body.viewer").waitFor({ state: "attached" })
+    expect(await page.locator("#new-schedule").isVisible()).toBe(false)
+    // The buttons are there, just not shown (nor in the accessibility tree).
+    expect(await row.locator("button", { hasText: "Resume" }).count()).toBe(1)
+    expect(await row.locator("button", { hasText: "Resume" }).isVisible()).toBe(false)
+    expect(await row.getByRole("button").count()).toBe(0)
+    await page.screenshot({ path: `${shots}/dashboard-viewer.png`, fullPage: true })
   })
 })

@@ -1,4 +1,4 @@
-/** Health, trigger preview, handlers, and jobs (read, and cancel for admins). */
+/** Health, session, trigger preview, handlers, and jobs (read, and cancel for admins). */
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Duration, Effect, Either } from "effect"
 import type { JobId } from "../../../domain/ids.js"
@@ -8,6 +8,7 @@ import { DataStore } from "../../../services/DataStore.js"
 import { HandlerRegistry } from "../../../services/HandlerRegistry.js"
 import { Scheduler } from "../../../services/Scheduler.js"
 import { FullApi } from "../Api.js"
+import { Caller } from "../Authorization.js"
 import { apiError, BadRequest, Conflict, fromDomain, NotFound, Unavailable } from "../errors.js"
 import { parseInstant, parseWait } from "../params.js"
 import { adminOnly } from "../security.js"
@@ -52,6 +53,10 @@ export const healthGroup = HttpApiBuilder.group(FullApi, "health", (handlers) =>
     })
     return handlers.handle("health", () => check)
   })
+)
+
+export const sessionGroup = HttpApiBuilder.group(FullApi, "session", (handlers) =>
+  Effect.succeed(handlers.handle("session", () => Effect.map(Caller, (caller) => ({ role: caller.role, name: caller.name }))))
 )
 
 /** The next `count` fire times from a fresh trigger (its state advanced in turn, as the scheduler does). */

@@ -244,19 +244,28 @@ const renderSchedules = () => {
           "div",
           { class: "actions" },
           s.paused
-            ? scheduleAction("Resume", () => act(() => api("POST", `/api/schedules/${encodeURIComponent(s.id)}/resume`), `Resumed ${s.id}`))
-            : scheduleAction("Pause", () => act(() => api("POST", `/api/schedules/${encodeURIComponent(s.id)}/pause`), `Paused ${s.id}`)),
-          scheduleAction("Run now", () => act(() => api("POST", `/api/schedules/${encodeURIComponent(s.id)}/run`), `Queued a run of ${s.id}`)),
-          scheduleAction("Edit", () => openForm(s)),
+            ? scheduleAction("Resume", () => act(() => api("POST", `/api/schedules/${encodeURIComponent(s.id)}/resume`), `Resumed ${s.id}`), "admin-only")
+            : scheduleAction("Pause", () => act(() => api("POST", `/api/schedules/${encodeURIComponent(s.id)}/pause`), `Paused ${s.id}`), "admin-only"),
+          scheduleAction("Run now", () => act(() => api("POST", `/api/schedules/${encodeURIComponent(s.id)}/run`), `Queued a run of ${s.id}`), "admin-only"),
+          scheduleAction("Edit", () => openForm(s), "admin-only"),
           scheduleAction("Delete", () => {
             if (confirm(`Delete schedule ${s.id}?`)) act(() => api("DELETE", `/api/schedules/${encodeURIComponent(s.id)}`), `Deleted ${s.id}`)
-          }, "danger")
+          }, "danger admin-only")
         )
       )
     )
   )
   $("#schedules-table tbody").replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No schedules yet."))]))
 }
+
+/** One instance of a (remote) handler: status, in-flight of capacity, last heartbeat. */
+const instanceItem = (i) =>
+  h(
+    "li",
+    { "data-instance": i.instance_id },
+    h("span", {}, h("span", { class: "mono" }, i.instance_id), " ", badge(i.status)),
+    h("span", { class: "sub" }, `in flight ${i.in_flight}/${i.capacity}${i.last_heartbeat ? ` · heartbeat ${relative(parseTime(i.last_heartbeat))}` : ""}`)
+  )
 
 const renderHandlers = () => {
   $("#handlers-cards").replaceChildren(
@@ -269,7 +278,7 @@ const renderHandlers = () => {
             h("div", { class: "row" }, h("strong", {}, x.id), badge(x.status), h("span", { class: "sub" }, x.kind)),
             h("div", { class: "sub" }, `methods: ${x.methods.join(", ")}`),
             h("div", { class: "sub" }, `in flight: ${x.in_flight}${x.last_heartbeat ? ` · heartbeat ${relative(parseTime(x.last_heartbeat))}` : ""}`),
-            x.instances.length > 0 && h("ul", { class: "list" }, x.instances.map((i) => h("li", {}, h("span", { class: "mono" }, i.instance_id), badge(i.status), h("span", { class: "sub" }, `${i.in_flight}/${i.capacity}`))))
+            x.instances.length > 0 && h("ul", { class: "list" }, x.instances.map(instanceItem))
           )
         ))
   )
@@ -523,9 +532,15 @@ const tick = () => {
   }
 }
 
+/** Viewers see no buttons for what their role may not do (the API would answer 403). */
+const loadSession = async () => {
+  const session = await api("GET", "/api/session")
+  document.body.classList.toggle("viewer", session.role === "viewer")
+}
+
 const start = async () => {
   try {
-    await Promise.all([loadSchedules(), loadHandlers(), loadJobs()])
+    await Promise.all([loadSession(), loadSchedules(), loadHandlers(), loadJobs()])
     await Promise.all([loadExecutions(), loadStats()])
   } catch (error) {
     if (error.status !== 401) toast(error.message)
