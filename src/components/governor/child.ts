@@ -5,9 +5,9 @@
  * never be hit. Each stdout/stderr line is logged with the process name.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { createInterface } from "node:readline"
 import type { Readable } from "node:stream"
-import { Data, Deferred, Effect, Exit, FiberId, type Scope, Stream } from "effect"
+import { NodeStream } from "@effect/platform-node"
+import { Data, Deferred, Duration, Effect, Exit, Fiber, FiberId, type Scope, Stream } from "effect"
 import type { ProcessSpec } from "./options.js"
 
 /** The process could not be started (command not found, cwd missing, permission denied…). */
@@ -34,11 +34,14 @@ export interface RunningChild {
 /** Starts one run of `spec` in the scope; what a test double replaces. */
 export type Launcher = (spec: ProcessSpec) => Effect.Effect<RunningChild, SpawnFailed, Scope.Scope>
 
+/** How long output may still arrive after the process has exited. */
+const drainTimeout = Duration.seconds(1)
+
 const forwardLines = (input: Readable, stream: "stdout" | "stderr") =>
-  Stream.fromAsyncIterable(createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }), (error) => error).pipe(
-    Stream.runForEach((line) =>
-      stream === "stdout" ? Effect.logInfo(line) : Effect.logWarning(line)
-    ),
+  NodeStream.fromReadable<Error, Uint8Array>(() => input, (error) => error as Error).pipe(
+    Stream.decodeText(),
+    Stream.splitLines,
+    Stream.runForEach((line) => (stream === "stdout" ? Effect.logInfo(line) : Effect.logWarning(line))),
     Effect.annotateLogs("stream", stream),
     // A broken pipe ends the forwarding, never the process or the governor.
     Effect.catchAll(() => Effect.void)
@@ -83,10 +86,13 @@ export const makeLauncher =
         concurrency: 2,
         discard: true
       }).pipe(Effect.annotateLogs({ process: spec.name, pid }))
-      yield* Effect.forkScoped(forwarding)
+      const forwarded = yield* Effect.forkScoped(forwarding)
+      // A process's last words (why it crashed) arrive after its exit event: let them through,
+      // but not for long, since a grandchild may hold the pipes open.
+      const drained = Effect.ignore(Effect.timeout(Fiber.await(forwarded), drainTimeout))
       return {
         pid,
-        exit: Deferred.await(exited),
+        exit: Effect.zipLeft(Deferred.await(exited), drained),
         signal: (signal) =>
           Effect.sync(() => {
             if (child.exitCode === null && child.signalCode === null) child.kill(signal)

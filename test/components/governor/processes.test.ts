@@ -34,6 +34,9 @@ if (runs <= 2) process.exit(1)
 setInterval(() => {}, 1000)`
 )
 script("crashing.cjs", `console.error("cannot connect"); process.exit(2)`)
+/** Writes (synchronously) more than a pipe buffer holds, then its last words, and exits at once. */
+script("verbose.cjs", `for (let i = 0; i < 3000; i++) fs.writeSync(1, "line " + i + " ".repeat(40) + "\\n")
+fs.writeSync(2, "last words\\n"); process.exit(3)`)
 script("chatty.cjs", `console.log("hello from the child"); console.error("a warning from the child"); setInterval(() => {}, 1000)`)
 /** Notes SIGTERM and exits cleanly; notes readiness once its handler is installed. */
 script(
@@ -153,6 +156,8 @@ describe("governor with real processes", () => {
       expect(status.pid).toBeNull()
       expect(status.lastExit?.code).toBe(2)
       expect(status.gaveUp).toBe("3 restarts within 1m; last: exit code 2")
+      // Its last words before each exit are logged.
+      expect(logs.filter((line) => line.message === "cannot connect" && line.stream === "stderr")).toHaveLength(4)
       expect(logs).toContainEqual({
         level: "ERROR",
         message: "process exit code 2; giving up: 3 restarts within 1m; last: exit code 2",
@@ -170,6 +175,17 @@ describe("governor with real processes", () => {
       yield* waitFor("both lines", Effect.sync(() => (logs.filter((line) => line.process === "chatty" && line.stream !== undefined).length === 2 ? true : undefined)))
       expect(logs).toContainEqual({ level: "INFO", message: "hello from the child", process: "chatty", stream: "stdout" })
       expect(logs).toContainEqual({ level: "WARN", message: "a warning from the child", process: "chatty", stream: "stderr" })
+      yield* shutdown
+    }).pipe(Effect.provide(recordLogs(logs)))
+  })
+
+  it.live("output still in the pipe when the process exits is logged too", () => {
+    const logs: Array<LogLine> = []
+    return Effect.gen(function* () {
+      const { governor, shutdown } = yield* startGovernor([spec("verbose", ["verbose.cjs"], { restart: "never" })])
+      yield* statusWhen(governor, "verbose", (s) => s.state === "exited")
+      expect(logs.filter((line) => line.process === "verbose" && line.stream === "stdout")).toHaveLength(3000)
+      expect(logs).toContainEqual({ level: "WARN", message: "last words", process: "verbose", stream: "stderr" })
       yield* shutdown
     }).pipe(Effect.provide(recordLogs(logs)))
   })
