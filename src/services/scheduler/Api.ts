@@ -93,6 +93,11 @@ const callerFieldsValid = (input: AddJobInput): boolean =>
   (input.resultExpirationTime === undefined ||
     (typeof input.resultExpirationTime === "number" && input.resultExpirationTime >= 0))
 
+// Shared by every job that has none: a queued job should hold no more than it needs.
+const noArgs: ReadonlyArray<unknown> = Object.freeze([])
+const noKwargs: Readonly<Record<string, unknown>> = Object.freeze({})
+const noMetadata: Metadata = Object.freeze({})
+
 const finalReleaseOf = (jobId: JobId) => (event: SchedulerEvent): boolean =>
   event._tag === "JobReleased" && event.jobId === jobId && !event.willRetry
 
@@ -130,14 +135,14 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       id: jobId,
       taskId: task.id,
       scheduleId: null,
-      args: input.args ?? [],
-      kwargs: input.kwargs ?? {},
+      args: input.args ?? noArgs,
+      kwargs: input.kwargs ?? noKwargs,
       scheduledFireTime: null,
       jitterMs: 0,
       executor: task.executor,
       startDeadline: null,
       resultExpirationTime: Math.max(input.resultExpirationTime ?? 0, minResultSeconds),
-      metadata: input.metadata ?? {},
+      metadata: input.metadata ?? noMetadata,
       createdAt,
       attempt: 1,
       availableAt: null,
@@ -171,6 +176,9 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       if (jobs.length === 0) return []
       yield* store.addJobs(jobs)
       jobsAdded()
+      // The job runner gets a turn before the caller queues more: a bulk producer then stays
+      // close behind it, and jobs start while still young (cheap for the garbage collector).
+      yield* Effect.yieldNow()
       return jobs.map((job) => job.id)
     })
 

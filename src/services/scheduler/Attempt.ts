@@ -59,17 +59,23 @@ const result = (
   error: JobError | null,
   returnValue: unknown
 ): JobResult =>
-  instanceOf(JobResult, {
+{
+  // Equal instants share one Date (results are immutable): a quick job's start, end and expiry often are.
+  const startedAt = new Date(startedAtMs)
+  const finishedAt = finishedAtMs === startedAtMs ? startedAt : new Date(finishedAtMs)
+  const expiresAt = job.resultExpirationTime === 0 ? finishedAt : new Date(finishedAtMs + job.resultExpirationTime * 1000)
+  return instanceOf(JobResult, {
     jobId: job.id,
     taskId: job.taskId,
     outcome,
     attempt: job.attempt,
-    startedAt: new Date(startedAtMs),
-    finishedAt: new Date(finishedAtMs),
-    expiresAt: new Date(finishedAtMs + job.resultExpirationTime * 1000),
+    startedAt,
+    finishedAt,
+    expiresAt,
     error,
     returnValue: returnValue === undefined ? null : returnValue
   })
+}
 
 /** The release of an attempt that returned `value`. */
 export const succeeded = (job: Job, startedAtMs: number, finishedAtMs: number, value: unknown): JobRelease => ({

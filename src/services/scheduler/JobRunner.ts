@@ -112,16 +112,17 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     })
 
   // A handler that returns synchronously (most local ones) is done before a fiber could
-  // start: its result is reported at once. Anything still running, and failures (whose
-  // retry delay draws from Random), finish in a supervised fiber of their own.
-  const start = (job: Job, task: Task): void => {
+  // start: its release is returned, to be written with the rest of its batch. Anything
+  // still running, and failures (whose retry delay draws from Random), finish in a
+  // supervised fiber of their own and report through the release loop.
+  const start = (job: Job, task: Task): JobRelease | undefined => {
     const startedAtMs = clock.unsafeCurrentTimeMillis()
     const attempt = startAttempt(registry, job, task)
     if (Exit.isExit(attempt) && Exit.isSuccess(attempt)) {
-      report(succeeded(job, startedAtMs, clock.unsafeCurrentTimeMillis(), attempt.value))
-    } else {
-      executing.set(job.id, runFork(finish(job, task, startedAtMs, attempt)))
+      return succeeded(job, startedAtMs, clock.unsafeCurrentTimeMillis(), attempt.value)
     }
+    executing.set(job.id, runFork(finish(job, task, startedAtMs, attempt)))
+    return undefined
   }
 
   const acquireAndStart = Effect.fnUntraced(function*(limit: number) {
@@ -131,12 +132,14 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     jobsRunning.unsafeOpen()
     const tasks = yield* tasksById(store, jobs.map((job) => job.taskId))
     const nowMs = clock.unsafeCurrentTimeMillis()
+    const done: Array<JobRelease> = []
     for (const job of jobs) {
       running.set(job.id, job)
       const task = tasks.get(job.taskId)
-      if (task === undefined) report(taskMissing(job, nowMs))
-      else start(job, task)
+      const release = task === undefined ? taskMissing(job, nowMs) : start(job, task)
+      if (release !== undefined) done.push(release)
     }
+    if (done.length > 0) yield* writeReleases(done)
     return jobs.length
   })
 

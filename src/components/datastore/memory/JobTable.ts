@@ -66,6 +66,8 @@ export class JobTable {
   private readonly ready = new MinHeap<ReadyEntry>((a, b) => byAge(a.head, b.head))
   private readonly waiting = new MinHeap<TimedEntry>(byTime)
   private readonly leases = new MinHeap<TimedEntry>(byTime)
+  /** Jobs leased now: bounds the stale entries `leases` may hold (released jobs stay in it until compaction). */
+  private leasedCount = 0
   private nextSeq = 0
   private nextVersion = 0
 
@@ -233,7 +235,7 @@ export class JobTable {
 
   /** Whether nothing happened to the job since the snapshot was taken. */
   isUnchanged(snapshot: LeaseSnapshot): boolean {
-    return this.byId.get(snapshot.entry.job.id) === snapshot.entry && snapshot.entry.version === snapshot.version
+    return snapshot.entry.version === snapshot.version
   }
 
   /** Earliest availableAt among jobs waiting for a retry. */
@@ -257,8 +259,9 @@ export class JobTable {
     entry.removed = true
   }
 
+  /** Every change to an entry, its removal included, moves its version on. */
   private isCurrent(timed: TimedEntry): boolean {
-    return this.byId.get(timed.entry.job.id) === timed.entry && timed.entry.version === timed.version
+    return timed.entry.version === timed.version
   }
 
   private enqueue(entry: JobEntry, now: number): void {
@@ -266,7 +269,7 @@ export class JobTable {
     const availableAt = entry.job.availableAt?.getTime()
     if (availableAt !== undefined && availableAt > now) {
       this.waiting.push({ time: availableAt, entry, version: entry.version })
-      this.compact(this.waiting)
+      this.compact(this.waiting, this.byId.size)
       return
     }
     const taskId = entry.job.taskId
@@ -294,14 +297,16 @@ export class JobTable {
 
   private lease(entry: JobEntry, until: number): void {
     entry.version = ++this.nextVersion
+    if (!entry.leased) this.leasedCount++
     entry.leased = true
     this.leases.push({ time: until, entry, version: entry.version })
-    this.compact(this.leases)
+    this.compact(this.leases, this.leasedCount)
   }
 
   private unlease(entry: JobEntry): void {
     if (!entry.leased) return
     entry.leased = false
+    this.leasedCount--
     entry.version = ++this.nextVersion
     const taskId = entry.job.taskId
     const lane = this.lanes.get(taskId)!
@@ -343,7 +348,8 @@ export class JobTable {
     }
   }
 
-  private compact(heap: MinHeap<TimedEntry>): void {
-    if (heap.size > 2 * this.byId.size + 1024) heap.retain((timed) => this.isCurrent(timed))
+  /** Drops stale entries once they outnumber the `current` ones (and a floor), so a heap holds no finished jobs for long. */
+  private compact(heap: MinHeap<TimedEntry>, current: number): void {
+    if (heap.size > 2 * current + 1024) heap.retain((timed) => this.isCurrent(timed))
   }
 }
