@@ -11,7 +11,7 @@ import { Clock, Deferred, Duration, Effect, Schema } from "effect"
 import * as zmq from "zeromq"
 import { decodeServerFrames } from "../protocol/framing.js"
 import { protocolVersion, RejectReason, type ServerMessage } from "../protocol/messages.js"
-import { makeOutbox, receiveLoop } from "../protocol/socketLoops.js"
+import { makeOutbox, readFrames } from "../protocol/socketLoops.js"
 import { type HandlerDefinition, methodSpecs } from "./defineHandler.js"
 import { makeJobTable } from "./jobs.js"
 
@@ -82,6 +82,7 @@ export const runHandler = (
     const runtime = yield* Effect.runtime<never>()
     const jobs = makeJobTable(handler, runtime, (encoded) => outbox.post(null, encoded))
     const fatal = yield* Deferred.make<never, HandlerRejected>()
+    const clock = yield* Effect.clock
 
     const register = {
       type: "register",
@@ -100,7 +101,8 @@ export const runHandler = (
     let backoffMs = backoffInitialMs
     let dropped = 0
 
-    const onMessage = (message: ServerMessage): Effect.Effect<void> => {
+    /** Acts on one message now; returns what else must happen, if anything. */
+    const onMessage = (message: ServerMessage): Effect.Effect<void> | undefined => {
       switch (message.type) {
         case "run":
           if (stopping) {
@@ -112,12 +114,12 @@ export const runHandler = (
               error: { tag: "HandlerStopping", message: `instance '${instanceId}' is stopping` }
             })
           } else jobs.start(message)
-          return Effect.void
+          return undefined
         case "cancel":
           jobs.cancel(message.jobId, message.attempt)
-          return Effect.void
+          return undefined
         case "heartbeat":
-          return Effect.void
+          return undefined
         case "accepted":
           registered = true
           intervalMs = message.heartbeatIntervalMs
@@ -130,7 +132,7 @@ export const runHandler = (
           if (message.reason !== "not_registered") {
             return Deferred.fail(fatal, new HandlerRejected({ reason: message.reason, detail: message.message }))
           }
-          if (stopping) return Effect.void
+          if (stopping) return undefined
           // The server no longer knows us: it has given up our jobs, so stop them and register again.
           registered = false
           jobs.orphanAll()
@@ -141,25 +143,29 @@ export const runHandler = (
       }
     }
 
-    const onFrameSet = (frames: Array<Buffer>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
-        lastHeardMs = nowMs
-        const decoded = decodeServerFrames(frames)
-        const effects = decoded.messages.map(onMessage)
-        if (decoded.drops.length > 0) {
-          dropped += decoded.drops.length
-          effects.push(
-            Effect.logWarning(`dropped ${decoded.drops.length} frame(s) from the server`).pipe(
-              Effect.annotateLogs({
-                peer: options.endpoint,
-                droppedTotal: dropped,
-                problems: decoded.drops.slice(0, 5).map((drop) => `${drop.reason}: ${drop.detail}`)
-              })
-            )
+    /** Applies a frame set at once; returns what else must happen (logs, a rejection), if anything. */
+    const onFrameSet = (frames: Array<Buffer>): Effect.Effect<void> | undefined => {
+      lastHeardMs = clock.unsafeCurrentTimeMillis()
+      const decoded = decodeServerFrames(frames)
+      const effects: Array<Effect.Effect<void>> = []
+      for (const message of decoded.messages) {
+        const followUp = onMessage(message)
+        if (followUp !== undefined) effects.push(followUp)
+      }
+      if (decoded.drops.length > 0) {
+        dropped += decoded.drops.length
+        effects.push(
+          Effect.logWarning(`dropped ${decoded.drops.length} frame(s) from the server`).pipe(
+            Effect.annotateLogs({
+              peer: options.endpoint,
+              droppedTotal: dropped,
+              problems: decoded.drops.slice(0, 5).map((drop) => `${drop.reason}: ${drop.detail}`)
+            })
           )
-        }
-        return effects.length === 0 ? Effect.void : Effect.all(effects, { discard: true })
-      })
+        )
+      }
+      return effects.length === 0 ? undefined : Effect.all(effects, { discard: true })
+    }
 
     // Heartbeats while registered; otherwise register again, backing off.
     const keepAlive = Effect.gen(function*() {
@@ -185,7 +191,7 @@ export const runHandler = (
     })
 
     yield* Effect.forkScoped(outbox.drain)
-    yield* Effect.forkScoped(receiveLoop(socket, onFrameSet))
+    yield* Effect.forkScoped(readFrames(socket, onFrameSet))
     outbox.post(null, register)
     yield* Effect.forkScoped(keepAlive)
     yield* Effect.addFinalizer(() =>

@@ -1,11 +1,17 @@
 /**
  * The two loops every protocol socket needs, because a zeromq socket allows one
- * pending receive() and one pending send() at a time: one fiber reads and fans
- * frame sets out to a callback, one fiber drains an outbox and writes. The
- * outbox batches: everything queued for the same destination since the last
- * write leaves as one frame set.
+ * pending receive() and one pending send() at a time: one reads and fans frame
+ * sets out to a callback, one drains an outbox and writes. The outbox batches:
+ * everything queued for the same destination since the last write leaves as
+ * one frame set.
+ *
+ * The registry's and the handler's loops (readFrames, makeOutbox) run once per
+ * frame set at tens of thousands a second, so their hot path is plain
+ * callbacks and promises: a fiber hop per frame set costs more than the rest
+ * of the work. Effects appear only where something else has to happen (a log
+ * line, a store write), and run in order on a fiber of their own.
  */
-import { Chunk, Effect, Queue } from "effect"
+import { Effect, Queue } from "effect"
 import type * as zmq from "zeromq"
 import { encode, type FramingVersion, maxMessagesPerFrameSet } from "./framing.js"
 
@@ -26,6 +32,46 @@ export const receiveLoop = <E, R>(
     }
   })
 
+/**
+ * Reads frame sets until the socket closes, handing each to `onFrames` at once
+ * (no fiber in between). `onFrames` returns the effect of what else must
+ * happen, if anything; those effects run one after another, in the order of
+ * the frame sets, on this effect's fiber. A defect thrown by `onFrames` ends
+ * the loop with that defect.
+ */
+export const readFrames = <R>(
+  socket: zmq.Readable,
+  onFrames: (frames: Array<Buffer>) => Effect.Effect<void, never, R> | undefined
+): Effect.Effect<void, never, R> =>
+  Effect.gen(function*() {
+    const followUps = yield* Queue.unbounded<Effect.Effect<void, never, R>>()
+    const reader = Effect.async<void>((resume) => {
+      let stopped = false
+      const loop = async () => {
+        while (!stopped) {
+          let frames: Array<Buffer>
+          try {
+            frames = await socket.receive()
+          } catch {
+            return resume(Effect.void)
+          }
+          if (stopped) return
+          try {
+            const followUp = onFrames(frames)
+            if (followUp !== undefined) Queue.unsafeOffer(followUps, followUp)
+          } catch (defect) {
+            return resume(Effect.die(defect))
+          }
+        }
+      }
+      void loop()
+      return Effect.sync(() => {
+        stopped = true
+      })
+    })
+    yield* Effect.raceFirst(reader, Effect.forever(Effect.flatten(Queue.take(followUps))))
+  })
+
 export interface Envelope<K> {
   /** Where the message goes: a ROUTER peer's routing id, or null for a DEALER's one peer. */
   readonly to: K
@@ -35,63 +81,85 @@ export interface Envelope<K> {
 export interface Outbox<K> {
   /** Queues a message; never blocks. */
   readonly post: (to: K, message: unknown) => void
-  /** Writes everything queued, in order, grouping per destination; runs until interrupted. */
+  /** Keeps the outbox writing until interrupted; then nothing more is written. */
   readonly drain: Effect.Effect<never>
   /** Waits until everything posted so far has been written. */
   readonly flushed: Effect.Effect<void>
 }
 
+/**
+ * Messages posted during one turn of the event loop (every fiber that runs in
+ * it) leave together: the write starts in the next check phase (setImmediate),
+ * and whatever is posted while a write is under way follows in the next one.
+ */
 export const makeOutbox = <K>(
   keyOf: (to: K) => string,
   write: (to: K, frames: Array<Buffer | string>) => Promise<void>,
   /** The framing the destination reads (see framing.ts); asked once per write. */
   framingOf: (to: K) => FramingVersion = () => 2
 ): Effect.Effect<Outbox<K>> =>
-  Effect.gen(function*() {
-    const queue = yield* Queue.unbounded<Envelope<K>>()
+  Effect.sync(() => {
+    let queued: Array<Envelope<K>> = []
+    let writing = false
+    let scheduled = false
+    let closed = false
     let posted = 0
     let written = 0
     const waiters: Array<{ readonly upTo: number; readonly done: () => void }> = []
-    const writeBatch = (batch: ReadonlyArray<Envelope<K>>) =>
-      Effect.promise(async () => {
-        const groups = new Map<string, { to: K; messages: Array<unknown> }>()
-        for (const envelope of batch) {
-          const key = keyOf(envelope.to)
-          const group = groups.get(key)
-          if (group === undefined) groups.set(key, { to: envelope.to, messages: [envelope.message] })
-          else group.messages.push(envelope.message)
+
+    const writeBatch = async (batch: ReadonlyArray<Envelope<K>>) => {
+      const groups = new Map<string, { to: K; messages: Array<unknown> }>()
+      for (const envelope of batch) {
+        const key = keyOf(envelope.to)
+        const group = groups.get(key)
+        if (group === undefined) groups.set(key, { to: envelope.to, messages: [envelope.message] })
+        else group.messages.push(envelope.message)
+      }
+      for (const group of groups.values()) {
+        for (let i = 0; i < group.messages.length; i += maxMessagesPerFrameSet) {
+          const chunk = i === 0 && group.messages.length <= maxMessagesPerFrameSet
+            ? group.messages
+            : group.messages.slice(i, i + maxMessagesPerFrameSet)
+          // A closed socket or an unroutable peer loses the message, as the protocol allows.
+          await write(group.to, encode(chunk, framingOf(group.to))).catch(() => undefined)
         }
-        for (const group of groups.values()) {
-          for (let i = 0; i < group.messages.length; i += maxMessagesPerFrameSet) {
-            // A closed socket or an unroutable peer loses the message, as the protocol allows.
-            const chunk = i === 0 && group.messages.length <= maxMessagesPerFrameSet
-              ? group.messages
-              : group.messages.slice(i, i + maxMessagesPerFrameSet)
-            await write(group.to, encode(chunk, framingOf(group.to))).catch(() => undefined)
-          }
+      }
+    }
+
+    const writeAll = async () => {
+      scheduled = false
+      if (writing) return
+      writing = true
+      while (queued.length > 0 && !closed) {
+        const batch = queued
+        queued = []
+        try {
+          await writeBatch(batch)
+        } catch {
+          // An unencodable message (a bug upstream) loses its batch, never the outbox.
         }
-      })
-    // Waking on the first message, then yielding once, lets the fibers that are
-    // posting in the same tick add theirs: one write carries them all.
-    const drain = Effect.forever(
-      Effect.flatMap(Queue.take(queue), (first) =>
-        Effect.zipRight(Effect.yieldNow(), Effect.map(Queue.takeUpTo(queue, 50_000), (rest) => Chunk.prepend(rest, first)))
-      ).pipe(Effect.flatMap((chunk) =>
-        writeBatch(Chunk.toReadonlyArray(chunk)).pipe(
-          Effect.tap(() => {
-            written += chunk.length
-            for (let i = waiters.length - 1; i >= 0; i--) {
-              if (waiters[i]!.upTo <= written) waiters.splice(i, 1)[0]!.done()
-            }
-          })
-        )))
-    )
+        written += batch.length
+        for (let i = waiters.length - 1; i >= 0; i--) {
+          if (waiters[i]!.upTo <= written) waiters.splice(i, 1)[0]!.done()
+        }
+      }
+      writing = false
+    }
+
     return {
       post: (to, message) => {
         posted++
-        Queue.unsafeOffer(queue, { to, message })
+        queued.push({ to, message })
+        if (!writing && !scheduled && !closed) {
+          scheduled = true
+          setImmediate(writeAll)
+        }
       },
-      drain,
+      drain: Effect.async<never>(() =>
+        Effect.sync(() => {
+          closed = true
+        })
+      ),
       // With a canceler, so a timeout around it can end the wait (a send may wait for a peer forever).
       flushed: Effect.async<void>((resume) => {
         if (written >= posted) return resume(Effect.void)

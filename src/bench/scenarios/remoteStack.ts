@@ -6,6 +6,7 @@
  * concurrency limit. Processes are killed when the scenario ends.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Effect, Layer, Scope } from "effect"
 import * as LocalBroker from "../../components/broker/Local.js"
@@ -31,7 +32,23 @@ export interface RemoteStack {
   readonly endpoint: string
   /** Starts `count` more handler processes and waits until all of them are online. */
   readonly addHandlers: (count: number) => Effect.Effect<void>
+  /** CPU seconds (user + system) the handler processes have used so far, together. */
+  readonly handlerCpuS: () => number
 }
+
+/** CPU seconds a child process has used, from /proc (Linux); NaN where it cannot be read. */
+const processCpuS = (pid: number | undefined): number => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1")
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond
+  } catch {
+    return Number.NaN
+  }
+}
+// USER_HZ, 100 on every Linux architecture Node runs on.
+const clockTicksPerSecond = 100
 
 const killOnClose = (scope: Scope.Scope, child: ChildProcess) =>
   Scope.addFinalizer(scope, Effect.sync(() => child.exitCode === null && child.kill("SIGKILL")))
@@ -52,6 +69,7 @@ export const withRemoteStack = <A, E, R>(
     const handlers = yield* HandlerRegistry
     const scope = yield* Effect.scope
     let started = 0
+    const children: Array<ChildProcess> = []
     const online = Effect.map(handlers.list(), (list) =>
       (list.find((h) => h.id === "bench")?.instances ?? []).filter((i) => i.status === "online").length)
     const addHandlers = (count: number) =>
@@ -68,12 +86,14 @@ export const withRemoteStack = <A, E, R>(
               SZ_CONCURRENCY: String(options.handlerConcurrency)
             }
           })
+          children.push(child)
           yield* killOnClose(scope, child)
         }
         while ((yield* online) < started) yield* Effect.sleep("20 millis")
       }).pipe(Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("handlers did not come online") }), Effect.orDie)
     const scheduler = yield* Scheduler
     yield* Effect.orDie(scheduler.configureTask({ id: "bench", handler: "bench", method: "noop", maxRunningJobs: null }))
-    return yield* scenario({ endpoint, addHandlers })
+    const handlerCpuS = () => children.reduce((sum, child) => sum + processCpuS(child.pid), 0)
+    return yield* scenario({ endpoint, addHandlers, handlerCpuS })
   }).pipe(Effect.provide(stack)))
 }

@@ -7,22 +7,36 @@
 import { Effect } from "effect"
 import { DataStore } from "../../services/DataStore.js"
 import { Scheduler } from "../../services/Scheduler.js"
-import { monotonicMs } from "../measure.js"
+import { cpuWindow, monotonicMs } from "../measure.js"
 import type { Metrics } from "../report.js"
-import { withRemoteStack } from "./remoteStack.js"
+import { type RemoteStack, withRemoteStack } from "./remoteStack.js"
 import type { BenchStore } from "./stack.js"
 
 export const jobCount = 100_000
 
-/** Jobs per second for `jobCount` no-op jobs on the stack's current handlers. */
-const measureOnce = Effect.gen(function*() {
-  const scheduler = yield* Scheduler
-  const store = yield* DataStore
-  const start = monotonicMs()
-  for (let i = 0; i < jobCount; i++) yield* scheduler.addJob({ taskId: "bench" })
-  while ((yield* store.getJobs()).length > 0) yield* Effect.sleep("2 millis")
-  return jobCount / ((monotonicMs() - start) / 1000)
-})
+interface Measured {
+  readonly perSecond: number
+  /** Jobs per CPU second of this (server) process, and of the handler processes together. */
+  readonly perServerCpuS: number
+  readonly perHandlerCpuS: number
+}
+
+/** Rates for `jobCount` no-op jobs on the stack's current handlers. */
+const measureOnce = (stack: RemoteStack) =>
+  Effect.gen(function*() {
+    const scheduler = yield* Scheduler
+    const store = yield* DataStore
+    const serverCpuS = cpuWindow()
+    const handlerCpuAtStart = stack.handlerCpuS()
+    const start = monotonicMs()
+    for (let i = 0; i < jobCount; i++) yield* scheduler.addJob({ taskId: "bench" })
+    while ((yield* store.getJobs()).length > 0) yield* Effect.sleep("2 millis")
+    return {
+      perSecond: jobCount / ((monotonicMs() - start) / 1000),
+      perServerCpuS: jobCount / serverCpuS(),
+      perHandlerCpuS: jobCount / (stack.handlerCpuS() - handlerCpuAtStart)
+    } satisfies Measured
+  })
 
 // Each process could take every job the scheduler runs at once, so no run ever waits for a slot.
 const stackOptions = { maxConcurrentJobs: 4000, handlerConcurrency: 4000 }
@@ -31,13 +45,23 @@ export const remoteThroughput = (store: BenchStore): Effect.Effect<Metrics, unkn
   withRemoteStack(store, stackOptions, (stack) =>
     Effect.gen(function*() {
       yield* stack.addHandlers(1)
-      const one = yield* measureOnce
+      const one = yield* measureOnce(stack)
       yield* stack.addHandlers(3)
-      const four = yield* measureOnce
-      return { jobs: jobCount, jobs_per_s_1: one, jobs_per_s_4: four }
+      const four = yield* measureOnce(stack)
+      return {
+        jobs: jobCount,
+        jobs_per_s_1: one.perSecond,
+        jobs_per_server_cpu_s_1: one.perServerCpuS,
+        jobs_per_handler_cpu_s_1: one.perHandlerCpuS,
+        jobs_per_s_4: four.perSecond,
+        jobs_per_server_cpu_s_4: four.perServerCpuS
+      }
     }))
 
 /** jobs_per_s_1 on the given store (the catalog runs it on SQLite, as jobs_per_s_1_sqlite). */
 export const remoteThroughputOne = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
   withRemoteStack(store, stackOptions, (stack) =>
-    Effect.map(Effect.zipRight(stack.addHandlers(1), measureOnce), (perSecond) => ({ jobs_per_s_1: perSecond })))
+    Effect.map(Effect.zipRight(stack.addHandlers(1), measureOnce(stack)), (measured) => ({
+      jobs_per_s_1: measured.perSecond,
+      jobs_per_server_cpu_s_1: measured.perServerCpuS
+    })))

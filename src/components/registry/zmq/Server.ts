@@ -11,7 +11,7 @@ import type { Job } from "../../../domain/Job.js"
 import type { Task } from "../../../domain/Task.js"
 import { decodeHandlerFrames, type DropReason } from "../../../protocol/framing.js"
 import { type HandlerMessage, type RejectReason, type Register, supportedProtocolVersions } from "../../../protocol/messages.js"
-import { makeOutbox, receiveLoop } from "../../../protocol/socketLoops.js"
+import { makeOutbox, readFrames } from "../../../protocol/socketLoops.js"
 import { HandlerDirectory, HandlerInstanceRecord } from "../../../services/HandlerDirectory.js"
 import type { HandlerInfo, HandlerRegistryShape } from "../../../services/HandlerRegistry.js"
 import { parseTokenHash, tokenMatches } from "./credentials.js"
@@ -285,81 +285,82 @@ export const make = (
       return Effect.all(effects, { discard: true })
     }
 
-    const onFrameSet = (frames: Array<Buffer>): Effect.Effect<void> =>
-      Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
-        const peer = frames[0]!
-        const decoded = decodeHandlerFrames(frames.slice(1), options.maxFrameBytes)
-        const effects: Array<Effect.Effect<void>> = []
-        const problems: Array<string> = []
-        for (const drop of decoded.drops) {
-          dropped[drop.reason]++
-          problems.push(`${drop.reason}: ${drop.detail}`)
-          if (drop.type === "register") {
-            effects.push(reject(peer, "invalid_register", `invalid register message (${drop.detail})`))
-          }
+    /** Applies a frame set at once; returns what else must happen (logs, directory writes), if anything. */
+    const onFrameSet = (frames: Array<Buffer>): Effect.Effect<void> | undefined => {
+      const nowMs = clock.unsafeCurrentTimeMillis()
+      const peer = frames[0]!
+      const decoded = decodeHandlerFrames(frames.slice(1), options.maxFrameBytes)
+      const effects: Array<Effect.Effect<void>> = []
+      const problems: Array<string> = []
+      for (const drop of decoded.drops) {
+        dropped[drop.reason]++
+        problems.push(`${drop.reason}: ${drop.detail}`)
+        if (drop.type === "register") {
+          effects.push(reject(peer, "invalid_register", `invalid register message (${drop.detail})`))
         }
-        let instance = peers.get(peerKey(peer))
-        if (instance !== undefined && decoded.messages.length > 0) {
-          instance.lastSeenMs = nowMs
-          if (instance.status === "stale") {
-            instance.status = "online"
-            dispatcher.serve(poolOf(instance.handlerId))
-          }
+      }
+      let instance = peers.get(peerKey(peer))
+      if (instance !== undefined && decoded.messages.length > 0) {
+        instance.lastSeenMs = nowMs
+        if (instance.status === "stale") {
+          instance.status = "online"
+          dispatcher.serve(poolOf(instance.handlerId))
         }
-        let completed = 0
-        let unknownPeerTold = false
-        for (const message of decoded.messages as ReadonlyArray<HandlerMessage>) {
-          if (message.type === "register") {
-            effects.push(onRegister(peer, message, nowMs))
-            instance = peers.get(peerKey(peer))
-            continue
+      }
+      let completed = 0
+      let unknownPeerTold = false
+      for (const message of decoded.messages as ReadonlyArray<HandlerMessage>) {
+        if (message.type === "register") {
+          effects.push(onRegister(peer, message, nowMs))
+          instance = peers.get(peerKey(peer))
+          continue
+        }
+        if (instance === undefined) {
+          dropped.unexpected++
+          problems.push(`unexpected ${message.type} from an unregistered peer`)
+          if (!unknownPeerTold) {
+            unknownPeerTold = true
+            outbox.post(peer, { type: "rejected", reason: "not_registered", message: "register first" })
           }
-          if (instance === undefined) {
-            dropped.unexpected++
-            problems.push(`unexpected ${message.type} from an unregistered peer`)
-            if (!unknownPeerTold) {
-              unknownPeerTold = true
-              outbox.post(peer, { type: "rejected", reason: "not_registered", message: "register first" })
+          continue
+        }
+        switch (message.type) {
+          case "heartbeat":
+            break
+          case "result": {
+            const exit = message.ok
+              ? Exit.succeed(message.value ?? null)
+              : Exit.fail(new HandlerFailed({ tag: message.error.tag, message: message.error.message }))
+            if (dispatcher.complete(instance, message.jobId, message.attempt, exit)) completed++
+            else {
+              dropped.unexpected++
+              problems.push(`result for job ${message.jobId} attempt ${message.attempt}, which is not in flight there`)
             }
-            continue
+            break
           }
-          switch (message.type) {
-            case "heartbeat":
-              break
-            case "result": {
-              const exit = message.ok
-                ? Exit.succeed(message.value ?? null)
-                : Exit.fail(new HandlerFailed({ tag: message.error.tag, message: message.error.message }))
-              if (dispatcher.complete(instance, message.jobId, message.attempt, exit)) completed++
-              else {
-                dropped.unexpected++
-                problems.push(`result for job ${message.jobId} attempt ${message.attempt}, which is not in flight there`)
-              }
-              break
-            }
-            case "deregister":
-              instance.draining = true
-              effects.push(
-                Effect.logInfo("handler instance deregistering").pipe(
-                  Effect.annotateLogs({ handlerId: instance.handlerId, instanceId: instance.instanceId })
-                )
+          case "deregister":
+            instance.draining = true
+            effects.push(
+              Effect.logInfo("handler instance deregistering").pipe(
+                Effect.annotateLogs({ handlerId: instance.handlerId, instanceId: instance.instanceId })
               )
-              break
-          }
-        }
-        if (instance !== undefined) {
-          if (instance.draining && instance.inFlight.size === 0) effects.push(Effect.asVoid(retire(instance, nowMs)))
-          else if (completed > 0) dispatcher.serve(poolOf(instance.handlerId))
-        }
-        if (problems.length > 0) {
-          effects.push(
-            Effect.logWarning(`dropped ${problems.length} frame(s) from ${describePeer(peer)}`).pipe(
-              Effect.annotateLogs({ peer: describePeer(peer), problems: problems.slice(0, 5) })
             )
-          )
+            break
         }
-        return effects.length === 0 ? Effect.void : Effect.all(effects, { discard: true })
-      })
+      }
+      if (instance !== undefined) {
+        if (instance.draining && instance.inFlight.size === 0) effects.push(Effect.asVoid(retire(instance, nowMs)))
+        else if (completed > 0) dispatcher.serve(poolOf(instance.handlerId))
+      }
+      if (problems.length > 0) {
+        effects.push(
+          Effect.logWarning(`dropped ${problems.length} frame(s) from ${describePeer(peer)}`).pipe(
+            Effect.annotateLogs({ peer: describePeer(peer), problems: problems.slice(0, 5) })
+          )
+        )
+      }
+      return effects.length === 0 ? undefined : Effect.all(effects, { discard: true })
+    }
 
     const sendHeartbeats = Effect.sync(() => {
       for (const instance of peers.values()) if (instance.peer !== null) outbox.post(instance.peer, { type: "heartbeat" })
@@ -396,7 +397,7 @@ export const make = (
     })
 
     yield* Effect.forkScoped(outbox.drain)
-    yield* Effect.forkScoped(receiveLoop(socket, onFrameSet))
+    yield* Effect.forkScoped(readFrames(socket, onFrameSet))
     yield* Effect.forkScoped(Effect.repeat(sendHeartbeats, Schedule.spaced(options.heartbeatInterval)))
     yield* Effect.forkScoped(
       Effect.repeat(checkLiveness, Schedule.spaced(Duration.millis(checkPeriodMs)))
