@@ -234,7 +234,7 @@ describe("portal API", () => {
           body: { trigger: { type: "cron", expr: "30 9 * * mon-fri", timezone: "Europe/Berlin" }, kwargs: { v: 2 } }
         })
         expect(updated.status).toBe(200)
-        expect(updated.body.trigger.description).toBe("cron: at 09:30 on mon-fri (Europe/Berlin)")
+        expect(updated.body.trigger.description).toBe("cron: every weekday at 09:30 (Europe/Berlin)")
         expect(updated.body.kwargs).toEqual({ v: 2 })
         const badUpdate = yield* call(base, "PATCH", "/api/schedules/life", { ...admin, body: { trigger: { type: "cron", hour: 25 } } })
         expect(badUpdate.body.error.details.field).toBe("trigger.hour")

@@ -123,9 +123,9 @@ describe("describeTrigger", () => {
   it.each<[unknown, string]>([
     [{ type: "interval", minutes: 5, start_time: "2026-01-01T00:00:00Z" }, "every 5 minutes from 2026-01-01T00:00:00+00:00"],
     [{ type: "interval", hours: 1, minutes: 30, start_time: "2026-01-01T00:00:00Z" }, "every 1 hour 30 minutes from 2026-01-01T00:00:00+00:00"],
-    [{ type: "cron", hour: 9, minute: 30, day_of_week: "mon-fri", timezone: "Europe/Berlin" }, "cron: at 09:30 on mon-fri (Europe/Berlin)"],
+    [{ type: "cron", hour: 9, minute: 30, day_of_week: "mon-fri", timezone: "Europe/Berlin" }, "cron: every weekday at 09:30 (Europe/Berlin)"],
     [{ type: "cron", minute: "*/5", hour: "9-17" }, "cron: at hour 9-17, minute */5, second 0 (UTC)"],
-    [{ type: "cron", expr: "0 0 1 jan *" }, "cron: at 00:00 on day 1 in month jan (UTC)"],
+    [{ type: "cron", expr: "0 0 1 jan *" }, "cron: every year on January 1 at 00:00 (UTC)"],
     [{ type: "date", run_time: "2026-04-01T08:00:00+02:00" }, "once at 2026-04-01T06:00:00+00:00"],
     [
       { type: "calendarinterval", months: 1, hour: 2, minute: 30, start_date: "2026-01-31", timezone: "Europe/Stockholm" },
@@ -133,11 +133,11 @@ describe("describeTrigger", () => {
     ],
     [
       { type: "or", triggers: [{ type: "date", run_time: "2026-04-01T00:00:00Z" }, { type: "cron", hour: 3 }] },
-      "any of [once at 2026-04-01T00:00:00+00:00; cron: at 03:00 (UTC)]"
+      "any of [once at 2026-04-01T00:00:00+00:00; cron: every day at 03:00 (UTC)]"
     ],
     [
       { type: "and", threshold: 2, triggers: [{ type: "cron", hour: 3 }, { type: "cron", day: "last" }] },
-      "all of [cron: at 03:00 (UTC); cron: at 00:00 on day last (UTC)] within 2 seconds"
+      "all of [cron: every day at 03:00 (UTC); cron: at 00:00 on day last (UTC)] within 2 seconds"
     ]
   ])("%j", (json, text) => {
     expect(describeTrigger(build(json))).toBe(text)
