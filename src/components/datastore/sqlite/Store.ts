@@ -236,8 +236,14 @@ export const make = Effect.gen(function* () {
   )
 
   // getTask and addJob run once per job added: plain functions, as a span each would be a measurable share of that cost.
+  // The query is built lazily: building it validates the id (a Schema encode), wasted on a cache hit.
   const getTask = (id: TaskId) =>
-    read(Effect.flatMap(taskCache.get(id, q.getTask(id)), Option.match({ onNone: () => new TaskNotFound({ taskId: id }), onSome: Effect.succeed })))
+    read(
+      Effect.flatMap(
+        taskCache.get(id, Effect.suspend(() => q.getTask(id))),
+        Option.match({ onNone: () => new TaskNotFound({ taskId: id }), onSome: Effect.succeed })
+      )
+    )
 
   const getTasks = Effect.fn("SqliteDataStore.getTasks")(() => read(q.getTasks()))
 

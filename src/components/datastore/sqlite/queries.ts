@@ -12,12 +12,17 @@ import type { Task } from "../../../domain/Task.js"
 import { Trigger } from "../../../domain/triggers/schema.js"
 import type { ExecutionRecordFields } from "../../../services/ExecutionLog.js"
 import {
+  executionColumns,
   executionRow,
   JobFromRow,
   jobColumns,
   jobFromValues,
   type JobRow,
-  jobRow, JobResultFromRow, resultRow, ScheduleFromRow,
+  jobRow,
+  JobResultFromRow,
+  resultColumns,
+  resultRow,
+  ScheduleFromRow,
   type ScheduleRow,
   TaskFromRow,
   type TaskRow
@@ -37,6 +42,31 @@ const forChunks = <A, B, E, R>(
   f: (chunk: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B>, E, R>
 ): Effect.Effect<ReadonlyArray<B>, E, R> =>
   items.length === 0 ? Effect.succeed([]) : Effect.map(Effect.forEach(chunks(items), f), (parts) => parts.flat())
+
+/**
+ * A multi-row INSERT of plain rows with its text built once per table and row
+ * count: the per-job inserts (jobs, results, execution records) skip the
+ * statement compiler, which otherwise rebuilds the placeholders value by value.
+ */
+const makeRowInserter = (verb: string, table: string, columns: ReadonlyArray<string>) => {
+  const texts = new Map<number, string>()
+  const group = `(${columns.map(() => "?").join(",")})`
+  const head = `${verb} INTO ${table} (${columns.join(", ")}) VALUES `
+  return (rows: ReadonlyArray<Readonly<Record<string, unknown>>>): readonly [string, Array<unknown>] => {
+    let text = texts.get(rows.length)
+    if (text === undefined) {
+      text = head + Array.from({ length: rows.length }, () => group).join(",")
+      texts.set(rows.length, text)
+    }
+    const params: Array<unknown> = []
+    for (const row of rows) for (const column of columns) params.push(row[column])
+    return [text, params]
+  }
+}
+
+const jobInsert = makeRowInserter("INSERT", "jobs", jobColumns)
+const resultInsert = makeRowInserter("INSERT OR REPLACE", "job_results", resultColumns)
+const executionInsert = makeRowInserter("INSERT", "execution_log", executionColumns)
 
 const encodeTask = Schema.encode(TaskFromRow)
 const encodeSchedule = Schema.encode(ScheduleFromRow)
@@ -168,7 +198,7 @@ export const makeQueries = Effect.gen(function* () {
 
   const insertJobs = (jobs: ReadonlyArray<Job>) =>
     forChunks(jobs, (chunk) =>
-      Effect.as(sql`INSERT INTO jobs ${sql.insert(chunk.map(jobRow))}`, [])
+      Effect.as(sql.unsafe(...jobInsert(chunk.map(jobRow))), [])
     )
   const jobFields = sql.literal(jobColumns.join(", "))
   /** Every job, oldest first (through the fast row decoder: a polling caller may read many). */
@@ -252,7 +282,7 @@ export const makeQueries = Effect.gen(function* () {
   // --- results
 
   const putResults = (results: ReadonlyArray<JobResult>) =>
-    forChunks(results, (chunk) => Effect.as(sql`INSERT OR REPLACE INTO job_results ${sql.insert(chunk.map(resultRow))}`, []))
+    forChunks(results, (chunk) => Effect.as(sql.unsafe(...resultInsert(chunk.map(resultRow))), []))
   const getResult = SqlSchema.findOne({
     Request: Schema.Struct({ id: JobId, now: Schema.Number }),
     Result: JobResultFromRow,
@@ -263,7 +293,7 @@ export const makeQueries = Effect.gen(function* () {
   // --- execution log
 
   const insertExecutions = (records: ReadonlyArray<ExecutionRecordFields>) =>
-    forChunks(records, (chunk) => Effect.as(sql`INSERT INTO execution_log ${sql.insert(chunk.map(executionRow))}`, []))
+    forChunks(records, (chunk) => Effect.as(sql.unsafe(...executionInsert(chunk.map(executionRow))), []))
   const trimExecutionLog = (options: { readonly maxRows: number | null; readonly olderThan: number | null }) =>
     Effect.gen(function* () {
       if (options.olderThan !== null) yield* sql`DELETE FROM execution_log WHERE finished_at < ${options.olderThan}`

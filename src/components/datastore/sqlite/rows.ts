@@ -498,6 +498,29 @@ export const jobFromRow = (
   lease?: JobLease
 ): Either.Either<Job, ParseResult.ParseError> => jobFromValues(jobColumns.map((column) => row[column]), lease)
 
+/** The columns of an execution record's insertable row (executionRow's keys). */
+export const executionColumns = [
+  "job_id",
+  "schedule_id",
+  "task_id",
+  "handler",
+  "method",
+  "scheduler_id",
+  "attempt",
+  "max_attempts",
+  "will_retry",
+  "scheduled_at",
+  "started_at",
+  "finished_at",
+  "duration_ms",
+  "lateness_ms",
+  "outcome",
+  "error_tag",
+  "error_message",
+  "params_summary",
+  "result_summary"
+] as const satisfies ReadonlyArray<keyof ReturnType<typeof executionRow>>
+
 /** The insertable row of an execution record. */
 export const executionRow = (record: ExecutionRecordFields) => ({
   job_id: record.jobId,
@@ -520,6 +543,20 @@ export const executionRow = (record: ExecutionRecordFields) => ({
   params_summary: record.paramsSummary,
   result_summary: record.resultSummary
 })
+
+/** The job_results table's columns (resultRow's keys). */
+export const resultColumns = [
+  "job_id",
+  "task_id",
+  "outcome",
+  "attempt",
+  "started_at",
+  "finished_at",
+  "expires_at",
+  "error_tag",
+  "error_message",
+  "return_value"
+] as const satisfies ReadonlyArray<keyof JobResultRow>
 
 /** A result's row, as JobResultFromRow encodes it (the return value through the same UnknownJson rule). */
 export const resultRow = (result: JobResult): JobResultRow => ({

@@ -1,16 +1,20 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import {
+  executionColumns,
+  executionRow,
   JobFromRow,
   jobColumns,
   jobFromRow,
   jobFromValues,
   jobRow,
   JobResultFromRow,
+  resultColumns,
   resultRow
 } from "../../../../src/components/datastore/sqlite/rows.js"
 import { JobId, ScheduleId, SchedulerId, TaskId } from "../../../../src/domain/ids.js"
 import { Job } from "../../../../src/domain/Job.js"
+import { executionRecord } from "../../../../src/services/ExecutionLog.js"
 import { JobError, JobResult } from "../../../../src/domain/JobResult.js"
 
 const encode = Schema.encodeSync(JobResultFromRow)
@@ -80,5 +84,23 @@ describe("sqlite rows", () => {
   ] as const)("a row with %s fails with JobFromRow's error naming the column", (_, change, column) => {
     const decoded = jobFromValues(valuesOf({ ...jobRow(job), ...change }))
     expect(Either.isLeft(decoded) && decoded.left.message).toContain(`["${column}"]`)
+  })
+
+  it("the column lists the inserts bind are exactly the rows' fields, in the tables' order", () => {
+    const result = new JobResult({
+      jobId: job.id,
+      taskId: job.taskId,
+      outcome: "success",
+      attempt: 1,
+      startedAt: new Date(1_000),
+      finishedAt: new Date(2_000),
+      expiresAt: new Date(3_000),
+      error: null,
+      returnValue: null
+    })
+    const record = executionRecord({ job, result, task: undefined, schedulerId: "s1", willRetry: false })
+    expect(Object.keys(jobRow(job))).toEqual(jobColumns)
+    expect(Object.keys(resultRow(result))).toEqual(resultColumns)
+    expect(Object.keys(executionRow(record))).toEqual(executionColumns)
   })
 })
