@@ -109,11 +109,19 @@ export const makeOutbox = <K>(
 
     const writeBatch = async (batch: ReadonlyArray<Envelope<K>>) => {
       const groups = new Map<string, { to: K; messages: Array<unknown> }>()
+      // Runs of messages to the same destination object (the common case) skip keyOf.
+      let last: { to: K; messages: Array<unknown> } | undefined
       for (const envelope of batch) {
+        if (last !== undefined && last.to === envelope.to) {
+          last.messages.push(envelope.message)
+          continue
+        }
         const key = keyOf(envelope.to)
-        const group = groups.get(key)
-        if (group === undefined) groups.set(key, { to: envelope.to, messages: [envelope.message] })
-        else group.messages.push(envelope.message)
+        last = groups.get(key)
+        if (last === undefined) {
+          last = { to: envelope.to, messages: [envelope.message] }
+          groups.set(key, last)
+        } else last.messages.push(envelope.message)
       }
       for (const group of groups.values()) {
         for (let i = 0; i < group.messages.length; i += maxMessagesPerFrameSet) {
