@@ -177,14 +177,45 @@ describe("zmq EventBroker: peers", () => {
       yield* send(["job.added"])
       yield* send(["job.added", "{not json"])
       yield* send(["job.added", JSON.stringify({ instance: "x", run: "r", seq: 0, topicSeq: 1, event: {} })])
+      yield* send(["job.added", encodeBody(headerPrefix("x", "r"), 1, 1, good).replace(good.jobId, "not-a-uuid")])
       yield* send(["job.added.x", encodeBody(headerPrefix("x", "r"), 1, 1, good)])
       yield* send(["job.added", encodeBody(headerPrefix("x", "r"), 2, 1, good)])
       const [delivered] = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(local, 1)))
       expect(delivered).toEqual(good)
       const stats = yield* b.stats
-      expect(stats.peers?.dropped).toEqual({ frame_count: 1, not_json: 1, invalid_envelope: 1, topic_mismatch: 1 })
+      expect(stats.peers?.dropped).toEqual({ frame_count: 1, not_json: 1, invalid_envelope: 2, topic_mismatch: 1 })
       expect(stats.publisher).toBeNull()
     })))
+})
+
+describe("decoding a peer's message", () => {
+  const frames = (topic: string, body: unknown) => [Buffer.from(topic), Buffer.from(typeof body === "string" ? body : JSON.stringify(body))]
+  const dropOf = (topic: string, body: unknown) => {
+    const decoded = decodeMessage(frames(topic, body))
+    return Either.isLeft(decoded) ? `${decoded.left.reason}: ${decoded.left.detail}` : "decoded"
+  }
+  const event = jobAdded()
+  const valid = JSON.parse(encodeBody(headerPrefix("a", "r"), 3, 2, event))
+
+  it("decodes a valid message to the event itself", () => {
+    const decoded = decodeMessage(frames("job.added", valid))
+    expect(Either.isRight(decoded) && decoded.right.envelope).toEqual({ instance: "a", run: "r", seq: 3, topicSeq: 2, event })
+  })
+
+  it("names what is wrong with a bad one", () => {
+    expect(dropOf("job.added", [1])).toBe("invalid_envelope: expected a JSON object")
+    expect(dropOf("job.added", { ...valid, instance: "" })).toBe("invalid_envelope: instance: expected a non-empty string")
+    expect(dropOf("job.added", { ...valid, run: 7 })).toBe("invalid_envelope: run: expected a non-empty string")
+    expect(dropOf("job.added", { ...valid, seq: 1.5 })).toBe("invalid_envelope: seq: expected a positive integer")
+    expect(dropOf("job.added", { ...valid, topicSeq: 0 })).toBe("invalid_envelope: topicSeq: expected a positive integer")
+    expect(dropOf("job.added", { ...valid, event: null })).toBe("invalid_envelope: event: expected an object")
+    expect(dropOf("job.added", { ...valid, event: { _tag: "JobVanished" } })).toBe(
+      'invalid_envelope: event._tag: unknown event type "JobVanished"'
+    )
+    expect(dropOf("job.added", { ...valid, event: { ...valid.event, jobId: "x" } })).toMatch(/^invalid_envelope: event: .*jobId/s)
+    expect(dropOf("job.acquired", valid)).toBe("topic_mismatch: topic 'job.acquired' for a JobAdded (expected 'job.added')")
+    expect(dropOf("job.added", "{")).toMatch(/^not_json: /)
+  })
 })
 
 describe("sequence tracker", () => {
