@@ -478,12 +478,41 @@ const refresh = (what) => {
   })
 }
 const pending = new Set()
-const loaders = { schedules: loadSchedules, jobs: loadJobs, handlers: loadHandlers, executions: () => loadExecutions(), stats: loadStats }
+/** Schedules changed since the last refresh: re-read one by one rather than the whole list. */
+const changedSchedules = new Set()
 
-const onEvent = (type) => {
-  if (type.startsWith("Schedule") || type.startsWith("Task")) refresh(["schedules"])
+/** Beyond this many changed schedules, reading the whole list in pages is cheaper than one request each. */
+const oneByOneLimit = 50
+
+/** Re-reads the changed schedules (a removed one answers 404) and keeps the list in id order. */
+const loadChangedSchedules = async () => {
+  const ids = [...changedSchedules]
+  changedSchedules.clear()
+  if (ids.length > oneByOneLimit) return loadSchedules()
+  const fresh = await Promise.all(
+    ids.map((id) => api("GET", `/api/schedules/${encodeURIComponent(id)}`).catch((error) => (error.status === 404 ? null : Promise.reject(error))))
+  )
+  const byId = new Map(state.schedules.map((s) => [s.id, s]))
+  ids.forEach((id, i) => (fresh[i] === null ? byId.delete(id) : byId.set(id, fresh[i])))
+  state.schedules = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
+
+const loaders = {
+  schedules: loadSchedules,
+  changedSchedules: loadChangedSchedules,
+  jobs: loadJobs,
+  handlers: loadHandlers,
+  executions: () => loadExecutions(),
+  stats: loadStats
+}
+
+const onEvent = (type, data) => {
+  if (type === "ScheduleAdded" || type === "ScheduleUpdated" || type === "ScheduleRemoved") {
+    changedSchedules.add(data.scheduleId)
+    refresh(["changedSchedules"])
+  } else if (type.startsWith("Task")) refresh(["schedules"])
   else if (type === "JobAdded" || type === "JobAcquired") refresh(["jobs"])
-  else if (type === "JobReleased") refresh(["jobs", "executions", "stats", "schedules"])
+  else if (type === "JobReleased") refresh(["jobs", "executions", "stats"])
 }
 
 const connect = async () => {
@@ -509,8 +538,10 @@ const connect = async () => {
         for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
           const frame = buffer.slice(0, end)
           buffer = buffer.slice(end + 2)
-          const type = frame.split("\n").find((line) => line.startsWith("event: "))?.slice(7)
-          if (type) onEvent(type)
+          const lines = frame.split("\n")
+          const type = lines.find((line) => line.startsWith("event: "))?.slice(7)
+          const data = lines.find((line) => line.startsWith("data: "))?.slice(6)
+          if (type && data) onEvent(type, JSON.parse(data))
         }
       }
     } catch {
