@@ -493,7 +493,10 @@ const loadChangedSchedules = async () => {
     ids.map((id) => api("GET", `/api/schedules/${encodeURIComponent(id)}`).catch((error) => (error.status === 404 ? null : Promise.reject(error))))
   )
   const byId = new Map(state.schedules.map((s) => [s.id, s]))
-  ids.forEach((id, i) => (fresh[i] === null ? byId.delete(id) : byId.set(id, fresh[i])))
+  ids.forEach((id, i) => {
+    if (fresh[i] === null) byId.delete(id)
+    else byId.set(id, fresh[i])
+  })
   state.schedules = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
