@@ -15,6 +15,7 @@ import type { SchedulerEvent } from "../../domain/events.js"
 import type { TaskId } from "../../domain/ids.js"
 import { DataStore } from "../../services/DataStore.js"
 import { EventBroker } from "../../services/EventBroker.js"
+import { isLogWorthy } from "../broker/zmq/logSampling.js"
 import { isFromPeer } from "../broker/zmq/origin.js"
 import { topicOf } from "../broker/zmq/topics.js"
 import { deliver, makeRateLimits, type RetryPolicy } from "./delivery.js"
@@ -54,8 +55,6 @@ export interface NotifierOptions {
 export const defaultQueueSize = 1000
 export const defaultMaxAttempts = 5
 
-/** Logs the 1st, 10th, 100th, ... drop: a flood must not flood the log. */
-const isLogWorthy = (count: number): boolean => count < 10 || Math.log10(count) % 1 === 0
 
 const requestFor = (rule: CompiledRule, topic: string, event: SchedulerEvent, handler: string | null) => {
   const fields = eventFields(event, topic, handler)

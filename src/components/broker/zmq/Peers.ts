@@ -12,6 +12,7 @@ import * as zmq from "zeromq"
 import type { SchedulerEvent } from "../../../domain/events.js"
 import { receiveLoop } from "../../../protocol/socketLoops.js"
 import { decodeMessage, type DropReason } from "./envelope.js"
+import { isLogWorthy } from "./logSampling.js"
 import { type PeerStats, ZmqBrokerError } from "./options.js"
 import { markFromPeer } from "./origin.js"
 import { makeSequenceTracker } from "./sequence.js"
@@ -21,8 +22,6 @@ export interface Peers {
   readonly stats: () => PeerStats
 }
 
-/** Logs the 1st, 10th, 100th, ... occurrence: a flood of bad frames must not flood the log. */
-const isLogWorthy = (count: number): boolean => count < 10 || Math.log10(count) % 1 === 0
 
 export const connectPeers = (options: {
   readonly peers: ReadonlyArray<string>
@@ -35,7 +34,7 @@ export const connectPeers = (options: {
     const socket = yield* Effect.acquireRelease(
       Effect.try({
         try: () => {
-            const sub = new zmq.Subscriber({
+          const sub = new zmq.Subscriber({
             linger: 0,
             receiveHighWaterMark: options.highWaterMark,
             maxMessageSize: options.maxMessageBytes,
