@@ -151,7 +151,8 @@ export const make = (
 
     /** Opens the LISTEN connection; the returned Deferred completes when it breaks. */
     const listen = Effect.acquireRelease(
-      Effect.tryPromise(async () => {
+      Effect.tryPromise({
+        try: async () => {
         const client = new pg.Client(connectionSettings(config, "schedulezero-broker-listen"))
         const lost = Deferred.unsafeMake<void>(FiberId.none)
         const onLost = () => Deferred.unsafeDone(lost, Effect.void)
@@ -163,6 +164,8 @@ export const make = (
         await client.connect()
         await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
         return { client, lost }
+        },
+        catch: (cause) => (cause instanceof Error ? cause.message : String(cause))
       }),
       ({ client }) => Effect.promise(() => client.end().catch(() => undefined)).pipe(Effect.timeoutOption("2 seconds"))
     )
@@ -172,7 +175,7 @@ export const make = (
     const listenLoop = Effect.scoped(
       Effect.flatMap(listen, ({ lost }) => Effect.zipRight(Deferred.succeed(listenedOnce, undefined), Deferred.await(lost)))
     ).pipe(
-      Effect.tapError((error) => Effect.logWarning(`postgres broker: cannot LISTEN (${String(error)}); retrying`)),
+      Effect.tapError((reason) => Effect.logWarning(`postgres broker: cannot LISTEN (${reason}); retrying`)),
       Effect.retry(reconnectBackoff),
       Effect.zipRight(Effect.logWarning("postgres broker: LISTEN connection lost; reconnecting")),
       Effect.forever
@@ -191,7 +194,9 @@ export const make = (
       publish: (event) => Effect.zipRight(local.publish(event), Queue.offer(outgoing, event)),
       publishAll: (events) =>
         events.length === 0 ? Effect.void : Effect.zipRight(local.publishAll(events), Queue.offerAll(outgoing, events)),
-      subscribe: local.subscribe
+      subscribe: local.subscribe,
+      // Events from other processes are published to the local broker too, so its listeners hear them.
+      ...(local.listen !== undefined && { listen: local.listen })
     }
     return broker
   })

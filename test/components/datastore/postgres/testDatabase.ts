@@ -9,15 +9,31 @@ import pg from "pg"
 
 export const serverUrl = process.env.SZ_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
-const withAdmin = async <A>(f: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: serverUrl })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
+/**
+ * Runs `f` on a connection to `url`. Connection failures are retried for up to
+ * 30 s: the scale-out test restarts the shared server, maybe while another file runs.
+ */
+export const withConnection = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const client = new pg.Client({ connectionString: url })
+    client.on("error", () => {})
+    try {
+      await client.connect()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      continue
+    }
+    try {
+      return await f(client)
+    } finally {
+      await client.end().catch(() => undefined)
+    }
   }
 }
+
+const withAdmin = <A>(f: (client: pg.Client) => Promise<A>): Promise<A> => withConnection(serverUrl, f)
 
 /** The URL of `database` on the test server. */
 export const databaseUrl = (database: string): string => {
@@ -65,10 +81,8 @@ export const freshSchema = (): string => `t${++schemaCounter}`
  * keeping the recorded migrations: a test gets a clean store without paying
  * for its schema to be created again.
  */
-export const emptySchema = async (url: string, schema: string): Promise<void> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
+export const emptySchema = (url: string, schema: string): Promise<void> =>
+  withConnection(url, async (client) => {
     const { rows } = await client.query<{ tables: string | null }>(
       `SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') AS tables
        FROM pg_tables WHERE schemaname = $1 AND tablename <> 'schedulezero_migrations'`,
@@ -76,7 +90,4 @@ export const emptySchema = async (url: string, schema: string): Promise<void> =>
     )
     const tables = rows[0]?.tables
     if (tables) await client.query(`TRUNCATE ${tables} RESTART IDENTITY`)
-  } finally {
-    await client.end()
-  }
-}
+  })
