@@ -16,6 +16,7 @@
  * to is the very broker the scheduler subscribes to.
  */
 import { Layer } from "effect"
+import * as Notifiers from "../components/notify/Notifiers.js"
 import type { Deployment } from "../config/load.js"
 import { logJobOutcomes } from "../log/jobLog.js"
 import * as SchedulerComponent from "../services/scheduler/layer.js"
@@ -38,13 +39,14 @@ export const composeLayer = (deployment: Deployment, defaults: ComponentDefaults
   const store = storeLayer(deployment).pipe(Layer.provide(broker))
   const handlers = handlersLayer(deployment, defaults.remoteHandlers).pipe(Layer.provide(bound))
   const jobLog = Layer.scopedDiscard(logJobOutcomes).pipe(Layer.provide(broker))
-  // jobLog provides no service: it is given to the scheduler so that it is
+  const notifiers = Notifiers.layer(config.events.notifiers).pipe(Layer.provide(Layer.merge(broker, store)))
+  // jobLog and notifiers are given to the scheduler so that they are
   // subscribed before the scheduler runs its first job.
   const scheduler = component("scheduler", SchedulerComponent.layer(schedulerOptionsOf(config.scheduler))).pipe(
-    Layer.provide(Layer.mergeAll(store, handlers, broker, jobLog))
+    Layer.provide(Layer.mergeAll(store, handlers, broker, jobLog, notifiers))
   )
   const seed = component("config (tasks and schedules)", configSeedLayer(deployment)).pipe(Layer.provide(scheduler))
-  const core = Layer.mergeAll(scheduler, store, handlers, broker, seed, bound)
+  const core = Layer.mergeAll(scheduler, store, handlers, broker, seed, bound, notifiers)
   const supervised = Layer.provideMerge(governorLayer(deployment, defaults.governor), core)
   const served = Layer.provideMerge(portalLayer(config.portal, defaults.portal), supervised)
   return Layer.provideMerge(portsFileLayer(deployment), served)
