@@ -97,6 +97,10 @@ const callerFieldsValid = (input: AddJobInput): boolean =>
 const noArgs: ReadonlyArray<unknown> = Object.freeze([])
 const noKwargs: Readonly<Record<string, unknown>> = Object.freeze({})
 const noMetadata: Metadata = Object.freeze({})
+const isEmpty = (record: object): boolean => {
+  for (const _ in record) return false
+  return true
+}
 
 const finalReleaseOf = (jobId: JobId) => (event: SchedulerEvent): boolean =>
   event._tag === "JobReleased" && event.jobId === jobId && !event.willRetry
@@ -285,18 +289,26 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
         jobResultExpirationTime: input.jobResultExpirationTime ?? 0,
         metadata: input.metadata ?? {}
       })
-      const schedule = new Schedule(
-        {
-          ...fields,
-          taskId: task.id,
-          trigger: first.right.trigger,
-          nextFireTime: first.right.fireTime,
-          lastFireTime: null,
-          acquiredBy: null,
-          acquiredUntil: null
-        },
-        true
-      )
+      // Every field listed, in one literal: the instance gets a shared hidden class with its
+      // fields in-object. Validation copies; a schedule kept for hours holds the shared
+      // empties instead of its own.
+      const schedule = instanceOf(Schedule, {
+        id: fields.id,
+        taskId: task.id,
+        trigger: first.right.trigger,
+        args: fields.args.length === 0 ? noArgs : fields.args,
+        kwargs: isEmpty(fields.kwargs) ? noKwargs : fields.kwargs,
+        paused: fields.paused,
+        coalesce: fields.coalesce,
+        misfireGraceTime: fields.misfireGraceTime,
+        maxJitter: fields.maxJitter,
+        jobResultExpirationTime: fields.jobResultExpirationTime,
+        metadata: isEmpty(fields.metadata) ? noMetadata : fields.metadata,
+        nextFireTime: first.right.fireTime,
+        lastFireTime: null,
+        acquiredBy: null,
+        acquiredUntil: null
+      })
       yield* store.addSchedule(schedule, input.conflictPolicy ?? "exception")
       return schedule.id
     }),

@@ -6,45 +6,40 @@
  * - `leases`: leased schedules, by lease expiry. When a lease expires the
  *   schedule moves back to `due`, where any scheduler may acquire it.
  *
- * Index entries are invalidated lazily: each stored schedule carries a version
- * that changes whenever it is re-indexed; entries with an old version are
- * dropped when they reach the top of their heap (and in bulk when stale
- * entries outnumber live ones).
+ * Each stored schedule sits in at most one of them, at a position it knows
+ * (IndexedHeap): a change re-places it at once, so the indexes hold nothing
+ * stale and no entry objects of their own.
  */
 import type { ScheduleId, SchedulerId } from "../../../domain/ids.js"
-import type { Schedule } from "../../../domain/Schedule.js"
-import { MinHeap } from "./MinHeap.js"
 import { withFields } from "../../../domain/instances.js"
+import type { Schedule } from "../../../domain/Schedule.js"
+import { IndexedHeap } from "./IndexedHeap.js"
 
 interface Stored {
   schedule: Schedule
-  version: number
   /** The scheduler whose lease this schedule is indexed under, if any. */
   leasedBy: SchedulerId | null
+  /** The index holding it (null: none) and its time there, epoch ms. */
+  heap: IndexedHeap<Stored> | null
+  time: number
+  heapIndex: number
 }
 
-interface IndexEntry {
-  readonly time: number
-  readonly id: ScheduleId
-  readonly version: number
-}
+const byTimeThenId = (a: Stored, b: Stored): number =>
+  a.time - b.time || (a.schedule.id < b.schedule.id ? -1 : a.schedule.id > b.schedule.id ? 1 : 0)
 
-const byTimeThenId = (a: IndexEntry, b: IndexEntry): number =>
-  a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-
-const byNextFireTimeThenId = (a: Stored, b: Stored): number =>
+/** Earliest nextFireTime first (a schedule held by its scheduler is indexed by lease, not fire time). */
+const byTimeOfFire = (a: Stored, b: Stored): number =>
   a.schedule.nextFireTime!.getTime() - b.schedule.nextFireTime!.getTime() ||
   (a.schedule.id < b.schedule.id ? -1 : a.schedule.id > b.schedule.id ? 1 : 0)
 
-
 export class ScheduleTable {
   private readonly byId = new Map<ScheduleId, Stored>()
-  private readonly due = new MinHeap<IndexEntry>(byTimeThenId)
-  private readonly leases = new MinHeap<IndexEntry>(byTimeThenId)
+  private readonly due = new IndexedHeap<Stored>(byTimeThenId)
+  private readonly leases = new IndexedHeap<Stored>(byTimeThenId)
   private readonly leasesByScheduler = new Map<SchedulerId, Set<ScheduleId>>()
   /** Schedules with no next fire time, so cleanup finds them without a scan. */
   private readonly withoutNextFireTime = new Set<ScheduleId>()
-  private nextVersion = 0
 
   get(id: ScheduleId): Schedule | undefined {
     return this.byId.get(id)?.schedule
@@ -62,7 +57,7 @@ export class ScheduleTable {
   put(schedule: Schedule, now: number): void {
     const stored = this.byId.get(schedule.id)
     if (stored === undefined) {
-      const fresh: Stored = { schedule, version: 0, leasedBy: null }
+      const fresh: Stored = { schedule, leasedBy: null, heap: null, time: 0, heapIndex: -1 }
       this.byId.set(schedule.id, fresh)
       this.index(fresh, now)
     } else {
@@ -75,6 +70,7 @@ export class ScheduleTable {
     const stored = this.byId.get(id)
     if (stored === undefined) return undefined
     this.unlease(stored)
+    this.unindex(stored)
     this.byId.delete(id)
     this.withoutNextFireTime.delete(id)
     return stored.schedule
@@ -92,19 +88,18 @@ export class ScheduleTable {
       const stored = this.byId.get(id)!
       if (this.isDue(stored.schedule, now)) candidates.push(stored)
     }
-    const fromDue: Array<IndexEntry> = []
+    const fromDue: Array<Stored> = []
     for (;;) {
       const top = this.due.peek()
       if (top === undefined || top.time > now || fromDue.length >= limit) break
-      this.due.pop()
-      if (this.isCurrent(top)) fromDue.push(top)
+      this.unindex(top)
+      fromDue.push(top)
     }
-    for (const entry of fromDue) candidates.push(this.byId.get(entry.id)!)
-    candidates.sort(byNextFireTimeThenId)
+    candidates.push(...fromDue)
+    candidates.sort(byTimeOfFire)
     const taken = candidates.slice(0, limit)
-    // Due schedules popped but not taken go back into the index unchanged.
-    const takenIds = new Set(taken.map((stored) => stored.schedule.id))
-    for (const entry of fromDue) if (!takenIds.has(entry.id)) this.due.push(entry)
+    // Due schedules taken out but not leased go back into the index unchanged.
+    for (const stored of candidates.slice(limit)) if (stored.heap === null) this.index(stored, now)
     const acquiredUntil = new Date(now + leaseMs)
     return taken.map((stored) => {
       stored.schedule = withFields(stored.schedule, { acquiredBy: schedulerId, acquiredUntil })
@@ -132,8 +127,8 @@ export class ScheduleTable {
    */
   nextRunTime(now: number): number | undefined {
     this.expireLeases(now)
-    const due = this.peekCurrent(this.due)
-    const lease = this.peekCurrent(this.leases)
+    const due = this.due.peek()
+    const lease = this.leases.peek()
     if (due === undefined) return lease?.time
     if (lease === undefined) return due.time
     return Math.min(due.time, lease.time)
@@ -159,27 +154,14 @@ export class ScheduleTable {
     for (;;) {
       const top = this.leases.peek()
       if (top === undefined || top.time > now) return
-      this.leases.pop()
-      if (this.isCurrent(top)) this.index(this.byId.get(top.id)!, now)
+      this.index(top, now)
     }
   }
 
-  private peekCurrent(heap: MinHeap<IndexEntry>): IndexEntry | undefined {
-    for (;;) {
-      const top = heap.peek()
-      if (top === undefined || this.isCurrent(top)) return top
-      heap.pop()
-    }
-  }
-
-  private isCurrent(entry: IndexEntry): boolean {
-    return this.byId.get(entry.id)?.version === entry.version
-  }
-
-  /** (Re)places the schedule in the index its state calls for; older entries become stale. */
+  /** (Re)places the schedule in the index its state calls for. */
   private index(stored: Stored, now: number): void {
     this.unlease(stored)
-    stored.version = ++this.nextVersion
+    this.unindex(stored)
     const { schedule } = stored
     if (schedule.nextFireTime === null) this.withoutNextFireTime.add(schedule.id)
     else this.withoutNextFireTime.delete(schedule.id)
@@ -192,11 +174,22 @@ export class ScheduleTable {
         this.leasesByScheduler.set(schedule.acquiredBy, held)
       }
       held.add(schedule.id)
-      this.leases.push({ time: until, id: schedule.id, version: stored.version })
+      this.place(stored, this.leases, until)
     } else if (!schedule.paused && schedule.nextFireTime !== null) {
-      this.due.push({ time: schedule.nextFireTime.getTime(), id: schedule.id, version: stored.version })
+      this.place(stored, this.due, schedule.nextFireTime.getTime())
     }
-    this.compact()
+  }
+
+  private place(stored: Stored, heap: IndexedHeap<Stored>, time: number): void {
+    stored.heap = heap
+    stored.time = time
+    heap.push(stored)
+  }
+
+  private unindex(stored: Stored): void {
+    if (stored.heap === null) return
+    stored.heap.remove(stored)
+    stored.heap = null
   }
 
   private unlease(stored: Stored): void {
@@ -205,13 +198,5 @@ export class ScheduleTable {
     held?.delete(stored.schedule.id)
     if (held?.size === 0) this.leasesByScheduler.delete(stored.leasedBy)
     stored.leasedBy = null
-  }
-
-  /** Drops stale index entries once they outnumber live schedules, bounding memory under frequent updates. */
-  private compact(): void {
-    const limit = 2 * this.byId.size + 1024
-    const current = (entry: IndexEntry) => this.isCurrent(entry)
-    if (this.due.size > limit) this.due.retain(current)
-    if (this.leases.size > limit) this.leases.retain(current)
   }
 }
