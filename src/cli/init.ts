@@ -5,7 +5,8 @@
  * overwritten (exit code 2).
  */
 import { Args, Command, Options } from "@effect/cli"
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Console, Effect } from "effect"
 import { CONFIG_FILE_NAME } from "../config/load.js"
 import { type ModeName, modeNames } from "../config/DeploymentConfig.js"

@@ -19,6 +19,7 @@ import * as Logging from "../log/Logging.js"
 import * as ComponentManager from "../modes/ComponentManager.js"
 import { HandlerRegistry } from "../services/HandlerRegistry.js"
 import { Scheduler } from "../services/Scheduler.js"
+import { VERSION } from "./version.js"
 
 export const DEFAULT_DEPLOYMENT = "deployments/default"
 
@@ -84,6 +85,17 @@ export const runDeployment = (flags: RunFlags) =>
     })
     return yield* serve(deployment).pipe(Effect.provide(loggingLayer))
   })
+
+/**
+ * The command line of a process that runs a deployment (`run`, or flags only):
+ * the root command's run behaviour without the other commands, whose modules
+ * (portal client, ZeroMQ tools...) would otherwise stay loaded for the whole
+ * life of a long-running process. main.ts picks it; `--help` goes to the full CLI.
+ */
+export const runOnlyCli = Command.run(Command.make("schedulezero", runOptions, runDeployment), {
+  name: "ScheduleZero",
+  version: VERSION
+})
 
 export const runCommand = Command.make("run", runOptions, runDeployment).pipe(
   Command.withDescription(

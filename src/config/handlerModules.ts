@@ -8,7 +8,8 @@
  * Every export must be one, so nothing a module exports is silently ignored.
  */
 import { pathToFileURL } from "node:url"
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Effect, Predicate, Schema } from "effect"
 import type { LocalHandler, LocalMethod } from "../components/registry/Local.js"
 import { ConfigError } from "./ConfigError.js"

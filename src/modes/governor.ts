@@ -12,11 +12,10 @@
  * as an optional service; the type says nothing because nothing requires it.
  */
 import { Effect, Layer, Option } from "effect"
-import * as GovernorComponent from "../components/governor/Governor.js"
-import { fromConfig } from "../components/governor/options.js"
-import { ZmqRegistry } from "../components/registry/Zmq.js"
+import { ZmqRegistry } from "../components/registry/zmq/options.js"
 import type { Deployment } from "../config/load.js"
 import { component } from "./component.js"
+import { lazyLayer } from "./lazy.js"
 import type { ComponentFailed } from "./StartupError.js"
 
 /** The SDK beside this module in the build (dist/handler/index.js next to dist/modes/). */
@@ -30,15 +29,19 @@ export const governorLayer = (
   if (!(section.enabled ?? enabledByDefault)) return Layer.empty
   return component(
     "governor",
-    Layer.unwrapEffect(
-      Effect.map(Effect.serviceOption(ZmqRegistry), (registry) => {
-        const provided = {
-          SZ_HANDLER_SDK: handlerSdkUrl,
-          ...Option.match(registry, { onNone: () => ({}), onSome: ({ endpoint }) => ({ SZ_ENDPOINT: endpoint }) })
-        }
-        const specs = fromConfig(section, deployment.root).map((spec) => ({ ...spec, env: { ...provided, ...spec.env } }))
-        return GovernorComponent.layer(specs)
-      })
+    lazyLayer(
+      () => Promise.all([import("../components/governor/Governor.js"), import("../components/governor/options.js")]),
+      ([GovernorComponent, { fromConfig }]) =>
+        Layer.unwrapEffect(
+          Effect.map(Effect.serviceOption(ZmqRegistry), (registry) => {
+            const provided = {
+              SZ_HANDLER_SDK: handlerSdkUrl,
+              ...Option.match(registry, { onNone: () => ({}), onSome: ({ endpoint }) => ({ SZ_ENDPOINT: endpoint }) })
+            }
+            const specs = fromConfig(section, deployment.root).map((spec) => ({ ...spec, env: { ...provided, ...spec.env } }))
+            return GovernorComponent.layer(specs)
+          })
+        )
     )
   )
 }

@@ -6,10 +6,11 @@
  * up to serve the executions endpoints.
  */
 import { Effect, Layer } from "effect"
-import * as Portal from "../components/portal/Portal.js"
+import type * as Portal from "../components/portal/Portal.js"
 import type { PortalSection } from "../config/DeploymentConfig.js"
 import { BoundAddresses } from "./BoundAddresses.js"
 import { component } from "./component.js"
+import { lazyLayer } from "./lazy.js"
 import type { ComponentFailed } from "./StartupError.js"
 
 export const portalOptionsOf = (section: PortalSection): Portal.PortalOptions => ({
@@ -20,17 +21,23 @@ export const portalOptionsOf = (section: PortalSection): Portal.PortalOptions =>
   ...(section.bodyLimit !== undefined && { bodyLimit: section.bodyLimit })
 })
 
-const reportAddress = Layer.effectDiscard(
-  Effect.gen(function* () {
-    const server = yield* Portal.PortalServer
-    yield* (yield* BoundAddresses).report("portal", server)
-  })
-)
 
 export const portalLayer = (
   section: PortalSection,
   enabledByDefault: boolean
 ): Layer.Layer<never, ComponentFailed, Portal.PortalRequirements | BoundAddresses> =>
   (section.enabled ?? enabledByDefault)
-    ? reportAddress.pipe(Layer.provide(component("portal", Portal.layer(portalOptionsOf(section)))))
+    ? component(
+        "portal",
+        lazyLayer(
+          () => import("../components/portal/Portal.js"),
+          (Portal) =>
+            Layer.effectDiscard(
+              Effect.gen(function* () {
+                const server = yield* Portal.PortalServer
+                yield* (yield* BoundAddresses).report("portal", server)
+              })
+            ).pipe(Layer.provide(Portal.layer(portalOptionsOf(section))))
+        )
+      )
     : Layer.empty

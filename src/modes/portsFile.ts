@@ -6,7 +6,8 @@
  * temporary file renamed over it) so a reader never sees half of it, and
  * removed at shutdown so it never names ports of a process that has stopped.
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Effect, Layer } from "effect"
 import type { Deployment } from "../config/load.js"
 import { BoundAddresses } from "./BoundAddresses.js"

@@ -111,7 +111,7 @@ describe("loadDeployment", () => {
       const { file, error } = yield* failureOf("mode: turbo\nlogging: { format: xml }\nstore: 5\n")
       expect(error.message.split("\n")).toEqual([
         `${file}: mode: expected one of minimal, full, autonomous, got 'turbo'`,
-        `${file}: store: expected a mapping with type memory or sqlite, got 5`,
+        `${file}: store: expected a mapping with type memory, sqlite or postgres, got 5`,
         `${file}: logging.format: expected one of pretty, json, got 'xml'`
       ])
     }).pipe(Effect.provide(NodeContext.layer))
@@ -166,7 +166,7 @@ describe("loadDeployment", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
-  it.scoped("store is a union told apart by type: memory or sqlite (with a path relative to the deployment)", () =>
+  it.scoped("store is a union told apart by type: memory, sqlite (with a path relative to the deployment) or postgres", () =>
     Effect.gen(function* () {
       const { result } = yield* loadYaml("store:\n  type: sqlite\n  busy_timeout: 2s\n  execution_log: { max_rows: null }\n")
       if (result._tag === "Left") return yield* Effect.dieMessage(result.left.message)
@@ -176,8 +176,10 @@ describe("loadDeployment", () => {
         busyTimeout: Duration.seconds(2),
         executionLog: { maxRows: null }
       })
-      const unknownType = yield* failureOf("store: { type: postgres }\n")
-      expect(unknownType.error.message).toBe(`${unknownType.file}: store.type: expected one of memory, sqlite, got 'postgres'`)
+      const unknownType = yield* failureOf("store: { type: mysql }\n")
+      expect(unknownType.error.message).toBe(
+        `${unknownType.file}: store.type: expected one of memory, sqlite, postgres, got 'mysql'`
+      )
       const unknownKey = yield* failureOf("store: { type: sqlite, file: x.db }\n")
       expect(unknownKey.error.message).toBe(
         `${unknownKey.file}: store.file: unknown key (expected one of: type, path, synchronous, busy_timeout, execution_log)`
