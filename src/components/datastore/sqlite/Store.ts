@@ -249,25 +249,31 @@ export const make = Effect.gen(function* () {
 
   // --- schedules
 
-  const addSchedule = Effect.fn("SqliteDataStore.addSchedule")((schedule: Schedule, conflictPolicy: ConflictPolicy) =>
-    write(
-      Effect.gen(function* () {
-        const exists = yield* q.scheduleExists(schedule.id)
-        if (exists && conflictPolicy === "exception") {
-          return yield* new ConflictingId({ kind: "schedule", id: schedule.id })
-        }
-        if (exists && conflictPolicy === "do_nothing") return [undefined, []] as const
-        yield* q.putSchedule(schedule)
-        const fields = {
-          timestamp: yield* now,
-          scheduleId: schedule.id,
-          taskId: schedule.taskId,
-          nextFireTime: schedule.nextFireTime
-        }
-        return [undefined, [exists ? new ScheduleUpdated(fields, true) : new ScheduleAdded(fields, true)]] as const
-      })
-    )
-  )
+  const scheduleEvent = (schedule: Schedule, timestamp: Date, existed: boolean) => {
+    const fields = { timestamp, scheduleId: schedule.id, taskId: schedule.taskId, nextFireTime: schedule.nextFireTime }
+    return existed ? new ScheduleUpdated(fields, true) : new ScheduleAdded(fields, true)
+  }
+
+  // Without replacing, adding is one INSERT that skips a taken id: atomic on its own, so no
+  // transaction. Bulk loading adds schedules one call at a time: no span per call either.
+  const addSchedule = (schedule: Schedule, conflictPolicy: ConflictPolicy) =>
+    conflictPolicy === "replace"
+      ? write(
+          Effect.gen(function* () {
+            const existed = yield* q.scheduleExists(schedule.id)
+            yield* q.putSchedule(schedule)
+            return [undefined, [scheduleEvent(schedule, yield* now, existed)]] as const
+          })
+        )
+      : writeStatement(
+          Effect.gen(function* () {
+            if (yield* q.insertScheduleIfAbsent(schedule)) {
+              return [undefined, [scheduleEvent(schedule, yield* now, false)]] as const
+            }
+            if (conflictPolicy === "exception") return yield* new ConflictingId({ kind: "schedule", id: schedule.id })
+            return [undefined, []] as const
+          })
+        )
 
   const getSchedules = Effect.fn("SqliteDataStore.getSchedules")((ids?: ReadonlyArray<ScheduleId>) =>
     read(

@@ -9,7 +9,6 @@ import type { Job } from "../../../domain/Job.js"
 import type { JobResult } from "../../../domain/JobResult.js"
 import type { Schedule } from "../../../domain/Schedule.js"
 import type { Task } from "../../../domain/Task.js"
-import { Trigger } from "../../../domain/triggers/schema.js"
 import type { ExecutionRecordFields } from "../../../services/ExecutionLog.js"
 import {
   executionColumns,
@@ -22,10 +21,13 @@ import {
   JobResultFromRow,
   resultColumns,
   resultRow,
+  scheduleColumns,
   ScheduleFromRow,
+  scheduleRow,
   type ScheduleRow,
   TaskFromRow,
-  type TaskRow
+  type TaskRow,
+  triggerJson
 } from "./rows.js"
 
 /** Rows per multi-row INSERT and ids per IN list (17 columns × 500 stays far below 32,766 parameters). */
@@ -67,10 +69,10 @@ const makeRowInserter = (verb: string, table: string, columns: ReadonlyArray<str
 const jobInsert = makeRowInserter("INSERT", "jobs", jobColumns)
 const resultInsert = makeRowInserter("INSERT OR REPLACE", "job_results", resultColumns)
 const executionInsert = makeRowInserter("INSERT", "execution_log", executionColumns)
+const scheduleUpsert = makeRowInserter("INSERT OR REPLACE", "schedules", scheduleColumns)
+const scheduleInsert = makeRowInserter("INSERT", "schedules", scheduleColumns)
 
 const encodeTask = Schema.encode(TaskFromRow)
-const encodeSchedule = Schema.encode(ScheduleFromRow)
-const encodeTrigger = Schema.encode(Schema.parseJson(Trigger))
 
 export const makeQueries = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -120,8 +122,15 @@ export const makeQueries = Effect.gen(function* () {
   const getSchedulesByIds = findByIds<Schedule, ScheduleRow, ScheduleId>("schedules", ScheduleFromRow)
   const scheduleExists = (id: ScheduleId) =>
     Effect.map(sql`SELECT 1 FROM schedules WHERE id = ${id}`, (rows) => rows.length > 0)
-  const putSchedule = (schedule: Schedule) =>
-    Effect.flatMap(encodeSchedule(schedule), (row) => sql`INSERT OR REPLACE INTO schedules ${sql.insert(row)}`)
+  const putSchedule = (schedule: Schedule) => sql.unsafe(...scheduleUpsert([scheduleRow(schedule)]))
+  /** Adds the schedule unless its id is taken (one statement: atomic without a transaction); whether it did. */
+  const insertScheduleIfAbsent = (schedule: Schedule) => {
+    const [text, params] = scheduleInsert([scheduleRow(schedule)])
+    return Effect.map(
+      sql.unsafe<{ id: string }>(`${text} ON CONFLICT (id) DO NOTHING RETURNING id`, params),
+      (rows) => rows.length > 0
+    )
+  }
   const deleteSchedules = (scheduleIds: ReadonlyArray<ScheduleId>) =>
     forChunks(
       scheduleIds,
@@ -162,17 +171,13 @@ export const makeQueries = Effect.gen(function* () {
         SELECT id FROM schedules WHERE acquired_by = ${schedulerId} AND id IN ${ids(chunk)}`
     )
   /** Stores what processing a schedule changes (trigger state and fire times) and clears its lease. */
-  const advanceSchedule = (schedule: Schedule) =>
-    Effect.flatMap(
-      encodeTrigger(schedule.trigger),
-      (trigger) => sql`
-        UPDATE schedules
-        SET trigger = ${trigger},
-            next_fire_time = ${schedule.nextFireTime?.getTime() ?? null},
-            last_fire_time = ${schedule.lastFireTime?.getTime() ?? null},
-            acquired_by = NULL, acquired_until = NULL
-        WHERE id = ${schedule.id}`
-    )
+  const advanceSchedule = (schedule: Schedule) => sql`
+    UPDATE schedules
+    SET trigger = ${triggerJson(schedule.trigger)},
+        next_fire_time = ${schedule.nextFireTime?.getTime() ?? null},
+        last_fire_time = ${schedule.lastFireTime?.getTime() ?? null},
+        acquired_by = NULL, acquired_until = NULL
+    WHERE id = ${schedule.id}`
   /**
    * The earliest time a schedule may be acquired: its next fire time, or for one
    * another scheduler holds, not before that lease runs out.
@@ -315,6 +320,7 @@ export const makeQueries = Effect.gen(function* () {
     getSchedulesByIds,
     scheduleExists,
     putSchedule,
+    insertScheduleIfAbsent,
     deleteSchedules,
     deleteFinishedSchedules,
     dueSchedules,

@@ -498,6 +498,53 @@ export const jobFromRow = (
   lease?: JobLease
 ): Either.Either<Job, ParseResult.ParseError> => jobFromValues(jobColumns.map((column) => row[column]), lease)
 
+/**
+ * A trigger's stored JSON, as Schema.parseJson(Trigger) encodes it: a trigger is
+ * a tree of TaggedClass instances whose own fields are JSON values or Dates,
+ * which JSON.stringify writes as the same ISO strings Schema.Date does. The
+ * Schema encoder would re-validate every cron field on each write; a stored
+ * trigger is still validated in full when it is read back.
+ */
+export const triggerJson = (trigger: Trigger): string => JSON.stringify(trigger)
+
+/** The schedules table's columns (scheduleRow's keys). */
+export const scheduleColumns = [
+  "id",
+  "task_id",
+  "trigger",
+  "args",
+  "kwargs",
+  "paused",
+  "coalesce_policy",
+  "misfire_grace_time",
+  "max_jitter",
+  "job_result_expiration_time",
+  "metadata",
+  "next_fire_time",
+  "last_fire_time",
+  "acquired_by",
+  "acquired_until"
+] as const satisfies ReadonlyArray<keyof ScheduleRow>
+
+/** A schedule's row, as ScheduleFromRow encodes it. */
+export const scheduleRow = (schedule: Schedule): ScheduleRow => ({
+  id: schedule.id,
+  task_id: schedule.taskId,
+  trigger: triggerJson(schedule.trigger),
+  args: JSON.stringify(schedule.args),
+  kwargs: JSON.stringify(schedule.kwargs),
+  paused: schedule.paused ? 1 : 0,
+  coalesce_policy: schedule.coalesce,
+  misfire_grace_time: schedule.misfireGraceTime,
+  max_jitter: schedule.maxJitter,
+  job_result_expiration_time: schedule.jobResultExpirationTime,
+  metadata: JSON.stringify(schedule.metadata),
+  next_fire_time: millisOrNull(schedule.nextFireTime),
+  last_fire_time: millisOrNull(schedule.lastFireTime),
+  acquired_by: schedule.acquiredBy,
+  acquired_until: millisOrNull(schedule.acquiredUntil)
+})
+
 /** The columns of an execution record's insertable row (executionRow's keys). */
 export const executionColumns = [
   "job_id",

@@ -10,10 +10,24 @@ import {
   jobRow,
   JobResultFromRow,
   resultColumns,
-  resultRow
+  resultRow,
+  scheduleColumns,
+  ScheduleFromRow,
+  scheduleRow,
+  triggerJson
 } from "../../../../src/components/datastore/sqlite/rows.js"
 import { JobId, ScheduleId, SchedulerId, TaskId } from "../../../../src/domain/ids.js"
 import { Job } from "../../../../src/domain/Job.js"
+import { Schedule } from "../../../../src/domain/Schedule.js"
+import {
+  AndTrigger,
+  CalendarIntervalTrigger,
+  CronTrigger,
+  DateTrigger,
+  IntervalTrigger,
+  OrTrigger,
+  Trigger
+} from "../../../../src/domain/triggers/schema.js"
 import { executionRecord } from "../../../../src/services/ExecutionLog.js"
 import { JobError, JobResult } from "../../../../src/domain/JobResult.js"
 
@@ -102,5 +116,54 @@ describe("sqlite rows", () => {
     expect(Object.keys(jobRow(job))).toEqual(jobColumns)
     expect(Object.keys(resultRow(result))).toEqual(resultColumns)
     expect(Object.keys(executionRow(record))).toEqual(executionColumns)
+  })
+
+  const cron = CronTrigger.make({
+    hour: "9",
+    minute: "30",
+    dayOfWeek: "mon-fri",
+    startTime: new Date(Date.UTC(2026, 0, 1)),
+    timezone: "Europe/Berlin",
+    lastFireTime: new Date(Date.UTC(2026, 0, 2, 8, 30))
+  })
+  const interval = IntervalTrigger.make({ minutes: 5, startTime: new Date(0), endTime: new Date(3_600_000) })
+  const triggers: ReadonlyArray<readonly [string, Trigger]> = [
+    ["date", DateTrigger.make({ runTime: new Date(1_234), completed: true })],
+    ["interval", interval],
+    ["cron", cron],
+    ["calendar interval", CalendarIntervalTrigger.make({ months: 1, hour: 3, startDate: "2026-01-31", timezone: "UTC" })],
+    ["and", AndTrigger.make({ triggers: [cron, interval], threshold: 2, currentFireTimes: [new Date(5_000), null] })],
+    ["or", OrTrigger.make({ triggers: [interval, OrTrigger.make({ triggers: [cron] })] })]
+  ]
+
+  it.each(triggers)("triggerJson stores a %s trigger as Schema.parseJson(Trigger) does", (_, trigger) => {
+    const text = triggerJson(trigger)
+    expect(JSON.parse(text)).toStrictEqual(JSON.parse(Schema.encodeSync(Schema.parseJson(Trigger))(trigger)))
+    expect(Schema.decodeSync(Schema.parseJson(Trigger))(text)).toStrictEqual(trigger)
+  })
+
+  it("scheduleRow encodes a schedule as ScheduleFromRow does, column for column", () => {
+    const schedule = Schedule.make({
+      id: ScheduleId.make("nightly"),
+      taskId: TaskId.make("task"),
+      trigger: cron,
+      args: [1],
+      kwargs: { a: "b" },
+      paused: true,
+      coalesce: "all",
+      misfireGraceTime: 30,
+      maxJitter: 2.5,
+      jobResultExpirationTime: 60,
+      metadata: { team: "ops" },
+      nextFireTime: new Date(10_000),
+      lastFireTime: new Date(5_000),
+      acquiredBy: SchedulerId.make("s1"),
+      acquiredUntil: new Date(40_000)
+    })
+    const row = scheduleRow(schedule)
+    const expected = Schema.encodeSync(ScheduleFromRow)(schedule)
+    expect({ ...row, trigger: JSON.parse(row.trigger) }).toStrictEqual({ ...expected, trigger: JSON.parse(expected.trigger) })
+    expect(Object.keys(row)).toEqual(scheduleColumns)
+    expect(Schema.decodeSync(ScheduleFromRow)(row)).toStrictEqual(schedule)
   })
 })
