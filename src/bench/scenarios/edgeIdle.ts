@@ -9,22 +9,10 @@ import { readFile } from "node:fs/promises"
 import { FileSystem } from "@effect/platform"
 import { Effect } from "effect"
 import type { Metrics } from "../report.js"
-import { processRssMb, startProduct } from "./startup.js"
+import { processCpuSeconds, processRssMb, startProduct } from "./startup.js"
 
 const schedules = 100
 const idleSeconds = 30
-/** Linux reports /proc CPU times in USER_HZ ticks, 100 per second on every architecture Node supports. */
-const ticksPerSecond = 100
-
-/** User + system CPU seconds process `pid` has used. */
-const processCpuSeconds = (pid: number) =>
-  Effect.promise(async () => {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8")
-    // Fields after the command name (which may contain spaces) start at field 3.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
-  })
-
 const peakRssMb = (pid: number) =>
   Effect.promise(async () => {
     const status = await readFile(`/proc/${pid}/status`, "utf8")
