@@ -142,10 +142,31 @@ const handlerInstances = statements(
   `CREATE INDEX handler_instances_handler ON handler_instances (handler_id, instance_id)`
 )
 
+// Edge sync (src/components/edge): the edge's outbox of execution-log rows not yet
+// acknowledged by its server, and the server's view of its edges.
+const edgeSync = statements(
+  `CREATE TABLE edge_outbox (
+    id INTEGER PRIMARY KEY NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    entry TEXT NOT NULL
+  ) STRICT`,
+  `CREATE TABLE edge_nodes (
+    edge_id TEXT PRIMARY KEY NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('online', 'offline')),
+    registered_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    last_received_id INTEGER NOT NULL,
+    backlog INTEGER,
+    dropped INTEGER NOT NULL,
+    clock_skew_ms INTEGER
+  ) STRICT`
+)
+
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_core": core,
   "2_execution_log": executionLog,
-  "3_handler_instances": handlerInstances
+  "3_handler_instances": handlerInstances,
+  "4_edge_sync": edgeSync
 }
 
 /** The schema version this build writes. */
