@@ -22,7 +22,9 @@ interface EarlierLevel extends Pick<typeof Level2, "tasks" | "schedules" | "jobs
 }
 const earlierLevels: Record<number, EarlierLevel> = {
   1: { ...Level1, fill: Level1.fillLevel1, executionLog: [] },
-  2: Level2
+  2: Level2,
+  // Version 3 added only the handler directory table: the same rows as version 2.
+  3: Level2
 }
 
 /** Compares field by field, so a failure names the field that did not survive. */
@@ -94,17 +96,19 @@ describe("sqlite migrations", () => {
       expect(fresh.migrations.map((m) => [m.version, m.state])).toEqual([
         [1, "pending"],
         [2, "pending"],
-        [3, "pending"]
+        [3, "pending"],
+        [4, "pending"]
       ])
       expect(fs.existsSync(filename)).toBe(false)
       expect(yield* migrateUp({ filename })).toEqual([
         { version: 1, name: "core" },
         { version: 2, name: "execution_log" },
-        { version: 3, name: "handler_instances" }
+        { version: 3, name: "handler_instances" },
+        { version: 4, name: "edge_sync" }
       ])
       const applied = yield* migrationStatus(filename)
       expect(applied.databaseVersion).toBe(latestVersion)
-      expect(applied.migrations.map((m) => m.state)).toEqual(["applied", "applied", "applied"])
+      expect(applied.migrations.map((m) => m.state)).toEqual(["applied", "applied", "applied", "applied"])
       expect(applied.migrations.every((m) => m.appliedAt !== null)).toBe(true)
       expect(yield* migrateUp({ filename })).toEqual([])
     }).pipe(Effect.scoped)
