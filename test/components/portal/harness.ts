@@ -16,6 +16,7 @@ import { tokenHash } from "../../../src/components/portal/security.js"
 import * as LocalRegistry from "../../../src/components/registry/Local.js"
 import type { EventBroker } from "../../../src/services/EventBroker.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
+import type { SchedulerOptions } from "../../../src/services/scheduler/SchedulerOptions.js"
 
 export const probe = LocalRegistry.defineLocalHandler({
   id: "probe",
@@ -38,8 +39,9 @@ export const testTokens: ReadonlyArray<TokenEntry> = [
 
 export type StoreKind = "memory" | "sqlite"
 
-const storeLayer = (kind: StoreKind) => {
+const storeLayer = (kind: StoreKind, sqliteFile: string | undefined) => {
   if (kind === "memory") return MemoryStore.layer
+  if (sqliteFile !== undefined) return SqliteStore.layer({ filename: sqliteFile })
   const dir = mkdtempSync(join(tmpdir(), "sz-portal-"))
   return Layer.merge(
     SqliteStore.layer({ filename: join(dir, "store.db") }),
@@ -47,16 +49,29 @@ const storeLayer = (kind: StoreKind) => {
   )
 }
 
-/** The whole stack with the portal; PortalServer tells the URL. The broker is the local one unless given. */
-export const portalStack = (
-  options: Portal.PortalOptions & { readonly store?: StoreKind; readonly broker?: Layer.Layer<EventBroker, unknown> } = {}
-) => {
-  const { store: kind = "memory", broker = LocalBroker.layer, ...portalOptions } = options
-  const store = storeLayer(kind).pipe(Layer.provide(broker))
+export interface StackOptions extends Portal.PortalOptions {
+  readonly store?: StoreKind
+  /** With store "sqlite": this database file (shared with another stack) instead of a fresh one. */
+  readonly sqliteFile?: string
+  readonly broker?: Layer.Layer<EventBroker, unknown>
+  readonly scheduler?: SchedulerOptions
+}
+
+/** The core without the portal: scheduler, store, local handlers (probe) and broker. */
+export const coreStack = (options: StackOptions = {}) => {
+  const broker = options.broker ?? LocalBroker.layer
+  const store = storeLayer(options.store ?? "memory", options.sqliteFile).pipe(Layer.provide(broker))
   const registry = LocalRegistry.layer([probe])
-  const scheduler = SchedulerLive.layer({ cleanupInterval: null }).pipe(Layer.provide(Layer.mergeAll(store, registry, broker)))
-  const core = Layer.mergeAll(scheduler, store, registry, broker)
-  return Portal.layer({ host: "127.0.0.1", port: 0, ...portalOptions }).pipe(Layer.provideMerge(core))
+  const scheduler = SchedulerLive.layer({ cleanupInterval: null, ...options.scheduler }).pipe(
+    Layer.provide(Layer.mergeAll(store, registry, broker))
+  )
+  return Layer.mergeAll(scheduler, store, registry, broker)
+}
+
+/** The whole stack with the portal; PortalServer tells the URL. The broker is the local one unless given. */
+export const portalStack = (options: StackOptions = {}) => {
+  const { store: _store, sqliteFile: _file, broker: _broker, scheduler: _scheduler, ...portalOptions } = options
+  return Portal.layer({ host: "127.0.0.1", port: 0, ...portalOptions }).pipe(Layer.provideMerge(coreStack(options)))
 }
 
 export interface Reply {
