@@ -16,33 +16,51 @@
  * to is the very broker the scheduler subscribes to.
  */
 import { Layer } from "effect"
-import * as Notifiers from "../components/notify/Notifiers.js"
 import type { Deployment } from "../config/load.js"
 import { logJobOutcomes } from "../log/jobLog.js"
+import type { DataStore } from "../services/DataStore.js"
+import type { EventBroker } from "../services/EventBroker.js"
 import * as SchedulerComponent from "../services/scheduler/layer.js"
+import { defaultSchedulerId } from "../services/scheduler/SchedulerOptions.js"
 import * as BoundAddresses from "./BoundAddresses.js"
 import { component } from "./component.js"
 import { configSeedLayer } from "./configSeed.js"
 import { brokerLayer } from "./events.js"
 import { governorLayer } from "./governor.js"
 import { handlersLayer } from "./handlers.js"
+import { lazyLayer } from "./lazy.js"
 import type { ComponentDefaults } from "./Mode.js"
 import { portalLayer } from "./portal.js"
 import { portsFileLayer } from "./portsFile.js"
 import { schedulerOptionsOf } from "./schedulerOptions.js"
 import { storeLayer } from "./store.js"
 
+/**
+ * Notification rules (`events.notifiers`), when there are any. Their module
+ * (and the HTTP client it uses) is loaded only then; the Notifiers service
+ * stays in the context for whoever reads it as an optional service.
+ */
+const notifiersLayer = (deployment: Deployment): Layer.Layer<never, never, EventBroker | DataStore> => {
+  const rules = deployment.config.events.notifiers
+  return rules.length === 0
+    ? Layer.empty
+    : lazyLayer(() => import("../components/notify/Notifiers.js"), (Notifiers) => Notifiers.layer(rules))
+}
+
 export const composeLayer = (deployment: Deployment, defaults: ComponentDefaults) => {
   const { config } = deployment
+  // One id for the scheduler and the event stream's instance, so stream messages name the scheduler.
+  const schedulerId = config.scheduler.id ?? defaultSchedulerId()
   const bound = BoundAddresses.layer
-  const broker = brokerLayer(deployment).pipe(Layer.provide(bound))
+  const broker = brokerLayer(deployment, schedulerId).pipe(Layer.provide(bound))
   const store = storeLayer(deployment).pipe(Layer.provide(broker))
   const handlers = handlersLayer(deployment, defaults.remoteHandlers).pipe(Layer.provide(bound))
   const jobLog = Layer.scopedDiscard(logJobOutcomes).pipe(Layer.provide(broker))
-  const notifiers = Notifiers.layer(config.events.notifiers).pipe(Layer.provide(Layer.merge(broker, store)))
+  const notifiers = notifiersLayer(deployment).pipe(Layer.provide(Layer.merge(broker, store)))
   // jobLog and notifiers are given to the scheduler so that they are
   // subscribed before the scheduler runs its first job.
-  const scheduler = component("scheduler", SchedulerComponent.layer(schedulerOptionsOf(config.scheduler))).pipe(
+  const schedulerOptions = { ...schedulerOptionsOf(config.scheduler), id: schedulerId }
+  const scheduler = component("scheduler", SchedulerComponent.layer(schedulerOptions)).pipe(
     Layer.provide(Layer.mergeAll(store, handlers, broker, jobLog, notifiers))
   )
   const seed = component("config (tasks and schedules)", configSeedLayer(deployment)).pipe(Layer.provide(scheduler))

@@ -15,15 +15,19 @@ import { reportEndpoint } from "./endpoints.js"
 import { lazyLayer } from "./lazy.js"
 import type { ComponentFailed } from "./StartupError.js"
 
-export const brokerLayer = (deployment: Deployment): Layer.Layer<EventBroker, ComponentFailed, BoundAddresses> => {
-  const { events, scheduler } = deployment.config
+/** `schedulerId` becomes the stream's instance id, so its messages name the scheduler that published them. */
+export const brokerLayer = (
+  deployment: Deployment,
+  schedulerId: string
+): Layer.Layer<EventBroker, ComponentFailed, BoundAddresses> => {
+  const { events } = deployment.config
   if (events.publish === null && events.peers.length === 0) return component("broker (local)", LocalBroker.layer)
   return component(
     "events (zmq)",
     lazyLayer(
       () => import("../components/broker/Zmq.js"),
       (ZmqBroker) => {
-        const broker = ZmqBroker.layerFromConfig(events, scheduler.id)
+        const broker = ZmqBroker.layerFromConfig(events, schedulerId)
         const report = Layer.effectDiscard(
           ZmqBroker.ZmqBroker.pipe(Effect.flatMap((zmq) => reportEndpoint("event_pub", zmq.endpoint)))
         )
