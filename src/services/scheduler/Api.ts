@@ -1,12 +1,12 @@
 /**
  * The Scheduler's public operations over the store, broker and registry:
  * tasks, schedules (add with a first fire time, pause, resume, remove), one-off
- * jobs and their results. Waiting (runJob, getJobResult with `wait`) listens to
- * JobReleased events; nothing polls.
+ * jobs and their results. Waiting (runJob, getJobResult with `wait`) is woken by
+ * the JobReleased event (see ReleaseWaiters); nothing polls.
  */
-import { Clock, Deferred, Effect, Either, Option, ParseResult, Predicate, type Ref, Schema, Stream } from "effect"
+import { Clock, Deferred, Effect, Either, Option, ParseResult, Predicate, type Ref, Schema } from "effect"
 import { CoalescePolicy } from "../../domain/Coalesce.js"
-import { JobCancelRequested, type SchedulerEvent } from "../../domain/events.js"
+import { JobCancelRequested } from "../../domain/events.js"
 import {
   InvalidTrigger,
   JobAlreadyFinished,
@@ -27,6 +27,7 @@ import type { EventBrokerShape } from "../EventBroker.js"
 import type { HandlerRegistryShape } from "../HandlerRegistry.js"
 import type { AddJobInput, JobCancellation, SchedulerShape, SchedulerState, TaskConfig } from "../Scheduler.js"
 import { newJobId, skipFireTimesBefore } from "./FireTimes.js"
+import type { ReleaseWaiters } from "./ReleaseWaiters.js"
 import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
 
 /** runJob keeps the result at least this long (seconds), so it can still be read after the job ends. */
@@ -42,6 +43,8 @@ export interface ApiDeps {
   readonly stopped: Deferred.Deferred<void>
   /** Wakes this scheduler's job loop at once (the JobAdded event would too, a few hops later). */
   readonly jobsAdded: () => void
+  /** Callers waiting for jobs to end, woken by the scheduler's event listener. */
+  readonly waiters: ReleaseWaiters
   /** Interrupts a job this scheduler runs and waits for its release (see JobRunner.cancel). */
   readonly cancelRunning: (jobId: JobId, reason: string | undefined) => Effect.Effect<Option.Option<JobRelease>>
 }
@@ -102,16 +105,13 @@ const isEmpty = (record: object): boolean => {
   return true
 }
 
-const finalReleaseOf = (jobId: JobId) => (event: SchedulerEvent): boolean =>
-  event._tag === "JobReleased" && event.jobId === jobId && !event.willRetry
-
 /**
  * Operations callers may issue in bulk (adding schedules, running and awaiting jobs) use
  * Effect.fnUntraced: Effect.fn captures a stack trace per call, which costs tens of
  * microseconds, more than the operation itself.
  */
 export const makeApi = (deps: ApiDeps): SchedulerShape => {
-  const { broker, cancelRunning, jobsAdded, options, registry, state, stopped, store } = deps
+  const { broker, cancelRunning, jobsAdded, options, registry, state, stopped, store, waiters } = deps
 
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
@@ -345,9 +345,9 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
         yield* ensureRunning
         const jobId = newJobId()
         // Subscribed before the job exists, so its release cannot be missed.
-        const released = yield* broker.subscribe(finalReleaseOf(jobId))
+        const released = yield* waiters.waitFor(jobId)
         yield* enqueueJob(jobId, input, runJobResultRetentionSeconds)
-        yield* Effect.race(Effect.asVoid(Stream.runHead(released)), Deferred.await(stopped))
+        yield* Effect.race(released, Deferred.await(stopped))
         const result = yield* store.getJobResult(jobId)
         if (Option.isSome(result)) return result.value
         if (yield* Deferred.isDone(stopped)) return yield* new SchedulerNotRunning({ state: yield* state.get })
@@ -360,10 +360,10 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       function*(jobId, resultOptions) {
         const wait = resultOptions?.wait
         if (wait !== undefined) {
-          const released = yield* broker.subscribe(finalReleaseOf(jobId))
+          const released = yield* waiters.waitFor(jobId)
           const ready = yield* findResult(jobId)
           if (Option.isSome(ready)) return ready.value
-          yield* Stream.runHead(released).pipe(Effect.timeout(wait), Effect.ignore)
+          yield* released.pipe(Effect.timeout(wait), Effect.ignore)
         }
         const result = yield* findResult(jobId)
         if (Option.isSome(result)) return result.value

@@ -21,6 +21,7 @@ import { makeApi } from "./Api.js"
 import { startJobRunner } from "./JobRunner.js"
 import { scheduleLoop } from "./ScheduleLoop.js"
 import { resolveSchedulerOptions, type SchedulerOptions } from "./SchedulerOptions.js"
+import { makeReleaseWaiters } from "./ReleaseWaiters.js"
 import { makeWakeUp } from "./WakeUp.js"
 
 export type { SchedulerOptions } from "./SchedulerOptions.js"
@@ -51,6 +52,7 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
 
   const scheduleWakeUp = makeWakeUp()
   const jobWakeUp = makeWakeUp()
+  const waiters = makeReleaseWaiters()
   const cancelRequests = yield* Queue.unbounded<JobCancelRequested>()
   // Followed before anything runs, so no wake-up or cancel request is missed.
   yield* followEvents(broker, options.id, (event) => {
@@ -60,8 +62,11 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
         if (event.nextFireTime !== null) scheduleWakeUp.notify(event.nextFireTime.getTime())
         return
       case "JobAdded":
+        jobWakeUp.notify(Number.NEGATIVE_INFINITY)
+        return
       case "JobReleased":
         jobWakeUp.notify(Number.NEGATIVE_INFINITY)
+        waiters.released(event)
         return
       case "JobCancelRequested":
         if (event.schedulerId === options.id) Queue.unsafeOffer(cancelRequests, event)
@@ -74,7 +79,17 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
 
   const runner = yield* startJobRunner({ options, registry, store, wakeUp: jobWakeUp })
   const jobsAdded = () => jobWakeUp.notify(Number.NEGATIVE_INFINITY)
-  const api = makeApi({ broker, cancelRunning: runner.cancel, jobsAdded, options, registry, state, stopped, store })
+  const api = makeApi({
+    broker,
+    cancelRunning: runner.cancel,
+    jobsAdded,
+    options,
+    registry,
+    state,
+    stopped,
+    store,
+    waiters
+  })
   // Another scheduler's request to cancel a job this one runs; it may have ended or moved on meanwhile.
   const cancelOnRequest = (request: JobCancelRequested) =>
     Effect.forkScoped(
