@@ -95,6 +95,8 @@ export const runHandler = (
     }
     let registered = false
     let stopping = false
+    // Past the wait for running jobs: a run that still arrives is refused, not started.
+    let closing = false
     let intervalMs = assumedIntervalMs
     let missed = 3
     let lastHeardMs = yield* Clock.currentTimeMillis
@@ -105,7 +107,8 @@ export const runHandler = (
     const onMessage = (message: ServerMessage): Effect.Effect<void> | undefined => {
       switch (message.type) {
         case "run":
-          if (stopping) {
+          // A run sent before the server read our deregister is still run (the stop waits for it).
+          if (closing) {
             outbox.post(null, {
               type: "result",
               jobId: message.jobId,
@@ -211,6 +214,7 @@ export const runHandler = (
           // A Promise method that ignores its abort signal cannot be waited for forever.
           yield* Effect.interruptible(jobs.idle).pipe(Effect.timeout("5 seconds"), Effect.ignore)
         }
+        closing = true
         yield* Effect.interruptible(outbox.flushed).pipe(Effect.timeout("2 seconds"), Effect.ignore)
         // Closed before the loops are interrupted: a send still waiting for a peer (the server
         // never answered) is rejected at once instead of holding the loop's interruption up.

@@ -7,6 +7,9 @@ import { HandlerDirectory } from "../../src/services/HandlerDirectory.js"
 import { type HandlerInfo, HandlerRegistry } from "../../src/services/HandlerRegistry.js"
 import { job, registryLayer, task, token } from "../components/registry/zmq/fixtures.js"
 
+/** How many `slow` runs have started in this process (the stop test waits for the handler to have one). */
+let slowStarted = 0
+
 const handler = defineHandler({
   id: "test",
   concurrency: 4,
@@ -14,7 +17,10 @@ const handler = defineHandler({
     value: () => 1,
     promise: async () => 2,
     effect: () => Effect.succeed(3),
-    slow: { params: { type: "object" }, run: () => Effect.as(Effect.sleep("300 millis"), "finished") },
+    slow: {
+      params: { type: "object" },
+      run: () => Effect.as(Effect.zipRight(Effect.sync(() => slowStarted++), Effect.sleep("300 millis")), "finished")
+    },
     bigint: () => 10n
   }
 })
@@ -48,8 +54,11 @@ describe("runHandler", () => {
       const registry = yield* HandlerRegistry
       const fiber = yield* Effect.fork(runHandler(handler, { endpoint, credential: token }))
       yield* waitFor(online)
+      const startedBefore = slowStarted
       const running = yield* Effect.fork(registry.run(job(), task("slow")))
-      yield* waitFor((info) => info?.instances?.[0]?.inFlight === 1)
+      // Running on the handler, not only sent: a run still on its way when the handler
+      // has finished stopping is refused (HandlerStopping).
+      while (slowStarted === startedBefore) yield* Effect.sleep("5 millis")
       yield* Fiber.interrupt(fiber)
       expect(yield* Fiber.join(running)).toBe("finished")
       // Deregistered once its last result was in.
