@@ -41,6 +41,10 @@ export const containing =
       })
     })
 
+/** An optional YAML key `yamlKey` (snake_case) decoded to an optional (camelCase) property. */
+export const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
+  Schema.optionalWith(schema, { exact: true }).pipe(Schema.fromKey(yamlKey))
+
 /** A list of `item`s. */
 export const ListOf = <A, I, R>(item: Schema.Schema<A, I, R>) => Schema.Array(item).pipe(containing("a list"))
 
