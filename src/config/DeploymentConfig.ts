@@ -19,6 +19,7 @@ import {
   NullablePositiveDuration,
   NullablePositiveInt,
   oneOf,
+  optionalKey,
   PositiveDuration,
   PositiveInt
 } from "./fields.js"
@@ -26,10 +27,6 @@ import { EventsSection } from "./sections/events.js"
 import { GovernorSection } from "./sections/governor.js"
 import { PostgresStore } from "./sections/postgresStore.js"
 import { RemoteHandlersSection } from "./sections/remoteHandlers.js"
-
-/** An optional YAML key `yamlKey` decoded to an optional camelCase property. */
-const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
-  Schema.optionalWith(schema, { exact: true }).pipe(Schema.fromKey(yamlKey))
 
 export const modeNames = ["minimal", "full", "autonomous"] as const
 export const ModeName = oneOf(...modeNames)
