@@ -1,0 +1,94 @@
+/**
+ * What the PostgreSQL bench scenarios share: a database of their own on the
+ * server at SZ_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+ * dropped afterwards; the store and broker on it in this process (to load
+ * tasks, jobs and schedules as a producer would); and scheduler processes
+ * (schedulerProcessPostgres.js) that run the jobs.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect, Layer, type Scope } from "effect"
+import pg from "pg"
+import * as PostgresBroker from "../../components/broker/Postgres.js"
+import * as PostgresStore from "../../components/datastore/Postgres.js"
+import type { DataStore } from "../../services/DataStore.js"
+import type { ExecutionLog } from "../../services/ExecutionLog.js"
+import type { EventBroker } from "../../services/EventBroker.js"
+
+const serverUrl = process.env.SZ_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+const processScript = fileURLToPath(new URL("./schedulerProcessPostgres.js", import.meta.url))
+export const benchSchema = "bench"
+
+const admin = (statement: string) =>
+  Effect.promise(async () => {
+    const client = new pg.Client({ connectionString: serverUrl })
+    await client.connect()
+    try {
+      await client.query(statement)
+    } finally {
+      await client.end()
+    }
+  })
+
+/** A new database, dropped with the scope; its URL. */
+export const benchDatabase: Effect.Effect<string, never, Scope.Scope> = Effect.gen(function* () {
+  const name = `sz_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+  yield* Effect.acquireRelease(admin(`CREATE DATABASE ${name}`), () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+})
+
+/** The store (with its execution log) and the postgres broker on `url`, in this process. */
+export const producerLayer = (url: string): Layer.Layer<DataStore | ExecutionLog | EventBroker, PostgresStore.PostgresRefused> => {
+  const options = { url, schema: benchSchema }
+  return Layer.provideMerge(PostgresStore.layer(options), PostgresBroker.layer(options))
+}
+
+export interface SchedulerProcess {
+  readonly child: ChildProcess
+  /** Lines the process wrote to its out-file (handler calls). */
+  readonly calls: () => ReadonlyArray<string>
+}
+
+/** Starts `count` scheduler processes on `url` and waits until each says it runs; stopped (SIGTERM, awaited) with the scope. */
+export const startSchedulers = (url: string, count: number): Effect.Effect<ReadonlyArray<SchedulerProcess>, Error, Scope.Scope> =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "sz-bench-pg-"))),
+      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    )
+    return yield* Effect.forEach(
+      Array.from({ length: count }, (_, i) => i),
+      (i) => {
+        const outFile = path.join(dir, `calls-${i}.txt`)
+        return Effect.acquireRelease(
+          Effect.async<SchedulerProcess, Error>((resume) => {
+            const child = spawn(process.execPath, [processScript, url, benchSchema, `bench-${i}`, outFile], {
+              stdio: ["ignore", "pipe", "inherit"]
+            })
+            const process_: SchedulerProcess = {
+              child,
+              calls: () => (fs.existsSync(outFile) ? fs.readFileSync(outFile, "utf8").split("\n").filter((l) => l !== "") : [])
+            }
+            let output = ""
+            child.stdout?.on("data", (chunk) => {
+              output += chunk
+              if (output.includes("ready\n")) resume(Effect.succeed(process_))
+            })
+            child.on("exit", (code) => resume(Effect.fail(new Error(`scheduler process ${i} exited (${code}) before it ran`))))
+          }),
+          ({ child }) =>
+            Effect.async<void>((resume) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+              child.on("exit", () => resume(Effect.void))
+              child.kill("SIGTERM")
+            })
+        )
+      },
+      { concurrency: "unbounded" }
+    )
+  })

@@ -1,0 +1,66 @@
+/**
+ * One scheduler process of the PostgreSQL bench scenarios:
+ *   node dist/bench/scenarios/schedulerProcessPostgres.js <url> <schema> <schedulerId> <out-file>
+ * The scheduler runs on the postgres store and broker with a no-op handler
+ * "bench.run". Every call is written to <out-file> as `<scheduleId>@<fire ms> <lateness ms>`
+ * (lateness = handler call, wall clock, minus the scheduled fire time; one-off jobs
+ * write `-`), flushed every 200 ms and when the process stops. "ready" on stdout
+ * once the scheduler runs; SIGTERM stops it gracefully.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer, Logger, LogLevel } from "effect"
+import { appendFileSync } from "node:fs"
+import * as PostgresBroker from "../../components/broker/Postgres.js"
+import * as PostgresStore from "../../components/datastore/Postgres.js"
+import * as LocalRegistry from "../../components/registry/Local.js"
+import * as Scheduler from "../../services/scheduler/layer.js"
+import { wallClockMs } from "../measure.js"
+
+const [url = "", schema = "", schedulerId = "", outFile = ""] = process.argv.slice(2)
+
+let pending: Array<string> = []
+const flush = () => {
+  if (pending.length === 0) return
+  appendFileSync(outFile, pending.join("\n") + "\n")
+  pending = []
+}
+
+const bench = LocalRegistry.defineLocalHandler({
+  id: "bench",
+  methods: {
+    run: ({ job }) => {
+      const fire = job.scheduledFireTime
+      pending.push(fire === null ? "-" : `${job.scheduleId}@${fire.getTime()} ${wallClockMs() - fire.getTime()}`)
+      return null
+    }
+  }
+})
+
+const options = { url, schema, maxConnections: 4 }
+const scheduler = Scheduler.layer({
+  id: schedulerId,
+  maxConcurrentJobs: 1_000,
+  jobBatchSize: 1_000,
+  scheduleBatchSize: 500
+}).pipe(
+  Layer.provide(PostgresStore.layer(options)),
+  Layer.provide(LocalRegistry.layer([bench])),
+  Layer.provide(PostgresBroker.layer(options))
+)
+
+const flushing = Layer.scopedDiscard(
+  Effect.acquireRelease(
+    Effect.sync(() => setInterval(flush, 200)),
+    (timer) =>
+      Effect.sync(() => {
+        clearInterval(timer)
+        flush()
+      })
+  )
+)
+
+const announce = Layer.effectDiscard(Effect.sync(() => process.stdout.write("ready\n")))
+
+NodeRuntime.runMain(
+  Layer.launch(Layer.provide(announce, Layer.merge(scheduler, flushing))).pipe(Logger.withMinimumLogLevel(LogLevel.Warning))
+)
