@@ -5,12 +5,14 @@ import type { StoreKind } from "../catalog.js"
 import type { Metrics } from "../report.js"
 import { apiList } from "./apiList.js"
 import { burst } from "./burst.js"
+import { clusterLateness } from "./clusterLateness.js"
 import { cronNext } from "./cronNext.js"
 import { edgeIdle } from "./edgeIdle.js"
 import { eventStream } from "./eventStream.js"
 import { fireLateness } from "./fireLateness.js"
 import { idle100k } from "./idle100k.js"
 import { measureThroughput } from "./localThroughput.js"
+import { localThroughputPostgres } from "./localThroughputPostgres.js"
 import { remoteLatency } from "./remoteLatency.js"
 import { remoteThroughput, remoteThroughputOne } from "./remoteThroughput.js"
 import { startup } from "./startup.js"
@@ -36,6 +38,8 @@ const sqliteThroughput = Effect.gen(function* () {
 export const runners: Readonly<Record<string, Runner>> = {
   "local-throughput-memory": onStore(measureThroughput),
   "local-throughput-sqlite": () => sqliteThroughput,
+  "local-throughput-postgres": () => localThroughputPostgres(),
+  "cluster-lateness": () => clusterLateness(),
   "fire-lateness": onStore(fireLateness),
   burst: onStore(burst),
   "idle-100k": onStore(idle100k),
