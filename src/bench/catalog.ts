@@ -35,6 +35,26 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     timeoutMs: 240_000
   },
   {
+    name: "local-throughput-postgres",
+    description:
+      "100,000 one-off no-op jobs on PostgreSQL (SZ_BENCH_PG_URL, own database), run by 1 then 3 scheduler processes; enqueue start to store empty",
+    bars: { jobs_per_s_1: { op: ">=", value: 10_000 } },
+    store: null,
+    timeoutMs: 420_000
+  },
+  {
+    name: "cluster-lateness",
+    description:
+      "3 scheduler processes on PostgreSQL, 1,000 interval schedules every 1 s (starts spread over 1 s) for 30 s; lateness in whichever process ran the job",
+    bars: {
+      lateness_p99_ms: { op: "<=", value: 20 },
+      duplicates: { op: "<=", value: 0 },
+      missed: { op: "<=", value: 0 }
+    },
+    store: null,
+    timeoutMs: 180_000
+  },
+  {
     name: "fire-lateness",
     description: "1,000 interval schedules every 1 s, starts spread over 1 s, run for 20 s, no-op handler",
     bars: {
