@@ -21,10 +21,7 @@
  * ```
  */
 import { Schema } from "effect"
-import { containing, expecting, Flag, PositiveDuration, PositiveInt } from "../fields.js"
-
-const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
-  Schema.optionalWith(schema, { exact: true }).pipe(Schema.fromKey(yamlKey))
+import { containing, expecting, Flag, optionalKey, PositiveDuration, PositiveInt } from "../fields.js"
 
 export const defaultRemoteEndpoint = "tcp://127.0.0.1:4242"
 
