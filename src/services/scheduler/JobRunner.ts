@@ -63,6 +63,25 @@ const taskMissing = (job: Job, nowMs: number): JobRelease => ({
   )
 })
 
+/**
+ * Waits for `done` at most `graceMs`. Stop runs as a finalizer, often of an
+ * interrupted fiber: an interruptible region there would take the pending
+ * interrupt at once and cut the rest of the stop short, and an uninterruptible
+ * timeout could not cut the wait short. So the wait and the timer run in
+ * interruptible children of their own while this fiber, uninterruptible, waits
+ * for the first to end.
+ */
+const awaitGrace = (done: Effect.Effect<void>, graceMs: number): Effect.Effect<void> =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    const first = yield* Deferred.make<void>()
+    const finish = Effect.ensuring(Deferred.succeed(first, undefined))
+    const waiter = yield* Effect.fork(Effect.interruptible(finish(done)))
+    const timer = yield* Effect.fork(Effect.interruptible(finish(Effect.sleep(Duration.millis(graceMs)))))
+    yield* Deferred.await(first)
+    yield* Fiber.interrupt(waiter)
+    yield* Fiber.interrupt(timer)
+  }))
+
 /** Starts the runner's fibers in the current scope. */
 export const startJobRunner = Effect.fnUntraced(function*({ options, registry, store, wakeUp }: JobRunnerDeps) {
   const schedulerId = options.id
@@ -227,14 +246,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     const graceEndsMs = (yield* Clock.currentTimeMillis) + Duration.toMillis(options.stopGracePeriod)
     yield* Fiber.interrupt(acquireFiber)
     const graceLeftMs = graceEndsMs - (yield* Clock.currentTimeMillis)
-    if (graceLeftMs > 0) {
-      // Interruptible: stop runs as a finalizer, where the timed-out wait could not be cut short.
-      yield* FiberSet.awaitEmpty(executors).pipe(
-        Effect.timeout(Duration.millis(graceLeftMs)),
-        Effect.ignore,
-        Effect.interruptible
-      )
-    }
+    if (graceLeftMs > 0) yield* awaitGrace(FiberSet.awaitEmpty(executors), graceLeftMs)
     // Interrupting waits for each attempt to report itself cancelled.
     yield* FiberSet.clear(executors)
     yield* Fiber.interrupt(releaseFiber)

@@ -332,3 +332,38 @@ describe("job runner", () => {
     })
   })
 })
+
+describe("stop from an interrupted fiber", () => {
+  it.scoped("a scheduler whose owning fiber is interrupted still gives running jobs the grace period and releases every job", () => {
+    const { handler } = probe()
+    return Effect.gen(function*() {
+      const store = yield* DataStore
+      const events = yield* recordEvents
+      const owner = yield* Effect.fork(
+        Effect.scoped(
+          Effect.gen(function*() {
+            const context = yield* Layer.build(SchedulerLive.layer({ stopGracePeriod: "1 minute" }))
+            yield* Effect.provide(configure({ id: "slow", method: "tenSeconds", maxRunningJobs: null }), context)
+            yield* Effect.provide(configure({ id: "quick", method: "noop", maxRunningJobs: null }), context)
+            yield* Effect.provide(configure({ id: "endless", method: "forever", maxRunningJobs: null }), context)
+            yield* Effect.provide(addJobs("slow", 2), context)
+            yield* Effect.provide(addJobs("endless", 1), context)
+            yield* Effect.provide(addJobs("quick", 3), context)
+            return yield* Effect.never
+          })
+        )
+      )
+      yield* events.waitFor(countOf("JobReleased", 3))
+      const stopping = yield* Effect.fork(Fiber.interrupt(owner))
+      yield* settle
+      yield* TestClock.adjust("10 seconds")
+      expect(ofTag(yield* events.waitFor(countOf("JobReleased", 5)), "JobReleased")).toHaveLength(5)
+      yield* TestClock.adjust("50 seconds")
+      yield* Fiber.join(stopping)
+      const released = ofTag(yield* events.all, "JobReleased")
+      expect(released.map((event) => event.outcome)).toEqual(["success", "success", "success", "success", "success", "cancelled"])
+      expect(released[5]!.finishedAt).toEqual(at(60_000))
+      expect(yield* store.getJobs()).toEqual([])
+    }).pipe(Effect.provide(infrastructure([handler])))
+  })
+})
