@@ -17,19 +17,17 @@
  * ```
  */
 import { Schema } from "effect"
-import { schemaNamePattern } from "../../components/datastore/postgres/Client.js"
+import { schemaNamePattern } from "../../components/datastore/postgres/schemaName.js"
 import {
   containing,
   expecting,
   NullablePositiveDuration,
   NullablePositiveInt,
   oneOf,
+  optionalKey,
   PositiveDuration,
   PositiveInt
 } from "../fields.js"
-
-const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
-  Schema.optionalWith(schema, { exact: true }).pipe(Schema.fromKey(yamlKey))
 
 /** A connection URL; messages never repeat it (it may hold a password). */
 const PostgresUrl = Schema.String.pipe(

@@ -14,6 +14,7 @@ import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import pg from "pg"
 import { type PostgresLocation, type PostgresRefused, PostgresUnusable } from "./errors.js"
 import { applyMigrations } from "./migrator.js"
+import { schemaNamePattern } from "./schemaName.js"
 
 export interface PostgresStoreConfig {
   readonly url: Redacted.Redacted<string>
@@ -35,8 +36,6 @@ export class PostgresStoreOptions extends Context.Tag("schedulezero/PostgresStor
   PostgresStoreConfig
 >() {}
 
-/** Schema names we put in search_path unquoted: lowercase identifiers. */
-export const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/
 
 /** `host:port/database` of the URL, for messages (never the user or password). */
 export const describeUrl = (url: Redacted.Redacted<string>): string => {
