@@ -5,13 +5,14 @@
 import { resolve as resolvePath } from "node:path"
 import { Duration, Effect, Layer } from "effect"
 import * as MemoryStore from "../components/datastore/Memory.js"
-import * as PostgresStore from "../components/datastore/Postgres.js"
+import type * as PostgresStore from "../components/datastore/Postgres.js"
 import * as SqliteStore from "../components/datastore/Sqlite.js"
 import type { StoreSection } from "../config/DeploymentConfig.js"
 import type { Deployment } from "../config/load.js"
 import type { DataStore } from "../services/DataStore.js"
 import type { EventBroker } from "../services/EventBroker.js"
 import { component } from "./component.js"
+import { lazyLayer } from "./lazy.js"
 import { ComponentFailed } from "./StartupError.js"
 
 /** The component's name in startup messages and logs. */
@@ -78,7 +79,12 @@ export const storeLayer = (deployment: Deployment): Layer.Layer<DataStore, Compo
     case "postgres":
       return component(
         storeComponentName(store),
-        Layer.unwrapEffect(Effect.map(postgresOptionsOf(store), PostgresStore.layer))
+        // The driver is loaded only by deployments that use it.
+        Layer.unwrapEffect(
+          Effect.map(postgresOptionsOf(store), (options) =>
+            lazyLayer(() => import("../components/datastore/Postgres.js"), (Postgres) => Postgres.layer(options))
+          )
+        )
       )
   }
 }
