@@ -29,12 +29,10 @@ import {
   NonEmptyText,
   NonNegativeInt,
   oneOf,
+  optionalKey,
   PositiveDuration,
   Text
 } from "../fields.js"
-
-const optionalKey = <A, I, R, const K extends string>(yamlKey: K, schema: Schema.Schema<A, I, R>) =>
-  Schema.optionalWith(schema, { exact: true }).pipe(Schema.fromKey(yamlKey))
 
 const ProcessName = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
