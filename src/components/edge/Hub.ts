@@ -1,0 +1,216 @@
+/**
+ * The server side of edge sync (full mode): a ROUTER socket edges connect out
+ * to. An edge registers (`hello`) with its id and token, then heartbeats and
+ * delivers its outbox; the hub writes the rows into the server's execution log
+ * and acknowledges the highest id it holds. Rows arrive in id order, so one
+ * high-water mark per edge (`edge_nodes.last_received_id`), read and advanced
+ * in the transaction that inserts the rows, makes redelivery harmless: each
+ * execution is in the server's log exactly once.
+ *
+ * Edges are tracked in `edge_nodes` (migration 4): online/offline (silent for
+ * `missedHeartbeats` intervals = offline), last seen, the backlog and drop
+ * count they report, and their clock skew measured at each hello.
+ */
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Context, Data, Effect, Either, Layer, Schedule, Schema, type Scope } from "effect"
+import * as zmq from "zeromq"
+import { receiveLoop } from "../../protocol/socketLoops.js"
+import { parseTokenHash, tokenMatches } from "../registry/zmq/credentials.js"
+import { makeImmediateTransaction } from "../datastore/sqlite/transaction.js"
+import { decodeEdgeMessage, type EdgeMessage, encode, type HubMessage, type OutboxRow } from "./protocol.js"
+
+export interface HubOptions {
+  /** ZeroMQ endpoint to bind; port 0 picks a free port (see `Hub.endpoint`). */
+  readonly endpoint: string
+  /** Edge id → `sha256:<hex>` of its token. */
+  readonly credentials: Readonly<Record<string, string>>
+  readonly heartbeatIntervalMs: number
+  readonly missedHeartbeats: number
+}
+
+export const EdgeStatus = Schema.Literal("online", "offline")
+
+/** What the server knows of one edge. */
+export const EdgeNode = Schema.Struct({
+  edgeId: Schema.String,
+  status: EdgeStatus,
+  registeredAt: Schema.DateFromNumber,
+  lastSeenAt: Schema.DateFromNumber,
+  lastReceivedId: Schema.Number,
+  backlog: Schema.NullOr(Schema.Number),
+  dropped: Schema.Number,
+  /** Edge clock minus server clock at the last hello (ms; includes the one-way network delay). */
+  clockSkewMs: Schema.NullOr(Schema.Number)
+})
+export type EdgeNode = typeof EdgeNode.Type
+
+export interface HubShape {
+  /** The bound endpoint (the real port when 0 was asked for). */
+  readonly endpoint: string
+  readonly edges: Effect.Effect<ReadonlyArray<EdgeNode>>
+}
+
+export class Hub extends Context.Tag("schedulezero/EdgeHub")<Hub, HubShape>() {}
+
+export class EdgeHubError extends Data.TaggedError("EdgeHubError")<{ readonly reason: string }> {
+  override get message() {
+    return `edge hub: ${this.reason}`
+  }
+}
+
+const decodeEdgeNodes = Schema.decodeUnknown(Schema.Array(EdgeNode))
+
+/** Rows per INSERT (19 columns each, well under SQLite's variable limit). */
+const insertChunk = 500
+
+const bindRouter = (endpoint: string) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const socket = new zmq.Router({ linger: 0, maxMessageSize: 64 * 1024 * 1024 })
+        try {
+          await socket.bind(endpoint)
+        } catch (error) {
+          socket.close()
+          throw error
+        }
+        return socket
+      },
+      catch: (error) => new EdgeHubError({ reason: `cannot bind ${endpoint}: ${error instanceof Error ? error.message : String(error)}` })
+    }).pipe(
+      Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 30, while: (error) => error.reason.includes("in use") })
+    ),
+    (socket) => Effect.sync(() => socket.close())
+  )
+
+const peerName = (peer: Buffer) => `0x${peer.toString("hex")}`
+
+export const make = (options: HubOptions): Effect.Effect<HubShape, EdgeHubError, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const immediate = makeImmediateTransaction(sql)
+    const clock = yield* Effect.clock
+    const socket = yield* bindRouter(options.endpoint)
+    const endpoint = socket.lastEndpoint ?? options.endpoint
+    // ROUTER identity → edge id, set by an accepted hello.
+    const registered = new Map<string, string>()
+
+    const reply = (peer: Buffer, message: HubMessage) =>
+      Effect.tryPromise(() => socket.send([peer, ...encode(message)])).pipe(
+        Effect.catchAll((error) => Effect.logWarning("edge hub: reply not sent").pipe(Effect.annotateLogs({ error: String(error) })))
+      )
+
+    const credentialOk = (edgeId: string, token: string) => {
+      const stored = options.credentials[edgeId]
+      const digest = stored === undefined ? undefined : parseTokenHash(stored)
+      return digest !== undefined && tokenMatches(token, digest)
+    }
+
+    const lastReceived = (edgeId: string) =>
+      sql<{ last_received_id: number }>`SELECT last_received_id FROM edge_nodes WHERE edge_id = ${edgeId}`.pipe(
+        Effect.map((rows) => rows[0]?.last_received_id ?? 0)
+      )
+
+    const hello = (peer: Buffer, message: Extract<EdgeMessage, { _tag: "hello" }>) =>
+      Effect.gen(function* () {
+        if (!credentialOk(message.edgeId, message.token)) {
+          yield* Effect.logWarning("edge refused: unknown edge id or wrong token").pipe(
+            Effect.annotateLogs({ edgeId: message.edgeId, peer: peerName(peer) })
+          )
+          return { _tag: "refused", ref: message.ref, reason: "unknown edge id or wrong token" } as const
+        }
+        const now = clock.unsafeCurrentTimeMillis()
+        const skew = message.sentAt - now
+        const received = yield* immediate(
+          Effect.zipRight(
+            sql`INSERT INTO edge_nodes (edge_id, status, registered_at, last_seen_at, last_received_id, backlog, dropped, clock_skew_ms)
+                VALUES (${message.edgeId}, 'online', ${now}, ${now}, 0, ${message.backlog}, ${message.dropped}, ${skew})
+                ON CONFLICT (edge_id) DO UPDATE SET status = 'online', registered_at = excluded.registered_at,
+                  last_seen_at = excluded.last_seen_at, backlog = excluded.backlog, dropped = excluded.dropped,
+                  clock_skew_ms = excluded.clock_skew_ms`,
+            lastReceived(message.edgeId)
+          )
+        )
+        registered.set(peer.toString("latin1"), message.edgeId)
+        yield* Effect.logInfo("edge online").pipe(
+          Effect.annotateLogs({ edgeId: message.edgeId, backlog: message.backlog, clockSkewMs: skew, received })
+        )
+        return { _tag: "welcome", ref: message.ref, serverTime: now, received } as const
+      })
+
+    const seen = (edgeId: string, message: { readonly backlog: number; readonly dropped: number }, lastId: number | null) =>
+      sql`UPDATE edge_nodes SET status = 'online', last_seen_at = ${clock.unsafeCurrentTimeMillis()},
+            backlog = ${message.backlog}, dropped = ${message.dropped},
+            last_received_id = MAX(last_received_id, ${lastId ?? 0})
+          WHERE edge_id = ${edgeId}`
+
+    const store = (edgeId: string, rows: ReadonlyArray<OutboxRow>) =>
+      Effect.gen(function* () {
+        const last = yield* lastReceived(edgeId)
+        const fresh = rows.filter((row) => row.id > last).map((row) => row.entry)
+        for (let i = 0; i < fresh.length; i += insertChunk) {
+          yield* sql`INSERT INTO execution_log ${sql.insert(fresh.slice(i, i + insertChunk))}`
+        }
+        return { stored: fresh.length, received: Math.max(last, ...rows.map((row) => row.id)) }
+      })
+
+    const inOrder = (rows: ReadonlyArray<OutboxRow>) => rows.every((row, i) => i === 0 || rows[i - 1]!.id < row.id)
+
+    const handle = (peer: Buffer, message: EdgeMessage): Effect.Effect<HubMessage, SqlError.SqlError> => {
+      if (message._tag === "hello") return hello(peer, message)
+      const edgeId = registered.get(peer.toString("latin1"))
+      if (edgeId === undefined) {
+        return Effect.succeed({ _tag: "refused", ref: message.ref, reason: "not registered: send hello first" })
+      }
+      if (message._tag === "heartbeat") {
+        return Effect.zipRight(seen(edgeId, message, null), lastReceived(edgeId)).pipe(
+          Effect.map((received) => ({ _tag: "ack", ref: message.ref, received }) as const)
+        )
+      }
+      if (!inOrder(message.rows)) {
+        return Effect.succeed({ _tag: "refused", ref: message.ref, reason: "rows must be in increasing id order" })
+      }
+      return immediate(
+        Effect.tap(store(edgeId, message.rows), ({ received }) => seen(edgeId, message, received))
+      ).pipe(Effect.map(({ received }) => ({ _tag: "ack", ref: message.ref, received }) as const))
+    }
+
+    const onFrames = (frames: Array<Buffer>) => {
+      const [peer, ...rest] = frames
+      if (peer === undefined) return Effect.void
+      return Either.match(decodeEdgeMessage(rest), {
+        onLeft: (reason) =>
+          Effect.logWarning("edge hub: bad message dropped").pipe(Effect.annotateLogs({ peer: peerName(peer), reason })),
+        onRight: (message) =>
+          handle(peer, message).pipe(
+            Effect.flatMap((answer) => reply(peer, answer)),
+            Effect.catchAll((error) =>
+              Effect.logError("edge hub: message not stored (the edge will resend it)").pipe(
+                Effect.annotateLogs({ peer: peerName(peer), error: String(error) })
+              )
+            )
+          )
+      })
+    }
+    yield* Effect.forkScoped(receiveLoop(socket, onFrames))
+
+    const silenceMs = options.heartbeatIntervalMs * options.missedHeartbeats
+    const sweep = () => sql<{ edge_id: string }>`UPDATE edge_nodes SET status = 'offline'
+        WHERE status = 'online' AND last_seen_at < ${clock.unsafeCurrentTimeMillis() - silenceMs} RETURNING edge_id`.pipe(
+      Effect.flatMap((rows) =>
+        Effect.forEach(rows, (row) => Effect.logInfo("edge offline").pipe(Effect.annotateLogs({ edgeId: row.edge_id })))
+      ),
+      Effect.catchAll((error) => Effect.logWarning("edge hub: offline sweep failed").pipe(Effect.annotateLogs({ error: String(error) })))
+    )
+    yield* Effect.forkScoped(Effect.repeat(Effect.suspend(sweep), Schedule.spaced(options.heartbeatIntervalMs)))
+
+    const edges = sql`SELECT edge_id AS "edgeId", status, registered_at AS "registeredAt", last_seen_at AS "lastSeenAt",
+        last_received_id AS "lastReceivedId", backlog, dropped, clock_skew_ms AS "clockSkewMs"
+        FROM edge_nodes ORDER BY edge_id`.pipe(Effect.flatMap(decodeEdgeNodes), Effect.orDie)
+
+    yield* Effect.logInfo(`edge hub listening on ${endpoint}`)
+    return { endpoint, edges }
+  })
+
+export const layer = (options: HubOptions): Layer.Layer<Hub, EdgeHubError, SqlClient.SqlClient> =>
+  Layer.scoped(Hub, make(options))

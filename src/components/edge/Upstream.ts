@@ -1,0 +1,173 @@
+/**
+ * The edge side of edge sync (autonomous mode): a DEALER socket that connects
+ * out to the server's edge hub (so the edge needs no open port), registers
+ * with its edge id and token, then delivers its outbox oldest first in
+ * batches, one request at a time, deleting what the hub acknowledges —
+ * at least once, the hub deduplicates. Idle, it heartbeats.
+ *
+ * Everything runs on background fibers: a lost link (no reply within
+ * `replyTimeoutMs`, or no connection to send on) ends the session, and the
+ * next one starts after an exponential backoff (reset by a welcome). The
+ * scheduler only ever waits for the outbox trigger's insert in its own
+ * transaction.
+ */
+import type { SqlClient } from "@effect/sql"
+import { Context, Data, Effect, Either, Layer, Queue, Ref, type Scope } from "effect"
+import * as zmq from "zeromq"
+import { receiveLoop } from "../../protocol/socketLoops.js"
+import * as Outbox from "./Outbox.js"
+import { decodeHubMessage, type EdgeMessage, encode, type HubMessage } from "./protocol.js"
+
+export interface UpstreamOptions {
+  /** The server's edge hub, e.g. tcp://server:4250. */
+  readonly endpoint: string
+  readonly edgeId: string
+  readonly token: string
+  readonly heartbeatIntervalMs: number
+  /** A request without a reply for this long ends the session. */
+  readonly replyTimeoutMs: number
+  readonly backoffInitialMs: number
+  readonly backoffMaxMs: number
+  /** Outbox rows per delivery request. */
+  readonly batchSize: number
+  /** How often an idle session looks for new outbox rows. */
+  readonly pollIntervalMs: number
+  /** How often the outbox bound is applied (online or not). */
+  readonly trimIntervalMs: number
+  readonly outbox: Outbox.OutboxBounds
+}
+
+export interface UpstreamStatus {
+  readonly connected: boolean
+  /** Edge clock minus server clock at the last welcome (ms, round-trip midpoint). */
+  readonly clockSkewMs: number | null
+  readonly lastError: string | null
+}
+
+export interface UpstreamShape {
+  readonly status: Effect.Effect<UpstreamStatus>
+  readonly backlog: Effect.Effect<number>
+}
+
+export class Upstream extends Context.Tag("schedulezero/EdgeUpstream")<Upstream, UpstreamShape>() {}
+
+/** Why a session ended; the next one starts after the backoff. */
+class SessionEnded extends Data.TaggedError("SessionEnded")<{ readonly reason: string }> {}
+
+export const make = (
+  options: UpstreamOptions
+): Effect.Effect<UpstreamShape, never, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const outbox = yield* Outbox.make(options.outbox)
+    const clock = yield* Effect.clock
+    const status = yield* Ref.make<UpstreamStatus>({ connected: false, clockSkewMs: null, lastError: null })
+    const socket = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const dealer = new zmq.Dealer({
+          linger: 0,
+          // queue only on a live connection, and never wait to send: a lost link fails the send at once
+          immediate: true,
+          sendTimeout: 0,
+          reconnectInterval: options.backoffInitialMs,
+          reconnectMaxInterval: options.backoffMaxMs,
+          maxMessageSize: 64 * 1024 * 1024
+        })
+        dealer.connect(options.endpoint)
+        return dealer
+      }),
+      (dealer) => Effect.sync(() => dealer.close())
+    )
+
+    const replies = yield* Queue.unbounded<HubMessage>()
+    yield* Effect.forkScoped(
+      receiveLoop(socket, (frames) =>
+        Either.match(decodeHubMessage(frames), {
+          onLeft: (reason) => Effect.logWarning("upstream: bad message from the server dropped").pipe(Effect.annotateLogs({ reason })),
+          onRight: (message) => Queue.offer(replies, message)
+        })
+      )
+    )
+
+    let ref = 0
+    const request = (build: (ref: number) => EdgeMessage) =>
+      Effect.gen(function* () {
+        ref += 1
+        const mine = ref
+        yield* Effect.tryPromise({
+          try: () => socket.send(encode(build(mine))),
+          catch: () => new SessionEnded({ reason: "no connection to the server" })
+        })
+        const answer = yield* Queue.take(replies).pipe(
+          Effect.repeat({ until: (message) => message.ref === mine }),
+          Effect.timeoutFail({
+            duration: options.replyTimeoutMs,
+            onTimeout: () => new SessionEnded({ reason: `no reply within ${options.replyTimeoutMs} ms` })
+          })
+        )
+        if (answer._tag === "refused") return yield* new SessionEnded({ reason: `refused by the server: ${answer.reason}` })
+        return answer
+      })
+
+    const counts = Effect.all({ backlog: outbox.backlog, dropped: outbox.dropped })
+
+    const register = Effect.gen(function* () {
+      yield* Queue.takeAll(replies)
+      const sentAt = clock.unsafeCurrentTimeMillis()
+      const { backlog, dropped } = yield* counts
+      const welcome = yield* request((ref) => ({
+        _tag: "hello", ref, edgeId: options.edgeId, token: options.token, sentAt, backlog, dropped
+      }))
+      if (welcome._tag !== "welcome") return yield* new SessionEnded({ reason: `expected welcome, got ${welcome._tag}` })
+      const clockSkewMs = Math.round((sentAt + clock.unsafeCurrentTimeMillis()) / 2 - welcome.serverTime)
+      yield* outbox.acknowledge(welcome.received)
+      yield* Ref.set(status, { connected: true, clockSkewMs, lastError: null })
+      yield* Effect.logInfo("upstream connected").pipe(
+        Effect.annotateLogs({ endpoint: options.endpoint, backlog, clockSkewMs, serverHolds: welcome.received })
+      )
+    })
+
+    const deliver = Effect.gen(function* () {
+      let lastRequestAt = clock.unsafeCurrentTimeMillis()
+      while (true) {
+        const rows = yield* outbox.next(options.batchSize)
+        if (rows.length > 0 || clock.unsafeCurrentTimeMillis() - lastRequestAt >= options.heartbeatIntervalMs) {
+          const { backlog, dropped } = yield* counts
+          const ack = yield* request((ref) =>
+            rows.length > 0 ? { _tag: "rows", ref, rows, backlog, dropped } : { _tag: "heartbeat", ref, backlog, dropped }
+          )
+          if (ack._tag === "ack") yield* outbox.acknowledge(ack.received)
+          lastRequestAt = clock.unsafeCurrentTimeMillis()
+        } else {
+          yield* Effect.sleep(options.pollIntervalMs)
+        }
+      }
+    })
+
+    const session = Effect.zipRight(register, deliver)
+
+    const run = Effect.gen(function* () {
+      let failures = 0
+      while (true) {
+        const ended = yield* Effect.flip(session)
+        const wasConnected = (yield* Ref.get(status)).connected
+        failures = wasConnected ? 1 : failures + 1
+        const delay = Math.min(options.backoffMaxMs, options.backoffInitialMs * 2 ** (failures - 1))
+        yield* Ref.update(status, (s) => ({ ...s, connected: false, lastError: ended.reason }))
+        yield* (wasConnected ? Effect.logWarning : Effect.logDebug)("upstream session ended").pipe(
+          Effect.annotateLogs({ reason: ended.reason, retryInMs: delay })
+        )
+        yield* Effect.sleep(delay)
+      }
+    })
+    yield* Effect.forkScoped(run)
+    yield* Effect.forkScoped(
+      Effect.suspend(() => outbox.trim(clock.unsafeCurrentTimeMillis())).pipe(
+        Effect.zipRight(Effect.sleep(options.trimIntervalMs)),
+        Effect.forever
+      )
+    )
+    return { status: Ref.get(status), backlog: outbox.backlog }
+  })
+
+export const layer = (options: UpstreamOptions): Layer.Layer<Upstream, never, SqlClient.SqlClient> =>
+  Layer.scoped(Upstream, make(options))

@@ -1,0 +1,150 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Layer } from "effect"
+import * as path from "node:path"
+import * as LocalBroker from "../../../src/components/broker/Local.js"
+import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
+import { Hub } from "../../../src/components/edge/Hub.js"
+import { hubLayer, upstreamLayer } from "../../../src/components/edge/onSqlite.js"
+import { Upstream, type UpstreamOptions } from "../../../src/components/edge/Upstream.js"
+import { hashToken } from "../../../src/components/registry/zmq/credentials.js"
+import { HandlerId, JobId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
+import { Job } from "../../../src/domain/Job.js"
+import { JobResult } from "../../../src/domain/JobResult.js"
+import { Task } from "../../../src/domain/Task.js"
+import { DataStore } from "../../../src/services/DataStore.js"
+import { ExecutionLog } from "../../../src/services/ExecutionLog.js"
+import { tempDirectory } from "../datastore/sqlite/tempDatabase.js"
+
+const token = "edge-token-1"
+const task = Task.make({ id: TaskId.make("read-meter"), handler: HandlerId.make("meter"), method: "read", maxRunningJobs: null })
+const edgeScheduler = SchedulerId.make("edge-1-scheduler")
+
+const upstreamOptions = (endpoint: string, overrides: Partial<UpstreamOptions> = {}): UpstreamOptions => ({
+  endpoint,
+  edgeId: "edge-1",
+  token,
+  heartbeatIntervalMs: 200,
+  replyTimeoutMs: 1_000,
+  backoffInitialMs: 20,
+  backoffMaxMs: 200,
+  batchSize: 30,
+  pollIntervalMs: 20,
+  trimIntervalMs: 50,
+  outbox: { maxRows: null, maxAgeMs: null },
+  ...overrides
+})
+
+/** The edge: its SQLite store and the upstream on the same connection. */
+const edgeLayer = (filename: string, options: UpstreamOptions) =>
+  Layer.mergeAll(SqliteStore.layer({ filename }), upstreamLayer({ filename }, options)).pipe(
+    Layer.provideMerge(LocalBroker.layer)
+  )
+
+/** The server: its SQLite store (for its execution log) and the hub on the same connection. */
+const serverLayer = (filename: string, endpoint: string) =>
+  Layer.mergeAll(
+    SqliteStore.layer({ filename }),
+    hubLayer({ filename }, {
+      endpoint,
+      credentials: { "edge-1": hashToken(token) },
+      heartbeatIntervalMs: 200,
+      missedHeartbeats: 3
+    })
+  ).pipe(Layer.provideMerge(LocalBroker.layer))
+
+/** Runs `count` jobs to success on the edge store, one release each (one execution-log row each). */
+const runJobs = (count: number, from: number) =>
+  Effect.gen(function* () {
+    const store = yield* DataStore
+    const ids: Array<string> = []
+    for (let i = from; i < from + count; i++) {
+      const id = JobId.make(`00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`)
+      ids.push(id)
+      yield* store.addJob(Job.make({ id, taskId: task.id, createdAt: new Date(i) }))
+      const [job] = yield* store.acquireJobs(edgeScheduler, Duration.seconds(60), 1)
+      const now = new Date()
+      yield* store.releaseJobs(edgeScheduler, [
+        {
+          _tag: "Finished",
+          job: job!,
+          result: JobResult.make({
+            jobId: id, taskId: task.id, outcome: "success", attempt: job!.attempt,
+            startedAt: now, finishedAt: now, expiresAt: now, error: null, returnValue: i
+          })
+        }
+      ])
+    }
+    return ids
+  })
+
+/** Job ids in the server's execution log, oldest first. */
+const serverJobIds = Effect.gen(function* () {
+  const log = yield* ExecutionLog
+  const ids: Array<string> = []
+  let cursor: string | undefined
+  do {
+    const page = yield* log.query({ limit: 500, ...(cursor !== undefined && { cursor }) })
+    ids.push(...page.entries.map((entry) => entry.jobId))
+    cursor = page.nextCursor ?? undefined
+  } while (cursor !== undefined)
+  return ids.reverse()
+})
+
+const waitUntil = <A, E, R>(effect: Effect.Effect<A, E, R>, done: (a: A) => boolean) =>
+  Effect.gen(function* () {
+    while (true) {
+      const value = yield* effect
+      if (done(value)) return value
+      yield* Effect.sleep("20 millis")
+    }
+  }).pipe(
+    Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => new Error("condition not reached in 15 s") })
+  )
+
+/** A free TCP port: bind a hub on port 0 and stop it. */
+const freeEndpoint = (dir: string) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const context = yield* Layer.build(serverLayer(path.join(dir, "probe.db"), "tcp://127.0.0.1:0"))
+      return Effect.runSync(Effect.map(Effect.provide(Hub, context), (hub) => hub.endpoint))
+    })
+  )
+
+describe("edge sync", () => {
+  it.live("server down → edge runs 100 jobs → server up (twice): all 100 on the server once, in order", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDirectory
+      const endpoint = yield* freeEndpoint(dir)
+      const serverDb = path.join(dir, "server.db")
+      const edge = yield* Layer.build(edgeLayer(path.join(dir, "edge.db"), upstreamOptions(endpoint)))
+      const edgeStore = yield* Effect.provide(DataStore, edge)
+      yield* edgeStore.addTask(task)
+
+      const first = yield* Effect.provide(runJobs(60, 1), edge)
+      expect((yield* Effect.provide(Upstream, edge)).status.pipe(Effect.runSync).connected).toBe(false)
+
+      // the server comes up, takes part of the backlog, goes down while the edge runs more
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const server = yield* Layer.build(serverLayer(serverDb, endpoint))
+          yield* waitUntil(Effect.provide(serverJobIds, server), (ids) => ids.length >= 30)
+        })
+      )
+      const second = yield* Effect.provide(runJobs(40, 61), edge)
+
+      const server = yield* Layer.build(serverLayer(serverDb, endpoint))
+      const ids = yield* waitUntil(Effect.provide(serverJobIds, server), (ids) => ids.length >= 100)
+      expect(ids).toEqual([...first, ...second])
+      const upstream = yield* Effect.provide(Upstream, edge)
+      yield* waitUntil(upstream.backlog, (n) => n === 0)
+
+      const hub = yield* Effect.provide(Hub, server)
+      const [node] = yield* waitUntil(hub.edges, (edges) => edges[0]?.backlog === 0)
+      expect(node).toMatchObject({ edgeId: "edge-1", status: "online", lastReceivedId: 100, dropped: 0 })
+      expect(Math.abs(node!.clockSkewMs!)).toBeLessThan(1_000)
+      // nothing delivered twice: the server still holds exactly 100 after the edge idles a few heartbeats
+      yield* waitUntil(upstream.status, (s) => s.connected)
+      expect(yield* Effect.provide(serverJobIds, server)).toHaveLength(100)
+    }).pipe(Effect.scoped)
+  )
+})
