@@ -2,8 +2,9 @@
  * The deployment's EventBroker: the local in-process broker, or — when the
  * `events` section publishes a stream or listens to peers — the ZeroMQ broker
  * (which wraps a local one, so in-process subscribers see the same events),
- * reporting its PUB socket as `event_pub`. The ZeroMQ broker's module is
- * loaded only when it runs.
+ * reporting its PUB socket as `event_pub`. With a PostgreSQL store and no
+ * ZeroMQ stream, the PostgreSQL broker (LISTEN/NOTIFY), so schedulers sharing
+ * the database wake each other. A broker's module is loaded only when it runs.
  */
 import { Effect, Layer } from "effect"
 import * as LocalBroker from "../components/broker/Local.js"
@@ -14,14 +15,24 @@ import { component } from "./component.js"
 import { reportEndpoint } from "./endpoints.js"
 import { lazyLayer } from "./lazy.js"
 import type { ComponentFailed } from "./StartupError.js"
+import { postgresOptionsOf } from "./store.js"
 
 /** `schedulerId` becomes the stream's instance id, so its messages name the scheduler that published them. */
 export const brokerLayer = (
   deployment: Deployment,
   schedulerId: string
 ): Layer.Layer<EventBroker, ComponentFailed, BoundAddresses> => {
-  const { events } = deployment.config
-  if (events.publish === null && events.peers.length === 0) return component("broker (local)", LocalBroker.layer)
+  const { events, store } = deployment.config
+  if (events.publish === null && events.peers.length === 0) {
+    if (store.type !== "postgres") return component("broker (local)", LocalBroker.layer)
+    return component(
+      "broker (postgres)",
+      lazyLayer(
+        () => import("../components/broker/Postgres.js"),
+        (PostgresBroker) => Layer.unwrapEffect(Effect.map(postgresOptionsOf(store), PostgresBroker.layer))
+      )
+    )
+  }
   return component(
     "events (zmq)",
     lazyLayer(
