@@ -58,7 +58,7 @@ export const makeTaskCache = (sql: SqlClient.SqlClient) => {
     ids: ReadonlyArray<TaskId>,
     load: (missing: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<Task>, E, R>
   ): Effect.Effect<ReadonlyMap<TaskId, Task>, E | SqlError.SqlError, R> =>
-    Effect.flatMap(sync, (current) => {
+    ids.length === 0 ? Effect.succeed(new Map()) : Effect.flatMap(sync, (current) => {
       const found = new Map<TaskId, Task>()
       const missing: Array<TaskId> = []
       for (const id of ids) {
