@@ -1,0 +1,40 @@
+/**
+ * The `edges` section: the edge hub edge boxes sync with (full mode;
+ * src/components/edge/Hub.ts). It runs when `enabled` is true, or when
+ * `enabled` is left out and credentials are listed. Needs a sqlite store.
+ *
+ * ```yaml
+ * edges:
+ *   endpoint: tcp://0.0.0.0:4250   # port 0 picks a free port (run/ports.json: edge_hub)
+ *   heartbeat_interval: 5s         # as the edges send them
+ *   missed_heartbeats: 3           # silent this many intervals = offline
+ *   credentials:
+ *     pump-station-7:
+ *       token: sha256:<64 hex>     # the hash of the edge's token, never the token
+ * ```
+ */
+import { Schema } from "effect"
+import { containing, expecting, Flag, optionalKey, PositiveDuration, PositiveInt } from "../fields.js"
+import { EdgeIdText, ZmqEndpoint } from "./upstream.js"
+
+export const defaultEdgesEndpoint = "tcp://127.0.0.1:4250"
+
+const TokenHash = Schema.String.pipe(
+  Schema.pattern(/^sha256:[0-9a-f]{64}$/),
+  expecting("'sha256:' followed by the token's SHA-256 as 64 lowercase hex digits (the hash, never the token)")
+)
+
+export const EdgesSection = Schema.Struct({
+  enabled: Schema.optionalWith(Flag, { exact: true }),
+  endpoint: Schema.optionalWith(ZmqEndpoint, { exact: true, default: () => defaultEdgesEndpoint }),
+  heartbeatInterval: optionalKey("heartbeat_interval", PositiveDuration),
+  missedHeartbeats: optionalKey("missed_heartbeats", PositiveInt),
+  credentials: Schema.optionalWith(
+    Schema.Record({
+      key: EdgeIdText,
+      value: Schema.Struct({ token: TokenHash }).pipe(containing("a mapping with token"))
+    }).pipe(containing("a mapping of edge id to credential")),
+    { exact: true, default: () => ({}) }
+  )
+}).pipe(containing("a mapping"))
+export type EdgesSection = typeof EdgesSection.Type
