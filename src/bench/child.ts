@@ -3,8 +3,10 @@
  * so CPU and RSS figures belong to that scenario alone. Started by main.ts:
  *   node dist/bench/child.js <scenario> <store|none> <result-file>
  */
-import { FileSystem } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+// Deep imports: the packages' index modules load everything in them, which would count in the scenario's RSS.
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Logger, LogLevel } from "effect"
 import { StoreKinds, type StoreKind } from "./catalog.js"
 import { machine, withLoadEnd } from "./measure.js"

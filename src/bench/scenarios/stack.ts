@@ -5,17 +5,19 @@
  * concurrency limit. The scheduler stops gracefully when the scenario ends.
  * Also the steps scenarios share: loading schedules, counting handler calls.
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { DateTime, Deferred, Effect, Layer } from "effect"
 import * as LocalBroker from "../../components/broker/Local.js"
 import * as MemoryStore from "../../components/datastore/Memory.js"
-import * as SqliteStore from "../../components/datastore/Sqlite.js"
+import type * as SqliteStore from "../../components/datastore/Sqlite.js"
 import { defineLocalHandler, type LocalMethod } from "../../components/registry/Local.js"
 import * as LocalRegistry from "../../components/registry/Local.js"
 import type { DataStore } from "../../services/DataStore.js"
 import type { EventBroker } from "../../services/EventBroker.js"
 import { type AddScheduleInput, Scheduler } from "../../services/Scheduler.js"
 import * as SchedulerLayer from "../../services/scheduler/layer.js"
+import { lazyLayer } from "../../modes/lazy.js"
 import type { StoreKind } from "../catalog.js"
 import { bytesToMb, monotonicMs } from "../measure.js"
 
@@ -38,7 +40,11 @@ const storeLayer = (store: BenchStore): Layer.Layer<DataStore, SqliteStore.Datab
     case "memory":
       return MemoryStore.layer
     case "sqlite":
-      return SqliteStore.layer({ filename: store.filename, synchronous: store.synchronous })
+      // Loaded only when used: a memory-store run's RSS holds no SQLite driver.
+      return lazyLayer(
+        () => import("../../components/datastore/Sqlite.js"),
+        (sqlite) => sqlite.layer({ filename: store.filename, synchronous: store.synchronous })
+      )
   }
 }
 
