@@ -9,7 +9,7 @@
  * are such SqlErrors count too.
  */
 import { SqlError } from "@effect/sql"
-import { Cause, Data, Effect, Option, Schedule } from "effect"
+import { Cause, Data, Effect, Option } from "effect"
 
 /** SQLSTATEs worth a retry: admin/crash shutdown, starting up, too many connections, serialization, deadlock. */
 const transientStates = new Set(["57P01", "57P02", "57P03", "53300", "40001", "40P01"])
@@ -39,11 +39,18 @@ const transientIn = <E>(cause: Cause.Cause<E>): Option.Option<SqlError.SqlError>
 /** A transient failure, carried through the retry with the cause it stands for. */
 class Transient<E> extends Data.TaggedError("Transient")<{ readonly cause: Cause.Cause<E>; readonly error: SqlError.SqlError }> {}
 
-const backoff = (reconnectTimeoutMs: number) =>
-  Schedule.exponential("50 millis").pipe(
-    Schedule.union(Schedule.spaced("1 second")),
-    Schedule.upTo(reconnectTimeoutMs)
-  )
+/**
+ * Waits in real time, whatever Clock the caller runs under: reconnecting is
+ * about the real server, and a test on TestClock must not stall in a backoff.
+ */
+const realSleep = (ms: number): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), ms)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
+/** Backoff before try `n` (1-based): 50 ms doubling, at most 1 s. */
+const delayMs = (n: number) => Math.min(1_000, 50 * 2 ** (n - 1))
 
 const describe = (error: SqlError.SqlError) => {
   const message = (error.cause as { message?: unknown } | undefined)?.message
@@ -65,15 +72,18 @@ export const retryTransient =
         onSome: (error) => Effect.fail(new Transient({ cause, error }))
       })
     )
-    return Effect.catchIf(
-      marked,
-      (error): error is Transient<E> => error instanceof Transient,
-      (first) =>
-        Effect.zipRight(
-          Effect.logWarning(`postgres ${what}: ${describe(first.error)}; retrying`),
-          Effect.retry(marked, { while: (error) => error instanceof Transient, schedule: backoff(reconnectTimeoutMs) })
-        )
-    ).pipe(
+    const retryFor = (first: Transient<E>): Effect.Effect<A, E | Transient<E>, R> => {
+      const deadline = performance.now() + reconnectTimeoutMs
+      const again = (n: number, last: Transient<E>): Effect.Effect<A, E | Transient<E>, R> =>
+        performance.now() + delayMs(n) > deadline
+          ? Effect.fail(last)
+          : Effect.zipRight(
+              realSleep(delayMs(n)),
+              Effect.catchIf(marked, (error): error is Transient<E> => error instanceof Transient, (next) => again(n + 1, next))
+            )
+      return Effect.zipRight(Effect.logWarning(`postgres ${what}: ${describe(first.error)}; retrying`), again(1, first))
+    }
+    return Effect.catchIf(marked, (error): error is Transient<E> => error instanceof Transient, retryFor).pipe(
       Effect.catchIf(
         (error): error is Transient<E> => error instanceof Transient,
         (last) => Effect.failCause(last.cause)
