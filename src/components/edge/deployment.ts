@@ -1,0 +1,61 @@
+/**
+ * Edge sync in a running deployment: the upstream when the `upstream` section
+ * is present, the hub when `edges` asks for it (sections/upstream.ts,
+ * sections/edges.ts). Both need the deployment's SQLite store and share its
+ * connection; their module (and ZeroMQ) is loaded only when one runs.
+ */
+import { Effect, Layer } from "effect"
+import type { Deployment } from "../../config/load.js"
+import type { BoundAddresses } from "../../modes/BoundAddresses.js"
+import { component } from "../../modes/component.js"
+import { reportEndpoint } from "../../modes/endpoints.js"
+import { lazyLayer } from "../../modes/lazy.js"
+import { ComponentFailed } from "../../modes/StartupError.js"
+import { sqliteOptionsOf } from "../../modes/store.js"
+import { hubEnabled, hubOptionsOf, upstreamOptionsOf } from "./fromConfig.js"
+
+const sqliteOf = (deployment: Deployment, name: string) => {
+  const { store } = deployment.config
+  return store.type === "sqlite"
+    ? Effect.succeed(sqliteOptionsOf(store, deployment))
+    : Effect.fail(new ComponentFailed({ component: name, reason: `needs store.type sqlite, not ${store.type}` }))
+}
+
+/** The edge side: connects out to `upstream.endpoint`. Nothing when the section is absent. */
+export const upstreamLayer = (deployment: Deployment): Layer.Layer<never, ComponentFailed> => {
+  const section = deployment.config.upstream
+  if (section === null) return Layer.empty
+  const name = "upstream (edge sync)"
+  return component(
+    name,
+    Layer.unwrapEffect(
+      Effect.map(sqliteOf(deployment, name), (sqlite) =>
+        lazyLayer(
+          () => import("./onSqlite.js"),
+          (edge) => Layer.discard(edge.upstreamLayer(sqlite, upstreamOptionsOf(section)))
+        )
+      )
+    )
+  )
+}
+
+/** The server side: binds `edges.endpoint` and reports it as `edge_hub`. Nothing unless enabled. */
+export const hubLayer = (deployment: Deployment): Layer.Layer<never, ComponentFailed, BoundAddresses> => {
+  const section = deployment.config.edges
+  if (!hubEnabled(section)) return Layer.empty
+  const name = "edge hub"
+  return component(
+    name,
+    Layer.unwrapEffect(
+      Effect.map(sqliteOf(deployment, name), (sqlite) =>
+        lazyLayer(
+          () => Promise.all([import("./onSqlite.js"), import("./Hub.js")]),
+          ([edge, Hub]) =>
+            Layer.effectDiscard(Effect.flatMap(Hub.Hub, (hub) => reportEndpoint("edge_hub", hub.endpoint))).pipe(
+              Layer.provide(edge.hubLayer(sqlite, hubOptionsOf(section)))
+            )
+        )
+      )
+    )
+  )
+}
