@@ -16,6 +16,7 @@
  * to is the very broker the scheduler subscribes to.
  */
 import { Layer } from "effect"
+import * as EdgeSync from "../components/edge/deployment.js"
 import type { Deployment } from "../config/load.js"
 import { logJobOutcomes } from "../log/jobLog.js"
 import type { DataStore } from "../services/DataStore.js"
@@ -57,14 +58,17 @@ export const composeLayer = (deployment: Deployment, defaults: ComponentDefaults
   const handlers = handlersLayer(deployment, defaults.remoteHandlers).pipe(Layer.provide(bound))
   const jobLog = Layer.scopedDiscard(logJobOutcomes).pipe(Layer.provide(broker))
   const notifiers = notifiersLayer(deployment).pipe(Layer.provide(Layer.merge(broker, store)))
+  // edge sync (issue 7): the upstream's outbox trigger is in place before the first job is logged
+  const upstream = EdgeSync.upstreamLayer(deployment)
+  const edgeHub = EdgeSync.hubLayer(deployment).pipe(Layer.provide(bound))
   // jobLog and notifiers are given to the scheduler so that they are
   // subscribed before the scheduler runs its first job.
   const schedulerOptions = { ...schedulerOptionsOf(config.scheduler), id: schedulerId }
   const scheduler = component("scheduler", SchedulerComponent.layer(schedulerOptions)).pipe(
-    Layer.provide(Layer.mergeAll(store, handlers, broker, jobLog, notifiers))
+    Layer.provide(Layer.mergeAll(store, handlers, broker, jobLog, notifiers, upstream))
   )
   const seed = component("config (tasks and schedules)", configSeedLayer(deployment)).pipe(Layer.provide(scheduler))
-  const core = Layer.mergeAll(scheduler, store, handlers, broker, seed, bound, notifiers)
+  const core = Layer.mergeAll(scheduler, store, handlers, broker, seed, bound, notifiers, edgeHub)
   const supervised = Layer.provideMerge(governorLayer(deployment, defaults.governor), core)
   const served = Layer.provideMerge(portalLayer(config.portal, defaults.portal), supervised)
   return Layer.provideMerge(portsFileLayer(deployment), served)
