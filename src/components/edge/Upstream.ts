@@ -47,6 +47,8 @@ export interface UpstreamStatus {
 export interface UpstreamShape {
   readonly status: Effect.Effect<UpstreamStatus>
   readonly backlog: Effect.Effect<number>
+  /** Outbox rows dropped by its bound since this process started. */
+  readonly dropped: Effect.Effect<number>
 }
 
 export class Upstream extends Context.Tag("schedulezero/EdgeUpstream")<Upstream, UpstreamShape>() {}
@@ -153,7 +155,8 @@ export const make = (
         failures = wasConnected ? 1 : failures + 1
         const delay = Math.min(options.backoffMaxMs, options.backoffInitialMs * 2 ** (failures - 1))
         yield* Ref.update(status, (s) => ({ ...s, connected: false, lastError: ended.reason }))
-        yield* (wasConnected ? Effect.logWarning : Effect.logDebug)("upstream session ended").pipe(
+        // the first failure and a lost link are worth a warning; retries of an absent link are not
+        yield* (wasConnected || failures === 1 ? Effect.logWarning : Effect.logDebug)("upstream session ended").pipe(
           Effect.annotateLogs({ reason: ended.reason, retryInMs: delay })
         )
         yield* Effect.sleep(delay)
@@ -166,7 +169,7 @@ export const make = (
         Effect.forever
       )
     )
-    return { status: Ref.get(status), backlog: outbox.backlog }
+    return { status: Ref.get(status), backlog: outbox.backlog, dropped: outbox.dropped }
   })
 
 export const layer = (options: UpstreamOptions): Layer.Layer<Upstream, never, SqlClient.SqlClient> =>

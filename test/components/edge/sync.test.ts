@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, HashMap, Layer, Logger } from "effect"
 import * as path from "node:path"
 import * as LocalBroker from "../../../src/components/broker/Local.js"
 import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
@@ -41,7 +41,7 @@ const edgeLayer = (filename: string, options: UpstreamOptions) =>
   )
 
 /** The server: its SQLite store (for its execution log) and the hub on the same connection. */
-const serverLayer = (filename: string, endpoint: string) =>
+const serverLayer = (filename: string, endpoint: string, logs: Array<string> = []) =>
   Layer.mergeAll(
     SqliteStore.layer({ filename }),
     hubLayer({ filename }, {
@@ -50,7 +50,17 @@ const serverLayer = (filename: string, endpoint: string) =>
       heartbeatIntervalMs: 200,
       missedHeartbeats: 3
     })
-  ).pipe(Layer.provideMerge(LocalBroker.layer))
+  ).pipe(
+    Layer.provideMerge(LocalBroker.layer),
+    Layer.provide(
+      Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ message, annotations }) => {
+          logs.push(`${String(message)} ${JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))}`)
+        })
+      )
+    )
+  )
 
 /** Runs `count` jobs to success on the edge store, one release each (one execution-log row each). */
 const runJobs = (count: number, from: number) =>
@@ -145,6 +155,46 @@ describe("edge sync", () => {
       // nothing delivered twice: the server still holds exactly 100 after the edge idles a few heartbeats
       yield* waitUntil(upstream.status, (s) => s.connected)
       expect(yield* Effect.provide(serverJobIds, server)).toHaveLength(100)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a full outbox drops its oldest rows, counted; the server gets the newest and the count", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDirectory
+      const endpoint = yield* freeEndpoint(dir)
+      const options = upstreamOptions(endpoint, { outbox: { maxRows: 10, maxAgeMs: null } })
+      const edge = yield* Layer.build(edgeLayer(path.join(dir, "edge.db"), options))
+      yield* Effect.provide(Effect.flatMap(DataStore, (store) => store.addTask(task)), edge)
+      const ids = yield* Effect.provide(runJobs(25, 1), edge)
+      const upstream = yield* Effect.provide(Upstream, edge)
+      yield* waitUntil(upstream.dropped, (n) => n === 15)
+      expect(yield* upstream.backlog).toBe(10)
+
+      const server = yield* Layer.build(serverLayer(path.join(dir, "server.db"), endpoint))
+      expect(yield* waitUntil(Effect.provide(serverJobIds, server), (got) => got.length >= 10)).toEqual(ids.slice(15))
+      const hub = yield* Effect.provide(Hub, server)
+      const [node] = yield* waitUntil(hub.edges, (edges) => edges[0]?.backlog === 0)
+      expect(node).toMatchObject({ dropped: 15, lastReceivedId: 25 })
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a wrong token is refused and logged on the server; nothing is stored", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDirectory
+      const logs: Array<string> = []
+      const server = yield* Layer.build(serverLayer(path.join(dir, "server.db"), "tcp://127.0.0.1:0", logs))
+      const hub = yield* Effect.provide(Hub, server)
+      const options = upstreamOptions(hub.endpoint, { token: "not-the-token" })
+      const edge = yield* Layer.build(edgeLayer(path.join(dir, "edge.db"), options))
+      yield* Effect.provide(Effect.flatMap(DataStore, (store) => store.addTask(task)), edge)
+      yield* Effect.provide(runJobs(3, 1), edge)
+      const upstream = yield* Effect.provide(Upstream, edge)
+      const status = yield* waitUntil(upstream.status, (s) => s.lastError !== null)
+      expect(status).toMatchObject({ connected: false, lastError: "refused by the server: unknown edge id or wrong token" })
+      expect(logs.some((line) => line.startsWith("edge refused: unknown edge id or wrong token") && line.includes('"edgeId":"edge-1"'))).toBe(true)
+      expect(yield* hub.edges).toEqual([])
+      expect(yield* Effect.provide(serverJobIds, server)).toEqual([])
+      expect(yield* upstream.backlog).toBe(3)
     }).pipe(Effect.scoped)
   )
 })
