@@ -1,0 +1,78 @@
+import { FileSystem, Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { hashToken } from "../../../src/components/registry/zmq/credentials.js"
+import { loadDeployment } from "../../../src/config/load.js"
+import * as ComponentManager from "../../../src/modes/ComponentManager.js"
+import { ExecutionLog } from "../../../src/services/ExecutionLog.js"
+import { Scheduler } from "../../../src/services/Scheduler.js"
+
+const handlerModule = `export default { id: "meter", methods: { read: ({ kwargs }) => kwargs.n } }`
+
+const deploymentWith = (...configLines: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-edge-" })
+    yield* fs.writeFileString(path.join(dir, "meter.mjs"), handlerModule)
+    yield* fs.writeFileString(path.join(dir, "config.yaml"), [...configLines, ""].join("\n"))
+    return yield* loadDeployment(dir, { env: {} })
+  })
+
+const waitFor = <A, E, R>(effect: Effect.Effect<A, E, R>, done: (a: A) => boolean) =>
+  Effect.gen(function* () {
+    while (true) {
+      const value = yield* effect
+      if (done(value)) return value
+      yield* Effect.sleep("20 millis")
+    }
+  }).pipe(Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => new Error("condition not reached in 15 s") }))
+
+describe("edge sync in deployments", () => {
+  it.live("an autonomous edge with `upstream` delivers its executions to a full server with `edges`", () =>
+    Effect.gen(function* () {
+      const server = yield* deploymentWith(
+        "mode: full",
+        "store: { type: sqlite }",
+        "portal: { enabled: false }",
+        "governor: { enabled: false }",
+        "handlers: { remote: { enabled: false } }",
+        "edges:",
+        "  endpoint: tcp://127.0.0.1:0",
+        "  credentials:",
+        `    pump-7: { token: "${hashToken("secret-7")}" }`
+      )
+      const serverContext = yield* Layer.build(ComponentManager.layer(server))
+      const fs = yield* FileSystem.FileSystem
+      const ports = JSON.parse(yield* fs.readFileString(`${server.root}/run/ports.json`)) as Record<string, { url: string }>
+      const hubUrl = ports.edge_hub!.url
+
+      const edge = yield* deploymentWith(
+        "mode: autonomous",
+        "store: { type: sqlite }",
+        "handlers: { local: [meter.mjs] }",
+        "tasks:",
+        "  - { id: read, handler: meter, method: read }",
+        "upstream:",
+        `  endpoint: ${hubUrl}`,
+        "  edge_id: pump-7",
+        "  token: secret-7",
+        "  heartbeat_interval: 200ms",
+        "  backoff_initial: 20ms",
+        "  backoff_max: 200ms"
+      )
+      const edgeContext = yield* Layer.build(ComponentManager.layer(edge))
+      const scheduler = Context.get(edgeContext, Scheduler)
+      const jobIds: Array<string> = []
+      for (let n = 1; n <= 20; n++) {
+        const result = yield* scheduler.runJob({ taskId: "read", kwargs: { n } })
+        expect(result.outcome).toBe("success")
+        jobIds.push(result.jobId)
+      }
+      const log = Context.unsafeGet(serverContext, ExecutionLog)
+      const page = yield* waitFor(log.query({ limit: 100 }), (p) => p.entries.length >= 20)
+      expect(page.entries.map((entry) => entry.jobId).reverse()).toEqual(jobIds)
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+})
