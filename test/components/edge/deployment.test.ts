@@ -75,4 +75,17 @@ describe("edge sync in deployments", () => {
       expect(page.entries.map((entry) => entry.jobId).reverse()).toEqual(jobIds)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
+
+  it.scoped("the edge's token may come from SZ_UPSTREAM_TOKEN", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-edge-" })
+      yield* fs.writeFileString(
+        `${dir}/config.yaml`,
+        "mode: autonomous\nupstream:\n  endpoint: tcp://127.0.0.1:4250\n  edge_id: e1\n  token: in-file\n"
+      )
+      const loaded = yield* loadDeployment(dir, { env: { SZ_UPSTREAM_TOKEN: "from-env" } })
+      expect(loaded.config.upstream).toMatchObject({ edgeId: "e1", token: "from-env" })
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
 })
