@@ -197,4 +197,35 @@ describe("edge sync", () => {
       expect(yield* upstream.backlog).toBe(3)
     }).pipe(Effect.scoped)
   )
+
+  it.live("link flapping: the server stopped and started 10 times while the edge runs jobs — exactly once, in order", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDirectory
+      const endpoint = yield* freeEndpoint(dir)
+      const serverDb = path.join(dir, "server.db")
+      const edge = yield* Layer.build(edgeLayer(path.join(dir, "edge.db"), upstreamOptions(endpoint, { replyTimeoutMs: 300 })))
+      yield* Effect.provide(Effect.flatMap(DataStore, (store) => store.addTask(task)), edge)
+      const running = yield* Effect.fork(
+        Effect.provide(
+          Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) =>
+            Effect.zipLeft(runJobs(10, i * 10 + 1), Effect.sleep("15 millis"))
+          ),
+          edge
+        )
+      )
+      for (let round = 1; round <= 10; round++) {
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const server = yield* Layer.build(serverLayer(serverDb, endpoint))
+            const before = (yield* Effect.provide(serverJobIds, server)).length
+            // up until it has taken something new (or the edge has nothing left), then down
+            yield* waitUntil(Effect.provide(serverJobIds, server), (ids) => ids.length > before || ids.length === 200)
+          })
+        )
+      }
+      const ids = (yield* running).flat()
+      const server = yield* Layer.build(serverLayer(serverDb, endpoint))
+      expect(yield* waitUntil(Effect.provide(serverJobIds, server), (got) => got.length >= 200)).toEqual(ids)
+    }).pipe(Effect.scoped)
+  )
 })
