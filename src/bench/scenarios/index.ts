@@ -51,5 +51,6 @@ export const runners: Readonly<Record<string, Runner>> = {
   "api-list": lazy(() => import("./apiList.js"), (m) => onStore(m.apiList)),
   "event-stream": lazy(() => import("./eventStream.js"), (m) => () => m.eventStream()),
   startup: lazy(() => import("./startup.js"), (m) => () => m.startup()),
-  "edge-idle": lazy(() => import("./edgeIdle.js"), (m) => () => m.edgeIdle())
+  "edge-idle": lazy(() => import("./edgeIdle.js"), (m) => () => m.edgeIdle()),
+  "edge-sync": lazy(() => import("./edgeSync.js"), (m) => () => m.edgeSync())
 }
