@@ -7,6 +7,7 @@ import { loadDeployment } from "../../../src/config/load.js"
 import * as ComponentManager from "../../../src/modes/ComponentManager.js"
 import { ExecutionLog } from "../../../src/services/ExecutionLog.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
+import { waitUntil } from "./harness.js"
 
 const handlerModule = `export default { id: "meter", methods: { read: ({ kwargs }) => kwargs.n } }`
 
@@ -19,15 +20,6 @@ const deploymentWith = (...configLines: ReadonlyArray<string>) =>
     yield* fs.writeFileString(path.join(dir, "config.yaml"), [...configLines, ""].join("\n"))
     return yield* loadDeployment(dir, { env: {} })
   })
-
-const waitFor = <A, E, R>(effect: Effect.Effect<A, E, R>, done: (a: A) => boolean) =>
-  Effect.gen(function* () {
-    while (true) {
-      const value = yield* effect
-      if (done(value)) return value
-      yield* Effect.sleep("20 millis")
-    }
-  }).pipe(Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => new Error("condition not reached in 15 s") }))
 
 describe("edge sync in deployments", () => {
   it.live("an autonomous edge with `upstream` delivers its executions to a full server with `edges`", () =>
@@ -71,7 +63,7 @@ describe("edge sync in deployments", () => {
         jobIds.push(result.jobId)
       }
       const log = Context.unsafeGet(serverContext, ExecutionLog)
-      const page = yield* waitFor(log.query({ limit: 100 }), (p) => p.entries.length >= 20)
+      const page = yield* waitUntil(log.query({ limit: 100 }), (p) => p.entries.length >= 20)
       expect(page.entries.map((entry) => entry.jobId).reverse()).toEqual(jobIds)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )

@@ -7,12 +7,8 @@ import * as fs from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
-import * as LocalBroker from "../../../src/components/broker/Local.js"
-import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
-import { Hub } from "../../../src/components/edge/Hub.js"
-import { hubLayer } from "../../../src/components/edge/onSqlite.js"
-import { hashToken } from "../../../src/components/registry/zmq/credentials.js"
 import { tempDirectory } from "../datastore/sqlite/tempDatabase.js"
+import { freeEndpoint, serverLayer, waitUntil } from "./harness.js"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 const workDir = join(root, "test-results")
@@ -67,24 +63,6 @@ const jobIdsIn = (filename: string) =>
     Effect.orElseSucceed((): ReadonlyArray<string> => [])
   )
 
-const waitUntil = <A, E, R>(effect: Effect.Effect<A, E, R>, done: (a: A) => boolean) =>
-  Effect.gen(function* () {
-    while (true) {
-      const value = yield* effect
-      if (done(value)) return value
-      yield* Effect.sleep("20 millis")
-    }
-  }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("condition not reached in 20 s") }))
-
-const serverLayer = (filename: string, endpoint: string) =>
-  Layer.merge(
-    SqliteStore.layer({ filename }),
-    hubLayer(
-      { filename },
-      { endpoint, credentials: { "edge-1": hashToken("edge-token-1") }, heartbeatIntervalMs: 200, missedHeartbeats: 3 }
-    )
-  ).pipe(Layer.provide(LocalBroker.layer))
-
 describe("edge sync across processes", () => {
   it.live(
     "an edge process SIGKILLed mid-outage and restarted: the server gets every execution once, in order",
@@ -93,11 +71,7 @@ describe("edge sync across processes", () => {
         yield* buildWorker
         const dir = yield* tempDirectory
         const edgeDb = join(dir, "edge.db")
-        const endpoint = yield* Effect.scoped(
-          Effect.flatMap(Layer.build(serverLayer(join(dir, "probe.db"), "tcp://127.0.0.1:0")), (context) =>
-            Effect.map(Effect.provide(Hub, context), (hub) => hub.endpoint)
-          )
-        )
+        const endpoint = yield* freeEndpoint(dir)
         const first = yield* startEdge(edgeDb, endpoint, 100_000)
         yield* waitUntil(jobIdsIn(edgeDb), (ids) => ids.length >= 60)
         yield* killEdge(first)

@@ -1,12 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, HashMap, Layer, Logger } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import * as path from "node:path"
 import * as LocalBroker from "../../../src/components/broker/Local.js"
 import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
 import { Hub } from "../../../src/components/edge/Hub.js"
-import { hubLayer, upstreamLayer } from "../../../src/components/edge/onSqlite.js"
+import { upstreamLayer } from "../../../src/components/edge/onSqlite.js"
 import { Upstream, type UpstreamOptions } from "../../../src/components/edge/Upstream.js"
-import { hashToken } from "../../../src/components/registry/zmq/credentials.js"
 import { HandlerId, JobId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
 import { Job } from "../../../src/domain/Job.js"
 import { JobResult } from "../../../src/domain/JobResult.js"
@@ -14,15 +13,15 @@ import { Task } from "../../../src/domain/Task.js"
 import { DataStore } from "../../../src/services/DataStore.js"
 import { ExecutionLog } from "../../../src/services/ExecutionLog.js"
 import { tempDirectory } from "../datastore/sqlite/tempDatabase.js"
+import { edgeToken, freeEndpoint, serverLayer, waitUntil } from "./harness.js"
 
-const token = "edge-token-1"
 const task = Task.make({ id: TaskId.make("read-meter"), handler: HandlerId.make("meter"), method: "read", maxRunningJobs: null })
 const edgeScheduler = SchedulerId.make("edge-1-scheduler")
 
 const upstreamOptions = (endpoint: string, overrides: Partial<UpstreamOptions> = {}): UpstreamOptions => ({
   endpoint,
   edgeId: "edge-1",
-  token,
+  token: edgeToken,
   heartbeatIntervalMs: 200,
   replyTimeoutMs: 1_000,
   backoffInitialMs: 20,
@@ -38,28 +37,6 @@ const upstreamOptions = (endpoint: string, overrides: Partial<UpstreamOptions> =
 const edgeLayer = (filename: string, options: UpstreamOptions) =>
   Layer.mergeAll(SqliteStore.layer({ filename }), upstreamLayer({ filename }, options)).pipe(
     Layer.provideMerge(LocalBroker.layer)
-  )
-
-/** The server: its SQLite store (for its execution log) and the hub on the same connection. */
-const serverLayer = (filename: string, endpoint: string, logs: Array<string> = []) =>
-  Layer.mergeAll(
-    SqliteStore.layer({ filename }),
-    hubLayer({ filename }, {
-      endpoint,
-      credentials: { "edge-1": hashToken(token) },
-      heartbeatIntervalMs: 200,
-      missedHeartbeats: 3
-    })
-  ).pipe(
-    Layer.provideMerge(LocalBroker.layer),
-    Layer.provide(
-      Logger.replace(
-        Logger.defaultLogger,
-        Logger.make(({ message, annotations }) => {
-          logs.push(`${String(message)} ${JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))}`)
-        })
-      )
-    )
   )
 
 /** Runs `count` jobs to success on the edge store, one release each (one execution-log row each). */
@@ -99,26 +76,6 @@ const serverJobIds = Effect.gen(function* () {
   } while (cursor !== undefined)
   return ids.reverse()
 })
-
-const waitUntil = <A, E, R>(effect: Effect.Effect<A, E, R>, done: (a: A) => boolean) =>
-  Effect.gen(function* () {
-    while (true) {
-      const value = yield* effect
-      if (done(value)) return value
-      yield* Effect.sleep("20 millis")
-    }
-  }).pipe(
-    Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => new Error("condition not reached in 15 s") })
-  )
-
-/** A free TCP port: bind a hub on port 0 and stop it. */
-const freeEndpoint = (dir: string) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const context = yield* Layer.build(serverLayer(path.join(dir, "probe.db"), "tcp://127.0.0.1:0"))
-      return Effect.runSync(Effect.map(Effect.provide(Hub, context), (hub) => hub.endpoint))
-    })
-  )
 
 describe("edge sync", () => {
   it.live("server down → edge runs 100 jobs → server up (twice): all 100 on the server once, in order", () =>
