@@ -131,6 +131,8 @@ export const make = (options: HubOptions): Effect.Effect<HubShape, EdgeHubError,
             lastReceived(message.edgeId)
           )
         )
+        // an edge reconnecting comes back under a new routing id: forget its old ones
+        for (const [key, edgeId] of registered) if (edgeId === message.edgeId) registered.delete(key)
         registered.set(peer.toString("latin1"), message.edgeId)
         yield* Effect.logInfo("edge online").pipe(
           Effect.annotateLogs({ edgeId: message.edgeId, backlog: message.backlog, clockSkewMs: skew, received })
