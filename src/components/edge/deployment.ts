@@ -13,6 +13,7 @@ import { lazyLayer } from "../../modes/lazy.js"
 import { ComponentFailed } from "../../modes/StartupError.js"
 import { sqliteOptionsOf } from "../../modes/store.js"
 import { hubEnabled, hubOptionsOf, upstreamOptionsOf } from "./fromConfig.js"
+import type { Hub } from "./Hub.js"
 
 const sqliteOf = (deployment: Deployment, name: string) => {
   const { store } = deployment.config
@@ -39,8 +40,13 @@ export const upstreamLayer = (deployment: Deployment): Layer.Layer<never, Compon
   )
 }
 
-/** The server side: binds `edges.endpoint` and reports it as `edge_hub`. Nothing unless enabled. */
-export const hubLayer = (deployment: Deployment): Layer.Layer<never, ComponentFailed, BoundAddresses> => {
+/**
+ * The server side: binds `edges.endpoint` and reports it as `edge_hub`; the Hub
+ * service (its edges) stays in the context for whoever lists them. Nothing unless enabled.
+ */
+export const hubLayer = (
+  deployment: Deployment
+): Layer.Layer<Hub, ComponentFailed, BoundAddresses> | Layer.Layer<never> => {
   const section = deployment.config.edges
   if (!hubEnabled(section)) return Layer.empty
   const name = "edge hub"
@@ -50,9 +56,10 @@ export const hubLayer = (deployment: Deployment): Layer.Layer<never, ComponentFa
       Effect.map(sqliteOf(deployment, name), (sqlite) =>
         lazyLayer(
           () => Promise.all([import("./onSqlite.js"), import("./Hub.js")]),
-          ([edge, Hub]) =>
-            Layer.effectDiscard(Effect.flatMap(Hub.Hub, (hub) => reportEndpoint("edge_hub", hub.endpoint))).pipe(
-              Layer.provide(edge.hubLayer(sqlite, hubOptionsOf(section)))
+          ([edge, HubModule]) =>
+            Layer.provideMerge(
+              Layer.effectDiscard(Effect.flatMap(HubModule.Hub, (hub) => reportEndpoint("edge_hub", hub.endpoint))),
+              edge.hubLayer(sqlite, hubOptionsOf(section))
             )
         )
       )

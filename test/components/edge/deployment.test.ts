@@ -2,6 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
+import { Hub } from "../../../src/components/edge/Hub.js"
 import { hashToken } from "../../../src/components/registry/zmq/credentials.js"
 import { loadDeployment } from "../../../src/config/load.js"
 import * as ComponentManager from "../../../src/modes/ComponentManager.js"
@@ -65,6 +66,8 @@ describe("edge sync in deployments", () => {
       const log = Context.unsafeGet(serverContext, ExecutionLog)
       const page = yield* waitUntil(log.query({ limit: 100 }), (p) => p.entries.length >= 20)
       expect(page.entries.map((entry) => entry.jobId).reverse()).toEqual(jobIds)
+      const edges = yield* Context.unsafeGet(serverContext, Hub).edges
+      expect(edges).toMatchObject([{ edgeId: "pump-7", status: "online", lastReceivedId: 20 }])
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
