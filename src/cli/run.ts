@@ -3,6 +3,7 @@
  * the ComponentManager and runs until SIGINT/SIGTERM, then shuts down
  * gracefully (the scheduler stops acquiring, lets running jobs finish within
  * its grace period and cancels the rest) and logs "ScheduleZero stopped".
+ * A second signal during that stop forces the exit.
  */
 import { Command, Options } from "@effect/cli"
 import { Context, Effect, Layer, Option } from "effect"
@@ -49,10 +50,37 @@ export interface RunFlags {
   readonly logFormat: Option.Option<LogFormat>
 }
 
+/**
+ * runMain turns the first SIGINT/SIGTERM into a graceful stop and then removes
+ * its listeners; a second signal during that stop exits at once (130 or 143),
+ * through process.exit so exit hooks (the governor's) still kill our children.
+ */
+const exitOnSecondSignal = Effect.acquireRelease(
+  Effect.sync(() => {
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1
+      if (signals < 2) return
+      process.stderr.write(`ScheduleZero: second ${signal} during shutdown, forced exit\n`)
+      process.exit(signal === "SIGINT" ? 130 : 143)
+    }
+    process.on("SIGINT", onSignal)
+    process.on("SIGTERM", onSignal)
+    return onSignal
+  }),
+  (onSignal) =>
+    Effect.sync(() => {
+      process.off("SIGINT", onSignal)
+      process.off("SIGTERM", onSignal)
+    })
+)
+
 /** Builds the mode's components, reports what runs, and waits to be interrupted. */
 const serve = (deployment: Deployment) =>
   Effect.scoped(
     Effect.gen(function* () {
+      // Acquired first, so it stays installed until every component has stopped.
+      yield* exitOnSecondSignal
       yield* Effect.logInfo("ScheduleZero starting")
       const context = yield* Layer.build(ComponentManager.layer(deployment))
       const scheduler = Context.get(context, Scheduler)

@@ -100,6 +100,49 @@ describe("node main.js", () => {
     120_000
   )
 
+  it.scopedLive("a second SIGTERM while a job holds up the graceful stop exits at once with 143", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-process-" })
+      const marker = path.join(dir, "started.txt")
+      yield* fs.writeFileString(
+        path.join(dir, "hang.mjs"),
+        `import { writeFileSync } from "node:fs"
+export default { id: "hang", methods: { forever: ({ kwargs }) => { writeFileSync(kwargs.path, "started"); return new Promise(() => {}) } } }
+`
+      )
+      yield* fs.writeFileString(
+        path.join(dir, "config.yaml"),
+        [
+          "mode: minimal",
+          "portal: { enabled: false }",
+          "scheduler: { stop_grace_period: 10m }",
+          "handlers: { local: [hang.mjs] }",
+          "tasks: [{ id: hang, handler: hang, method: forever }]",
+          "schedules:",
+          "  - id: once",
+          "    task: hang",
+          "    trigger: { type: date, run_time: '2020-01-01T00:00:00Z' }",
+          "    misfire_grace_time: null",
+          `    kwargs: { path: ${JSON.stringify(marker)} }`,
+          ""
+        ].join("\n")
+      )
+      const { process, stdoutSoFar, finished } = yield* start(`--deployment=${dir}`, "--log-format=json")
+      yield* waitFor("the job to start", Effect.map(fs.exists(marker), (exists) => (exists ? true : undefined)))
+      // kill waits for the exit, which this stop (10 minutes of grace) would not reach by itself.
+      yield* Effect.fork(process.kill("SIGTERM"))
+      yield* waitFor("the graceful stop", Effect.map(stdoutSoFar, (text) => (text.includes("ScheduleZero stopping") ? true : undefined)))
+      yield* process.kill("SIGTERM")
+      const { code, stdout, stderr } = yield* finished
+      expect(code).toBe(143)
+      expect(stderr).toBe("ScheduleZero: second SIGTERM during shutdown, forced exit\n")
+      expect(stdout).not.toContain("ScheduleZero stopped")
+    }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
+
   it.scopedLive("a config error exits 2 with one message naming the file and the key", () =>
     Effect.gen(function* () {
       const dir = yield* deploymentWith("scheduler:\n  max_concurrent_jobs: ten\n")
