@@ -126,6 +126,14 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     timeoutMs: 120_000
   },
   {
+    name: "edge-sync",
+    description:
+      "an edge's SQLite outbox holds 10,000 executions while its server is down; the server's edge hub comes up: time until the server's log holds them all",
+    bars: { rows_per_s: { op: ">=", value: 5_000 } },
+    store: "sqlite",
+    timeoutMs: 120_000
+  },
+  {
     name: "cron-next",
     description: "next 1,000 fire times of '*/5 * * * * *' and '0 30 2 * * *' (Europe/Stockholm), ours vs croner",
     bars: {},
