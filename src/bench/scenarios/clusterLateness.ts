@@ -12,10 +12,10 @@ import { Task } from "../../domain/Task.js"
 import { IntervalTrigger } from "../../domain/triggers/schema.js"
 import { next } from "../../domain/triggers/Trigger.js"
 import { DataStore } from "../../services/DataStore.js"
-import { monotonicMs, percentile } from "../measure.js"
+import { monotonicMs } from "../measure.js"
 import type { Metrics } from "../report.js"
 import { benchDatabase, producerLayer, startSchedulers } from "./clusterPostgres.js"
-import { tally } from "./fireLateness.js"
+import { latenessReport } from "./fireLateness.js"
 import { requireLoadedBefore, wholeSecondAfter } from "./stack.js"
 
 const schedulerCount = 3
@@ -66,14 +66,8 @@ export const clusterLateness = (): Effect.Effect<Metrics, unknown> =>
         const [key = "", lateness = "NaN"] = line.split(" ")
         return { key, latenessMs: Number(lateness) }
       })
-      const lateness = starts.map((s) => s.latenessMs)
       return {
-        expected: expected.size,
-        started: starts.length,
-        lateness_p50_ms: percentile(lateness, 50),
-        lateness_p99_ms: percentile(lateness, 99),
-        lateness_max_ms: percentile(lateness, 100),
-        ...tally(expected, starts),
+        ...latenessReport(expected, starts),
         load_ms: loadMs,
         ...Object.fromEntries(perProcess.map((calls, i) => [`jobs_scheduler_${i + 1}`, calls.length]))
       }

@@ -39,6 +39,19 @@ export const tally = (expected: ReadonlySet<string>, starts: ReadonlyArray<Start
   return { missed, duplicates, unexpected }
 }
 
+/** The lateness figures and the tally of one run's job starts (shared with cluster-lateness). */
+export const latenessReport = (expected: ReadonlySet<string>, starts: ReadonlyArray<Start>) => {
+  const lateness = starts.map((s) => s.latenessMs)
+  return {
+    expected: expected.size,
+    started: starts.length,
+    lateness_p50_ms: percentile(lateness, 50),
+    lateness_p99_ms: percentile(lateness, 99),
+    lateness_max_ms: percentile(lateness, 100),
+    ...tally(expected, starts)
+  }
+}
+
 export const fireLateness = (store: BenchStore): Effect.Effect<Metrics, unknown> =>
   Effect.gen(function* () {
     const starts: Array<Start> = []
@@ -73,14 +86,8 @@ export const fireLateness = (store: BenchStore): Effect.Effect<Metrics, unknown>
         const windowEnd = firstFire + firesPerSchedule * periodMs
         yield* Effect.sleep(Math.max(0, windowEnd + tailMs - DateTime.toEpochMillis(yield* DateTime.now)))
         const cpuShare = cpuSeconds() / ((monotonicMs() - cpuFrom) / 1000)
-        const lateness = starts.map((s) => s.latenessMs)
         return {
-          expected: expected.size,
-          started: starts.length,
-          lateness_p50_ms: percentile(lateness, 50),
-          lateness_p99_ms: percentile(lateness, 99),
-          lateness_max_ms: percentile(lateness, 100),
-          ...tally(expected, starts),
+          ...latenessReport(expected, starts),
           load_ms: loadMs,
           // Share of one core the process used while the schedules fired: what 1,000 fires/s cost.
           cpu_share: cpuShare
