@@ -1,7 +1,8 @@
 // ScheduleZero dashboard: plain ES module, no dependencies. Data comes from the
 // portal API; live changes arrive on the SSE stream (/api/events, read with
-// fetch so the bearer token can be sent); nothing polls. The once-a-second
-// timer only redraws countdowns from data already loaded.
+// fetch so the bearer token can be sent). Only the edges view polls (while it
+// is shown): an edge going silent is noticed by a sweep, not announced by an
+// event. The once-a-second timer only redraws countdowns from data already loaded.
 
 const state = {
   token: localStorage.getItem("sz.token") ?? "",
@@ -13,7 +14,10 @@ const state = {
   execCursor: null,
   hasExecutionLog: true,
   stats: null,
-  editing: null
+  editing: null,
+  /** null until loaded; `edgeHub` false when this server runs no edge hub. */
+  edges: null,
+  edgeHub: false
 }
 
 const $ = (selector) => document.querySelector(selector)
@@ -90,6 +94,9 @@ const relative = (date) => {
   return past ? (seconds <= 1 ? "now" : `${text} ago`) : `in ${text}`
 }
 
+/** How long ago a past instant was ("just now", "12s ago"); a clock a little ahead still reads as just now. */
+const ago = (date) => (date === null ? "—" : date.getTime() > Date.now() - 1500 ? "just now" : relative(date))
+
 /** The ISO time as the API gave it (with its zone's offset), shortened for tables. */
 const shortTime = (iso) => (iso === null ? "—" : iso.replace("T", " ").replace(/\.\d+/, ""))
 
@@ -154,6 +161,18 @@ const loadStats = async () => {
   }
 }
 
+const loadEdges = async () => {
+  try {
+    const page = await api("GET", "/api/edges")
+    state.edges = page.edges
+    state.edgeHub = page.hub !== false
+  } catch (error) {
+    if (error.status !== 404) throw error
+    state.edges = []
+    state.edgeHub = false
+  }
+}
+
 // ---------- views ----------
 
 const card = (label, value, extra = "") => h("div", { class: "card" }, h("div", { class: "label" }, label), h("div", { class: "value" }, value), extra && h("div", { class: "sub" }, extra))
@@ -189,7 +208,8 @@ const renderOverview = () => {
     card("Schedules", state.schedules.length, `${paused} paused`),
     card("Running jobs", running.length, `${queued} queued`),
     card("Handlers online", `${online}/${state.handlers.length}`),
-    card("Success rate", rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`, state.stats ? `${state.stats.overall.total} runs` : "no execution log")
+    card("Success rate", rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`, state.stats ? `${state.stats.overall.total} runs` : "no execution log"),
+    state.edgeHub && card("Edges online", `${edgesOnline()}/${state.edges.length}`)
   )
   $("#overview-running").replaceChildren(
     state.jobs.length === 0
@@ -307,15 +327,67 @@ const renderExecutions = (flashSeq = new Set()) => {
   $("#exec-more").hidden = !state.execCursor
 }
 
+const edgesOnline = () => (state.edges ?? []).filter((e) => e.status === "online").length
+
+/** "+1.2 s ahead", "−40 ms behind": the edge's clock against the server's, as measured at its last hello. */
+const skewText = (skewMs) => {
+  if (skewMs === null || skewMs === undefined) return "—"
+  const size = Math.abs(skewMs)
+  if (Math.round(size) === 0) return "0 ms"
+  const amount = size < 1000 ? `${Math.round(size)} ms` : `${(size / 1000).toFixed(1)} s`
+  return skewMs > 0 ? `+${amount} ahead` : `−${amount} behind`
+}
+
+/** Beyond this the skew is flagged: the edge's times in the execution log are its own clock's. */
+const skewWarnMs = 2000
+
+const outboxCell = (e) =>
+  h(
+    "td",
+    { "data-label": "Outbox" },
+    e.backlog === null ? h("span", { class: "muted" }, "not reported") : `${e.backlog} waiting`,
+    h("div", { class: e.dropped > 0 ? "sub error" : "sub" }, `${e.dropped} dropped`)
+  )
+
+const renderEdges = () => {
+  if (state.edges === null) return
+  const note = $("#edges-note")
+  note.hidden = state.edgeHub && state.edges.length > 0
+  note.textContent = !state.edgeHub
+    ? "No edges configured: this server runs no edge hub (the `edges` section of its config)."
+    : "No edge has connected yet."
+  $("#edges-panel").hidden = state.edges.length === 0
+  $("#edges-summary").textContent = state.edgeHub ? `${edgesOnline()} of ${state.edges.length} online` : ""
+  const rows = state.edges.map((e) =>
+    h(
+      "tr",
+      { "data-edge": e.edge_id },
+      h("td", {}, h("strong", { class: "mono" }, e.edge_id), h("div", { class: "sub" }, `registered ${shortTime(e.registered_at)}`)),
+      h("td", {}, badge(e.status)),
+      h("td", { "data-label": "Last seen" }, h("span", { class: "ago", "data-at": e.last_seen_at }, ago(parseTime(e.last_seen_at))), h("div", { class: "sub" }, shortTime(e.last_seen_at))),
+      outboxCell(e),
+      h("td", { "data-label": "Clock skew" }, h("span", { class: Math.abs(e.clock_skew_ms ?? 0) >= skewWarnMs ? "skew badge b-stale" : "skew" }, skewText(e.clock_skew_ms))),
+      h("td", { "data-label": "Schedules" }, "—")
+    )
+  )
+  $("#edges-table tbody").replaceChildren(...rows)
+}
+
 const render = () => {
   renderOverview()
   renderSchedules()
   renderHandlers()
   renderExecutions()
+  renderEdges()
 }
 
+/** How often the edges view re-reads /api/edges while shown. */
+const edgePollMs = 2000
+
+const views = ["overview", "schedules", "handlers", "executions", "edges"]
+
 const showView = (view) => {
-  state.view = ["overview", "schedules", "handlers", "executions"].includes(view) ? view : "overview"
+  state.view = views.includes(view) ? view : "overview"
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${state.view}`
   for (const link of document.querySelectorAll("#nav a")) link.classList.toggle("active", link.dataset.view === state.view)
 }
@@ -475,6 +547,7 @@ const refresh = (what) => {
     renderSchedules()
     renderHandlers()
     renderExecutions(new Set(state.executions.map((e) => e.seq).filter((seq) => !before.has(seq))))
+    renderEdges()
   })
 }
 const pending = new Set()
@@ -506,7 +579,8 @@ const loaders = {
   jobs: loadJobs,
   handlers: loadHandlers,
   executions: () => loadExecutions(),
-  stats: loadStats
+  stats: loadStats,
+  edges: loadEdges
 }
 
 const onEvent = (type, data) => {
@@ -553,7 +627,7 @@ const connect = async () => {
     setLive("off", "reconnecting…")
     await new Promise((resolve) => setTimeout(resolve, delay))
     delay = Math.min(delay * 2, 15000)
-    refresh(["schedules", "jobs", "handlers", "executions", "stats"])
+    refresh(["schedules", "jobs", "handlers", "executions", "stats", "edges"])
   }
 }
 
@@ -564,6 +638,7 @@ const tick = () => {
     const at = el.dataset.at
     if (at) el.textContent = relative(new Date(at))
   }
+  for (const el of document.querySelectorAll(".ago[data-at]")) el.textContent = ago(new Date(el.dataset.at))
 }
 
 /** Viewers see no buttons for what their role may not do (the API would answer 403). */
@@ -574,7 +649,7 @@ const loadSession = async () => {
 
 const start = async () => {
   try {
-    await Promise.all([loadSession(), loadSchedules(), loadHandlers(), loadJobs()])
+    await Promise.all([loadSession(), loadSchedules(), loadHandlers(), loadJobs(), loadEdges()])
     await Promise.all([loadExecutions(), loadStats()])
   } catch (error) {
     if (error.status !== 401) toast(error.message)
@@ -587,7 +662,10 @@ const start = async () => {
 
 document.addEventListener("DOMContentLoaded", () => {
   showView(location.hash.slice(1))
-  window.addEventListener("hashchange", () => showView(location.hash.slice(1)))
+  window.addEventListener("hashchange", () => {
+    showView(location.hash.slice(1))
+    if (state.view === "edges" && state.edgeHub) refresh(["edges"])
+  })
   $("#token-form").addEventListener("submit", (event) => {
     event.preventDefault()
     state.token = $("#token-input").value.trim()
@@ -614,5 +692,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#exec-filters").addEventListener("input", () => refresh(["executions"]))
   $("#exec-more").addEventListener("click", () => loadExecutions(true).then(() => renderExecutions()))
   setInterval(tick, 1000)
+  setInterval(() => {
+    if (state.view === "edges" && !document.hidden && state.edgeHub) refresh(["edges"])
+  }, edgePollMs)
   start()
 })
