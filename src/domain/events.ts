@@ -3,7 +3,7 @@
  * EventBroker; encoded to JSON for the portal's SSE stream and ZeroMQ.
  */
 import { Schema } from "effect"
-import { JobId, ScheduleId, SchedulerId, TaskId } from "./ids.js"
+import { HandlerId, JobId, ScheduleId, SchedulerId, TaskId } from "./ids.js"
 import { JobError, JobOutcome } from "./JobResult.js"
 
 const timestamp = Schema.Date
@@ -30,6 +30,22 @@ export class ScheduleRemoved extends Schema.TaggedClass<ScheduleRemoved>()("Sche
   taskId: TaskId,
   /** True when the schedule was removed because its trigger has no more fire times. */
   finished: Schema.Boolean
+}) {}
+
+/**
+ * A schedule was paused or resumed through the Scheduler (published besides
+ * the store's ScheduleUpdated, so subscribers can filter on just these).
+ */
+export class SchedulePaused extends Schema.TaggedClass<SchedulePaused>()("SchedulePaused", {
+  timestamp,
+  scheduleId: ScheduleId,
+  taskId: TaskId
+}) {}
+export class ScheduleResumed extends Schema.TaggedClass<ScheduleResumed>()("ScheduleResumed", {
+  timestamp,
+  scheduleId: ScheduleId,
+  taskId: TaskId,
+  nextFireTime: Schema.NullOr(Schema.Date)
 }) {}
 
 export class JobAdded extends Schema.TaggedClass<JobAdded>()("JobAdded", {
@@ -77,6 +93,29 @@ export class JobCancelRequested extends Schema.TaggedClass<JobCancelRequested>()
   reason: Schema.NullOr(Schema.String)
 }) {}
 
+/** A handler instance registered (or came back) with the registry. */
+export class HandlerOnline extends Schema.TaggedClass<HandlerOnline>()("HandlerOnline", {
+  timestamp,
+  handlerId: HandlerId,
+  instanceId: Schema.NonEmptyString,
+  /** This handler's instances online after the change. */
+  instancesOnline: Schema.Int
+}) {}
+
+/** Why a handler instance went offline. */
+export const HandlerOfflineReason = Schema.Literal("heartbeat_lost", "drained", "replaced", "stopped")
+export type HandlerOfflineReason = typeof HandlerOfflineReason.Type
+
+/** A handler instance left the registry: its heartbeats stopped, it drained and left, or a new connection replaced it. */
+export class HandlerOffline extends Schema.TaggedClass<HandlerOffline>()("HandlerOffline", {
+  timestamp,
+  handlerId: HandlerId,
+  instanceId: Schema.NonEmptyString,
+  reason: HandlerOfflineReason,
+  /** This handler's instances online after the change (0: the handler is gone). */
+  instancesOnline: Schema.Int
+}) {}
+
 export class SchedulerStarted extends Schema.TaggedClass<SchedulerStarted>()("SchedulerStarted", {
   timestamp,
   schedulerId: SchedulerId
@@ -93,10 +132,14 @@ export const SchedulerEvent = Schema.Union(
   ScheduleAdded,
   ScheduleUpdated,
   ScheduleRemoved,
+  SchedulePaused,
+  ScheduleResumed,
   JobAdded,
   JobAcquired,
   JobReleased,
   JobCancelRequested,
+  HandlerOnline,
+  HandlerOffline,
   SchedulerStarted,
   SchedulerStopped
 )
