@@ -162,11 +162,44 @@ const edgeSync = statements(
   ) STRICT`
 )
 
+// Schedule assignment to edges (src/components/edge/assignments*.ts). Server: the
+// per-edge ordered log of assignment operations (never pruned: an edge whose
+// database was replaced replays it from version 1), the schedules each edge
+// should run now, and the version each edge reports it runs. Edge: the version
+// it has applied.
+const edgeAssignments = statements(
+  `CREATE TABLE edge_assignments (
+    edge_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    schedule_id TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('put', 'pause', 'resume', 'remove')),
+    schedule TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (edge_id, version)
+  ) STRICT`,
+  `CREATE TABLE edge_schedules (
+    edge_id TEXT NOT NULL,
+    schedule_id TEXT NOT NULL,
+    schedule TEXT NOT NULL,
+    paused INTEGER NOT NULL CHECK (paused IN (0, 1)),
+    version INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (edge_id, schedule_id)
+  ) STRICT`,
+  `ALTER TABLE edge_nodes ADD COLUMN applied_version INTEGER NOT NULL DEFAULT 0`,
+  `CREATE TABLE edge_applied (
+    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    version INTEGER NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`
+)
+
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_core": core,
   "2_execution_log": executionLog,
   "3_handler_instances": handlerInstances,
-  "4_edge_sync": edgeSync
+  "4_edge_sync": edgeSync,
+  "5_edge_assignments": edgeAssignments
 }
 
 /** The schema version this build writes. */

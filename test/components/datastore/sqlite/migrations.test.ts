@@ -24,7 +24,9 @@ const earlierLevels: Record<number, EarlierLevel> = {
   1: { ...Level1, fill: Level1.fillLevel1, executionLog: [] },
   2: Level2,
   // Version 3 added only the handler directory table: the same rows as version 2.
-  3: Level2
+  3: Level2,
+  // Version 4 added only the edge-sync tables: the same rows again.
+  4: Level2
 }
 
 /** Compares field by field, so a failure names the field that did not survive. */
@@ -97,18 +99,20 @@ describe("sqlite migrations", () => {
         [1, "pending"],
         [2, "pending"],
         [3, "pending"],
-        [4, "pending"]
+        [4, "pending"],
+        [5, "pending"]
       ])
       expect(fs.existsSync(filename)).toBe(false)
       expect(yield* migrateUp({ filename })).toEqual([
         { version: 1, name: "core" },
         { version: 2, name: "execution_log" },
         { version: 3, name: "handler_instances" },
-        { version: 4, name: "edge_sync" }
+        { version: 4, name: "edge_sync" },
+        { version: 5, name: "edge_assignments" }
       ])
       const applied = yield* migrationStatus(filename)
       expect(applied.databaseVersion).toBe(latestVersion)
-      expect(applied.migrations.map((m) => m.state)).toEqual(["applied", "applied", "applied", "applied"])
+      expect(applied.migrations.map((m) => m.state)).toEqual(Array.from({ length: latestVersion }, () => "applied"))
       expect(applied.migrations.every((m) => m.appliedAt !== null)).toBe(true)
       expect(yield* migrateUp({ filename })).toEqual([])
     }).pipe(Effect.scoped)
