@@ -16,6 +16,8 @@ import { Context, Data, Effect, Either, Layer, Schedule, Schema, type Scope } fr
 import * as zmq from "zeromq"
 import { receiveLoop } from "../../protocol/socketLoops.js"
 import { parseTokenHash, tokenMatches } from "../registry/zmq/credentials.js"
+import type { CurveServerOptions } from "../registry/zmq/options.js"
+import { serveAllowList } from "../registry/zmq/zap.js"
 import { makeImmediateTransaction } from "../datastore/sqlite/transaction.js"
 import { decodeEdgeMessage, type EdgeMessage, encode, type HubMessage, type OutboxRow } from "./protocol.js"
 
@@ -26,6 +28,12 @@ export interface HubOptions {
   readonly credentials: Readonly<Record<string, string>>
   readonly heartbeatIntervalMs: number
   readonly missedHeartbeats: number
+  /**
+   * CURVE-encrypt the link with this secret key; only the listed edge public
+   * keys may connect (others are refused in the handshake and logged). The
+   * token still ties a hello to its edge id. Absent or null: plain TCP.
+   */
+  readonly curve?: CurveServerOptions | null
 }
 
 export const EdgeStatus = Schema.Literal("online", "offline")
@@ -63,11 +71,16 @@ const decodeEdgeNodes = Schema.decodeUnknown(Schema.Array(EdgeNode))
 /** Rows per INSERT (19 columns each, well under SQLite's variable limit). */
 const insertChunk = 500
 
-const bindRouter = (endpoint: string) =>
+const bindRouter = (endpoint: string, curve: CurveServerOptions | null, context: zmq.Context) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const socket = new zmq.Router({ linger: 0, maxMessageSize: 64 * 1024 * 1024 })
+        const socket = new zmq.Router({
+          context,
+          linger: 0,
+          maxMessageSize: 64 * 1024 * 1024,
+          ...(curve !== null && { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: "schedulezero-edges" })
+        })
         try {
           await socket.bind(endpoint)
         } catch (error) {
@@ -90,7 +103,18 @@ export const make = (options: HubOptions): Effect.Effect<HubShape, EdgeHubError,
     const sql = yield* SqlClient.SqlClient
     const immediate = makeImmediateTransaction(sql)
     const clock = yield* Effect.clock
-    const socket = yield* bindRouter(options.endpoint)
+    // A context of its own: the CURVE allow-list's ZAP handler is per context.
+    const context = new zmq.Context()
+    const curve = options.curve ?? null
+    const allowed = curve?.allowedPublicKeys ?? null
+    if (allowed !== null) {
+      yield* serveAllowList(context, new Set(allowed), (refusal) =>
+        Effect.logWarning("edge connection refused: CURVE key not allowed").pipe(
+          Effect.annotateLogs({ address: refusal.address, publicKey: refusal.publicKey ?? `(${refusal.mechanism})` })
+        )
+      ).pipe(Effect.mapError((error) => new EdgeHubError({ reason: error.message })))
+    }
+    const socket = yield* bindRouter(options.endpoint, curve, context)
     const endpoint = socket.lastEndpoint ?? options.endpoint
     // ROUTER identity → edge id, set by an accepted hello.
     const registered = new Map<string, string>()
