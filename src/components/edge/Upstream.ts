@@ -35,6 +35,14 @@ export interface UpstreamOptions {
   /** How often the outbox bound is applied (online or not). */
   readonly trimIntervalMs: number
   readonly outbox: Outbox.OutboxBounds
+  /** CURVE-encrypt the link: the server's public key and this edge's key pair (Z85). Absent or null: plain TCP. */
+  readonly curve?: UpstreamCurve | null
+}
+
+export interface UpstreamCurve {
+  readonly serverPublicKey: string
+  readonly publicKey: string
+  readonly secretKey: string
 }
 
 export interface UpstreamStatus {
@@ -72,7 +80,12 @@ export const make = (
           sendTimeout: 0,
           reconnectInterval: options.backoffInitialMs,
           reconnectMaxInterval: options.backoffMaxMs,
-          maxMessageSize: 64 * 1024 * 1024
+          maxMessageSize: 64 * 1024 * 1024,
+          ...(options.curve != null && {
+            curveServerKey: options.curve.serverPublicKey,
+            curvePublicKey: options.curve.publicKey,
+            curveSecretKey: options.curve.secretKey
+          })
         })
         dealer.connect(options.endpoint)
         return dealer
