@@ -13,13 +13,15 @@
  *   backoff_initial: 500ms   # reconnect backoff, doubling up to backoff_max
  *   backoff_max: 30s
  *   batch_size: 500          # outbox rows per request
+ *   curve: false             # encrypt; this edge's key pair is keys/<edge_id>.key|.pub (`keys generate`)
+ *   server_public_key: <Z85> # with curve on: the server's keys/server.pub (default: keys/server.pub here)
  *   outbox:
  *     max_rows: 1000000      # null = unbounded; beyond it the oldest rows are dropped (counted, logged)
  *     max_age: 30d           # null = unbounded
  * ```
  */
 import { Schema } from "effect"
-import { containing, expecting, NonEmptyText, NullablePositiveDuration, NullablePositiveInt, optionalKey, PositiveDuration, PositiveInt } from "../fields.js"
+import { containing, expecting, Flag, NonEmptyText, NullablePositiveDuration, NullablePositiveInt, optionalKey, PositiveDuration, PositiveInt } from "../fields.js"
 
 export const EdgeIdText = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z0-9._-]{1,200}$/),
@@ -31,6 +33,11 @@ export const ZmqEndpoint = Schema.String.pipe(
   expecting("a ZeroMQ endpoint such as tcp://127.0.0.1:4250 or ipc:///path")
 )
 
+export const CurvePublicKey = Schema.String.pipe(
+  Schema.pattern(/^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/),
+  expecting("a CURVE public key as 40 Z85 characters")
+)
+
 export const UpstreamSection = Schema.Struct({
   endpoint: ZmqEndpoint,
   edgeId: EdgeIdText.pipe(Schema.propertySignature, Schema.fromKey("edge_id")),
@@ -40,6 +47,8 @@ export const UpstreamSection = Schema.Struct({
   backoffInitial: optionalKey("backoff_initial", PositiveDuration),
   backoffMax: optionalKey("backoff_max", PositiveDuration),
   batchSize: optionalKey("batch_size", PositiveInt.pipe(Schema.lessThanOrEqualTo(5_000))),
+  curve: Schema.optionalWith(Flag, { exact: true, default: () => false }),
+  serverPublicKey: optionalKey("server_public_key", CurvePublicKey),
   outbox: Schema.optionalWith(
     Schema.Struct({
       maxRows: optionalKey("max_rows", NullablePositiveInt),
