@@ -8,14 +8,16 @@
  *   endpoint: tcp://0.0.0.0:4250   # port 0 picks a free port (run/ports.json: edge_hub)
  *   heartbeat_interval: 5s         # as the edges send them
  *   missed_heartbeats: 3           # silent this many intervals = offline
+ *   curve: false                   # encrypt; the hub's key pair is keys/server.key|.pub (`keys generate`)
  *   credentials:
  *     pump-station-7:
  *       token: sha256:<64 hex>     # the hash of the edge's token, never the token
+ *       curve_public_key: <Z85>    # with curve on: this edge's public key (default keys/<edge id>.pub)
  * ```
  */
 import { Schema } from "effect"
 import { containing, expecting, Flag, optionalKey, PositiveDuration, PositiveInt } from "../fields.js"
-import { EdgeIdText, ZmqEndpoint } from "./upstream.js"
+import { CurvePublicKey, EdgeIdText, ZmqEndpoint } from "./upstream.js"
 
 export const defaultEdgesEndpoint = "tcp://127.0.0.1:4250"
 
@@ -29,10 +31,14 @@ export const EdgesSection = Schema.Struct({
   endpoint: Schema.optionalWith(ZmqEndpoint, { exact: true, default: () => defaultEdgesEndpoint }),
   heartbeatInterval: optionalKey("heartbeat_interval", PositiveDuration),
   missedHeartbeats: optionalKey("missed_heartbeats", PositiveInt),
+  curve: Schema.optionalWith(Flag, { exact: true, default: () => false }),
   credentials: Schema.optionalWith(
     Schema.Record({
       key: EdgeIdText,
-      value: Schema.Struct({ token: TokenHash }).pipe(containing("a mapping with token"))
+      value: Schema.Struct({
+        token: TokenHash,
+        curvePublicKey: optionalKey("curve_public_key", CurvePublicKey)
+      }).pipe(containing("a mapping with token (and optionally curve_public_key)"))
     }).pipe(containing("a mapping of edge id to credential")),
     { exact: true, default: () => ({}) }
   )
