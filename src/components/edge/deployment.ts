@@ -32,8 +32,15 @@ export const upstreamLayer = (deployment: Deployment): Layer.Layer<never, Compon
     Layer.unwrapEffect(
       Effect.map(sqliteOf(deployment, name), (sqlite) =>
         lazyLayer(
-          () => import("./onSqlite.js"),
-          (edge) => Layer.discard(edge.upstreamLayer(sqlite, upstreamOptionsOf(section)))
+          () => Promise.all([import("./onSqlite.js"), import("./curveKeys.js")]),
+          ([edge, keys]) =>
+            Layer.discard(
+              Layer.unwrapEffect(
+                Effect.map(keys.upstreamCurveOf(section, deployment.root), (curve) =>
+                  edge.upstreamLayer(sqlite, { ...upstreamOptionsOf(section), curve })
+                )
+              )
+            )
         )
       )
     )
@@ -55,11 +62,15 @@ export const hubLayer = (
     Layer.unwrapEffect(
       Effect.map(sqliteOf(deployment, name), (sqlite) =>
         lazyLayer(
-          () => Promise.all([import("./onSqlite.js"), import("./Hub.js")]),
-          ([edge, HubModule]) =>
+          () => Promise.all([import("./onSqlite.js"), import("./Hub.js"), import("./curveKeys.js")]),
+          ([edge, HubModule, keys]) =>
             Layer.provideMerge(
               Layer.effectDiscard(Effect.flatMap(HubModule.Hub, (hub) => reportEndpoint("edge_hub", hub.endpoint))),
-              edge.hubLayer(sqlite, hubOptionsOf(section))
+              Layer.unwrapEffect(
+                Effect.map(keys.hubCurveOf(section, deployment.root), (curve) =>
+                  edge.hubLayer(sqlite, { ...hubOptionsOf(section), curve })
+                )
+              )
             )
         )
       )
