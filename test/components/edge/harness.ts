@@ -3,20 +3,23 @@ import { Effect, HashMap, Layer, Logger } from "effect"
 import * as path from "node:path"
 import * as LocalBroker from "../../../src/components/broker/Local.js"
 import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
-import { Hub } from "../../../src/components/edge/Hub.js"
+import { Hub, type HubOptions } from "../../../src/components/edge/Hub.js"
 import { hubLayer } from "../../../src/components/edge/onSqlite.js"
 import { hashToken } from "../../../src/components/registry/zmq/credentials.js"
 
 /** The one edge the test servers know. */
 export const edgeToken = "edge-token-1"
 
-/** The server: its SQLite store (for its execution log) and the hub on the same connection; log lines go to `logs`. */
-export const serverLayer = (filename: string, endpoint: string, logs: Array<string> = []) =>
+/**
+ * The server: its SQLite store (for its execution log) and the hub on the same connection; log lines go to `logs`.
+ * `hub` overrides hub options (e.g. CURVE).
+ */
+export const serverLayer = (filename: string, endpoint: string, logs: Array<string> = [], hub: Partial<HubOptions> = {}) =>
   Layer.merge(
     SqliteStore.layer({ filename }),
     hubLayer(
       { filename },
-      { endpoint, credentials: { "edge-1": hashToken(edgeToken) }, heartbeatIntervalMs: 200, missedHeartbeats: 3 }
+      { endpoint, credentials: { "edge-1": hashToken(edgeToken) }, heartbeatIntervalMs: 200, missedHeartbeats: 3, ...hub }
     )
   ).pipe(
     Layer.provideMerge(LocalBroker.layer),
