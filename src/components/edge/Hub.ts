@@ -10,6 +10,11 @@
  * Edges are tracked in `edge_nodes` (migration 4): online/offline (silent for
  * `missedHeartbeats` intervals = offline), last seen, the backlog and drop
  * count they report, and their clock skew measured at each hello.
+ *
+ * Every reply also carries the schedule-assignment ops after the version the
+ * edge reports it has applied (assignments.ts), and the hub records that
+ * version as the one the edge runs. The EdgeAssignments service is built
+ * here, on the same connection.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Data, Effect, Either, Layer, Schedule, Schema, type Scope } from "effect"
@@ -19,7 +24,8 @@ import { parseTokenHash, tokenMatches } from "../registry/zmq/credentials.js"
 import type { CurveServerOptions } from "../registry/zmq/options.js"
 import { serveAllowList } from "../registry/zmq/zap.js"
 import { makeImmediateTransaction } from "../datastore/sqlite/transaction.js"
-import { decodeEdgeMessage, type EdgeMessage, encode, type HubMessage, type OutboxRow } from "./protocol.js"
+import * as Assignments from "./assignments.js"
+import { decodeEdgeMessage, type EdgeMessage, encodeHubMessage, type HubMessage, type OutboxRow } from "./protocol.js"
 
 export interface HubOptions {
   /** ZeroMQ endpoint to bind; port 0 picks a free port (see `Hub.endpoint`). */
@@ -98,7 +104,9 @@ const bindRouter = (endpoint: string, curve: CurveServerOptions | null, context:
 
 const peerName = (peer: Buffer) => `0x${peer.toString("hex")}`
 
-export const make = (options: HubOptions): Effect.Effect<HubShape, EdgeHubError, SqlClient.SqlClient | Scope.Scope> =>
+export const make = (
+  options: HubOptions
+): Effect.Effect<readonly [HubShape, Assignments.EdgeAssignmentsShape], EdgeHubError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const immediate = makeImmediateTransaction(sql)
@@ -116,11 +124,12 @@ export const make = (options: HubOptions): Effect.Effect<HubShape, EdgeHubError,
     }
     const socket = yield* bindRouter(options.endpoint, curve, context)
     const endpoint = socket.lastEndpoint ?? options.endpoint
+    const assignments = yield* Assignments.make({ endpoint, configured: Object.keys(options.credentials) })
     // ROUTER identity → edge id, set by an accepted hello.
     const registered = new Map<string, string>()
 
     const reply = (peer: Buffer, message: HubMessage) =>
-      Effect.tryPromise(() => socket.send([peer, ...encode(message)])).pipe(
+      Effect.tryPromise(() => socket.send([peer, ...encodeHubMessage(message)])).pipe(
         Effect.catchAll((error) => Effect.logWarning("edge hub: reply not sent").pipe(Effect.annotateLogs({ error: String(error) })))
       )
 
@@ -145,30 +154,48 @@ export const make = (options: HubOptions): Effect.Effect<HubShape, EdgeHubError,
         }
         const now = clock.unsafeCurrentTimeMillis()
         const skew = message.sentAt - now
-        const received = yield* immediate(
+        const [received, pending] = yield* immediate(
           Effect.zipRight(
-            sql`INSERT INTO edge_nodes (edge_id, status, registered_at, last_seen_at, last_received_id, backlog, dropped, clock_skew_ms)
-                VALUES (${message.edgeId}, 'online', ${now}, ${now}, 0, ${message.backlog}, ${message.dropped}, ${skew})
+            sql`INSERT INTO edge_nodes (edge_id, status, registered_at, last_seen_at, last_received_id, backlog, dropped,
+                  clock_skew_ms, applied_version)
+                VALUES (${message.edgeId}, 'online', ${now}, ${now}, 0, ${message.backlog}, ${message.dropped}, ${skew},
+                  ${message.applied})
                 ON CONFLICT (edge_id) DO UPDATE SET status = 'online', registered_at = excluded.registered_at,
                   last_seen_at = excluded.last_seen_at, backlog = excluded.backlog, dropped = excluded.dropped,
-                  clock_skew_ms = excluded.clock_skew_ms`,
-            lastReceived(message.edgeId)
+                  clock_skew_ms = excluded.clock_skew_ms, applied_version = excluded.applied_version`,
+            Effect.all([lastReceived(message.edgeId), assignments.pending(message.edgeId, message.applied)])
           )
         )
+        if (message.applied > pending.latest) {
+          yield* Effect.logWarning("edge runs an assignment version this server never issued (database replaced?)").pipe(
+            Effect.annotateLogs({ edgeId: message.edgeId, applied: message.applied, latest: pending.latest })
+          )
+        }
         // an edge reconnecting comes back under a new routing id: forget its old ones
         for (const [key, edgeId] of registered) if (edgeId === message.edgeId) registered.delete(key)
         registered.set(peer.toString("latin1"), message.edgeId)
         yield* Effect.logInfo("edge online").pipe(
-          Effect.annotateLogs({ edgeId: message.edgeId, backlog: message.backlog, clockSkewMs: skew, received })
+          Effect.annotateLogs({
+            edgeId: message.edgeId, backlog: message.backlog, clockSkewMs: skew, received,
+            applied: message.applied, latest: pending.latest
+          })
         )
-        return { _tag: "welcome", ref: message.ref, serverTime: now, received } as const
+        return { _tag: "welcome", ref: message.ref, serverTime: now, received, assignments: pending } as const
       })
 
-    const seen = (edgeId: string, message: { readonly backlog: number; readonly dropped: number }, lastId: number | null) =>
+    type Reported = Extract<EdgeMessage, { _tag: "heartbeat" | "rows" }>
+    const seen = (edgeId: string, message: Reported, lastId: number | null) =>
       sql`UPDATE edge_nodes SET status = 'online', last_seen_at = ${clock.unsafeCurrentTimeMillis()},
-            backlog = ${message.backlog}, dropped = ${message.dropped},
+            backlog = ${message.backlog}, dropped = ${message.dropped}, applied_version = ${message.applied},
             last_received_id = MAX(last_received_id, ${lastId ?? 0})
           WHERE edge_id = ${edgeId}`
+
+    /** The ack: the highest row id held, and the assignment ops the edge has not applied yet. */
+    const ack = (edgeId: string, message: Reported, received: number) =>
+      Effect.map(
+        assignments.pending(edgeId, message.applied),
+        (pending) => ({ _tag: "ack", ref: message.ref, received, assignments: pending }) as const
+      )
 
     const store = (edgeId: string, rows: ReadonlyArray<OutboxRow>) =>
       Effect.gen(function* () {
@@ -190,7 +217,7 @@ export const make = (options: HubOptions): Effect.Effect<HubShape, EdgeHubError,
       }
       if (message._tag === "heartbeat") {
         return Effect.zipRight(seen(edgeId, message, null), lastReceived(edgeId)).pipe(
-          Effect.map((received) => ({ _tag: "ack", ref: message.ref, received }) as const)
+          Effect.flatMap((received) => ack(edgeId, message, received))
         )
       }
       if (!inOrder(message.rows)) {
@@ -198,7 +225,7 @@ export const make = (options: HubOptions): Effect.Effect<HubShape, EdgeHubError,
       }
       return immediate(
         Effect.tap(store(edgeId, message.rows), ({ received }) => seen(edgeId, message, received))
-      ).pipe(Effect.map(({ received }) => ({ _tag: "ack", ref: message.ref, received }) as const))
+      ).pipe(Effect.flatMap(({ received }) => ack(edgeId, message, received)))
     }
 
     const onFrames = (frames: Array<Buffer>) => {
@@ -235,8 +262,15 @@ export const make = (options: HubOptions): Effect.Effect<HubShape, EdgeHubError,
         FROM edge_nodes ORDER BY edge_id`.pipe(Effect.flatMap(decodeEdgeNodes), Effect.orDie)
 
     yield* Effect.logInfo(`edge hub listening on ${endpoint}`)
-    return { endpoint, edges }
+    return [{ endpoint, edges }, assignments] as const
   })
 
-export const layer = (options: HubOptions): Layer.Layer<Hub, EdgeHubError, SqlClient.SqlClient> =>
-  Layer.scoped(Hub, make(options))
+/** The hub, and the assignments it serves (read by the portal). */
+export const layer = (
+  options: HubOptions
+): Layer.Layer<Hub | Assignments.EdgeAssignments, EdgeHubError, SqlClient.SqlClient> =>
+  Layer.scopedContext(
+    Effect.map(make(options), ([hub, assignments]) =>
+      Context.make(Hub, hub).pipe(Context.add(Assignments.EdgeAssignments, assignments))
+    )
+  )

@@ -5,6 +5,11 @@
  * batches, one request at a time, deleting what the hub acknowledges —
  * at least once, the hub deduplicates. Idle, it heartbeats.
  *
+ * Every reply carries the schedule-assignment ops after the version the edge
+ * reported; they are applied to the edge's store (assignmentsEdge.ts) before
+ * the next request, which reports the new version (and comes at once while
+ * the server holds more).
+ *
  * Everything runs on background fibers: a lost link (no reply within
  * `replyTimeoutMs`, or no connection to send on) ends the session, and the
  * next one starts after an exponential backoff (reset by a welcome). The
@@ -15,8 +20,10 @@ import type { SqlClient } from "@effect/sql"
 import { Context, Data, Effect, Either, Layer, Queue, Ref, type Scope } from "effect"
 import * as zmq from "zeromq"
 import { receiveLoop } from "../../protocol/socketLoops.js"
+import type { DataStore } from "../../services/DataStore.js"
+import * as Applied from "./assignmentsEdge.js"
 import * as Outbox from "./Outbox.js"
-import { decodeHubMessage, type EdgeMessage, encode, type HubMessage } from "./protocol.js"
+import { type Assignments, decodeHubMessage, type EdgeMessage, encodeEdgeMessage, type HubMessage } from "./protocol.js"
 
 export interface UpstreamOptions {
   /** The server's edge hub, e.g. tcp://server:4250. */
@@ -57,6 +64,8 @@ export interface UpstreamShape {
   readonly backlog: Effect.Effect<number>
   /** Outbox rows dropped by its bound since this process started. */
   readonly dropped: Effect.Effect<number>
+  /** The schedule-assignment version the edge has applied (0: none). */
+  readonly applied: Effect.Effect<number>
 }
 
 export class Upstream extends Context.Tag("schedulezero/EdgeUpstream")<Upstream, UpstreamShape>() {}
@@ -66,9 +75,10 @@ class SessionEnded extends Data.TaggedError("SessionEnded")<{ readonly reason: s
 
 export const make = (
   options: UpstreamOptions
-): Effect.Effect<UpstreamShape, never, SqlClient.SqlClient | Scope.Scope> =>
+): Effect.Effect<UpstreamShape, never, SqlClient.SqlClient | DataStore | Scope.Scope> =>
   Effect.gen(function* () {
     const outbox = yield* Outbox.make(options.outbox)
+    const assigned = yield* Applied.make
     const clock = yield* Effect.clock
     const status = yield* Ref.make<UpstreamStatus>({ connected: false, clockSkewMs: null, lastError: null })
     const socket = yield* Effect.acquireRelease(
@@ -109,7 +119,7 @@ export const make = (
         ref += 1
         const mine = ref
         yield* Effect.tryPromise({
-          try: () => socket.send(encode(build(mine))),
+          try: () => socket.send(encodeEdgeMessage(build(mine))),
           catch: () => new SessionEnded({ reason: "no connection to the server" })
         })
         const answer = yield* Queue.take(replies).pipe(
@@ -123,42 +133,61 @@ export const make = (
         return answer
       })
 
-    const counts = Effect.all({ backlog: outbox.backlog, dropped: outbox.dropped })
+    const counts = Effect.all({ backlog: outbox.backlog, dropped: outbox.dropped, applied: assigned.applied })
+
+    /** Applies the ops a reply carries; true while the server holds more than the edge has applied. */
+    const takeAssignments = (assignments: Assignments) =>
+      Effect.map(
+        assignments.ops.length === 0 ? assigned.applied : assigned.apply(assignments.ops),
+        (applied) => applied < assignments.latest
+      )
 
     const register = Effect.gen(function* () {
       yield* Queue.takeAll(replies)
       const sentAt = clock.unsafeCurrentTimeMillis()
-      const { backlog, dropped } = yield* counts
+      const { backlog, dropped, applied } = yield* counts
       const welcome = yield* request((ref) => ({
-        _tag: "hello", ref, edgeId: options.edgeId, token: options.token, sentAt, backlog, dropped
+        _tag: "hello", ref, edgeId: options.edgeId, token: options.token, sentAt, backlog, dropped, applied
       }))
       if (welcome._tag !== "welcome") return yield* new SessionEnded({ reason: `expected welcome, got ${welcome._tag}` })
       const clockSkewMs = Math.round((sentAt + clock.unsafeCurrentTimeMillis()) / 2 - welcome.serverTime)
       yield* outbox.acknowledge(welcome.received)
       yield* Ref.set(status, { connected: true, clockSkewMs, lastError: null })
       yield* Effect.logInfo("upstream connected").pipe(
-        Effect.annotateLogs({ endpoint: options.endpoint, backlog, clockSkewMs, serverHolds: welcome.received })
+        Effect.annotateLogs({
+          endpoint: options.endpoint, backlog, clockSkewMs, serverHolds: welcome.received,
+          applied, latestAssignment: welcome.assignments.latest
+        })
       )
+      return yield* takeAssignments(welcome.assignments)
     })
 
-    const deliver = Effect.gen(function* () {
-      let lastRequestAt = clock.unsafeCurrentTimeMillis()
-      while (true) {
-        const rows = yield* outbox.next(options.batchSize)
-        if (rows.length > 0 || clock.unsafeCurrentTimeMillis() - lastRequestAt >= options.heartbeatIntervalMs) {
-          const { backlog, dropped } = yield* counts
-          const ack = yield* request((ref) =>
-            rows.length > 0 ? { _tag: "rows", ref, rows, backlog, dropped } : { _tag: "heartbeat", ref, backlog, dropped }
-          )
-          if (ack._tag === "ack") yield* outbox.acknowledge(ack.received)
-          lastRequestAt = clock.unsafeCurrentTimeMillis()
-        } else {
-          yield* Effect.sleep(options.pollIntervalMs)
+    /** `behind`: the server holds assignment ops the edge has not applied, so the next request goes at once. */
+    const deliver = (behindAtStart: boolean) =>
+      Effect.gen(function* () {
+        let behind = behindAtStart
+        let lastRequestAt = clock.unsafeCurrentTimeMillis()
+        while (true) {
+          const rows = yield* outbox.next(options.batchSize)
+          if (rows.length > 0 || behind || clock.unsafeCurrentTimeMillis() - lastRequestAt >= options.heartbeatIntervalMs) {
+            const { backlog, dropped, applied } = yield* counts
+            const ack = yield* request((ref) =>
+              rows.length > 0
+                ? { _tag: "rows", ref, rows, backlog, dropped, applied }
+                : { _tag: "heartbeat", ref, backlog, dropped, applied }
+            )
+            if (ack._tag === "ack") {
+              yield* outbox.acknowledge(ack.received)
+              behind = yield* takeAssignments(ack.assignments)
+            }
+            lastRequestAt = clock.unsafeCurrentTimeMillis()
+          } else {
+            yield* Effect.sleep(options.pollIntervalMs)
+          }
         }
-      }
-    })
+      })
 
-    const session = Effect.zipRight(register, deliver)
+    const session = Effect.flatMap(register, deliver)
 
     const run = Effect.gen(function* () {
       let failures = 0
@@ -182,8 +211,8 @@ export const make = (
         Effect.forever
       )
     )
-    return { status: Ref.get(status), backlog: outbox.backlog, dropped: outbox.dropped }
+    return { status: Ref.get(status), backlog: outbox.backlog, dropped: outbox.dropped, applied: assigned.applied }
   })
 
-export const layer = (options: UpstreamOptions): Layer.Layer<Upstream, never, SqlClient.SqlClient> =>
+export const layer = (options: UpstreamOptions): Layer.Layer<Upstream, never, SqlClient.SqlClient | DataStore> =>
   Layer.scoped(Upstream, make(options))

@@ -13,6 +13,8 @@ import { lazyLayer } from "../../modes/lazy.js"
 import { ComponentFailed } from "../../modes/StartupError.js"
 import { sqliteOptionsOf } from "../../modes/store.js"
 import { hubEnabled, hubOptionsOf, upstreamOptionsOf } from "./fromConfig.js"
+import type { DataStore } from "../../services/DataStore.js"
+import type { EdgeAssignments } from "./assignments.js"
 import type { Hub } from "./Hub.js"
 
 const sqliteOf = (deployment: Deployment, name: string) => {
@@ -22,8 +24,8 @@ const sqliteOf = (deployment: Deployment, name: string) => {
     : Effect.fail(new ComponentFailed({ component: name, reason: `needs store.type sqlite, not ${store.type}` }))
 }
 
-/** The edge side: connects out to `upstream.endpoint`. Nothing when the section is absent. */
-export const upstreamLayer = (deployment: Deployment): Layer.Layer<never, ComponentFailed> => {
+/** The edge side: connects out to `upstream.endpoint`; applies assignments through the store. Nothing when the section is absent. */
+export const upstreamLayer = (deployment: Deployment): Layer.Layer<never, ComponentFailed, DataStore> => {
   const section = deployment.config.upstream
   if (section === null) return Layer.empty
   const name = "upstream (edge sync)"
@@ -49,11 +51,11 @@ export const upstreamLayer = (deployment: Deployment): Layer.Layer<never, Compon
 
 /**
  * The server side: binds `edges.endpoint` and reports it as `edge_hub`; the Hub
- * service (its edges) stays in the context for whoever lists them. Nothing unless enabled.
+ * and EdgeAssignments services stay in the context (the portal serves them). Nothing unless enabled.
  */
 export const hubLayer = (
   deployment: Deployment
-): Layer.Layer<Hub, ComponentFailed, BoundAddresses> | Layer.Layer<never> => {
+): Layer.Layer<Hub | EdgeAssignments, ComponentFailed, BoundAddresses> | Layer.Layer<never> => {
   const section = deployment.config.edges
   if (!hubEnabled(section)) return Layer.empty
   const name = "edge hub"

@@ -8,18 +8,22 @@ import { Layer } from "effect"
 import { resolveOptions, type SqliteOptions } from "../datastore/Sqlite.js"
 import { ClientLive, SqliteStoreOptions } from "../datastore/sqlite/Client.js"
 import type { DatabaseRefused } from "../datastore/sqlite/errors.js"
+import type { DataStore } from "../../services/DataStore.js"
+import type { EdgeAssignments } from "./assignments.js"
 import * as Hub from "./Hub.js"
 import * as Upstream from "./Upstream.js"
 
 const storeClient = (sqlite: SqliteOptions) =>
   ClientLive.pipe(Layer.provide(Layer.succeed(SqliteStoreOptions, resolveOptions(sqlite))))
 
+/** The upstream also needs the store itself: it applies the server's schedule assignments through it. */
 export const upstreamLayer = (
   sqlite: SqliteOptions,
   options: Upstream.UpstreamOptions
-): Layer.Layer<Upstream.Upstream, DatabaseRefused> => Upstream.layer(options).pipe(Layer.provide(storeClient(sqlite)))
+): Layer.Layer<Upstream.Upstream, DatabaseRefused, DataStore> => Upstream.layer(options).pipe(Layer.provide(storeClient(sqlite)))
 
 export const hubLayer = (
   sqlite: SqliteOptions,
   options: Hub.HubOptions
-): Layer.Layer<Hub.Hub, DatabaseRefused | Hub.EdgeHubError> => Hub.layer(options).pipe(Layer.provide(storeClient(sqlite)))
+): Layer.Layer<Hub.Hub | EdgeAssignments, DatabaseRefused | Hub.EdgeHubError> =>
+  Hub.layer(options).pipe(Layer.provide(storeClient(sqlite)))

@@ -7,6 +7,9 @@
  * Decoding never throws: a bad frame set becomes a string naming what is wrong.
  */
 import { Either, ParseResult, Schema } from "effect"
+import { CoalescePolicy } from "../../domain/Coalesce.js"
+import { Args, Kwargs, Metadata } from "../../domain/ids.js"
+import { Trigger } from "../../domain/triggers/schema.js"
 import { executionOutcomes } from "../../services/ExecutionLog.js"
 
 export const header = "SZE1"
@@ -49,8 +52,59 @@ export type OutboxRow = typeof OutboxRow.Type
 
 const EdgeId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,200}$/))
 
-/** What the edge reports about its outbox with every request. */
-const Backlog = { backlog: NonNegativeInt, dropped: NonNegativeInt }
+/** A schedule id on an edge (the pattern the API checks, so an id is also a safe URL segment). */
+export const AssignedScheduleId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]{1,200}$/))
+
+/**
+ * A schedule as the server assigns it to an edge: the task it runs (created on
+ * the edge when it has no task of that id) and the schedule's fields, the
+ * trigger in its stored form (built on the server at assignment time).
+ */
+export const AssignedSchedule = Schema.Struct({
+  taskId: Schema.NonEmptyTrimmedString,
+  handler: Schema.NonEmptyTrimmedString,
+  method: Schema.NonEmptyTrimmedString,
+  trigger: Trigger,
+  args: Args,
+  kwargs: Kwargs,
+  paused: Schema.Boolean,
+  coalesce: CoalescePolicy,
+  misfireGraceTime: Schema.NullOr(Schema.NonNegative),
+  maxJitter: Schema.NullOr(Schema.NonNegative),
+  jobResultExpirationTime: Schema.NonNegative,
+  metadata: Metadata
+})
+export type AssignedSchedule = typeof AssignedSchedule.Type
+
+/** Position in an edge's assignment log: 1, 2, 3… per edge. */
+const Version = NonNegativeInt.pipe(Schema.positive())
+const opFields = { version: Version, scheduleId: AssignedScheduleId }
+
+/** One entry of an edge's assignment log; the edge applies them in version order. */
+export const AssignmentOp = Schema.Union(
+  Schema.TaggedStruct("put", { ...opFields, schedule: AssignedSchedule }),
+  Schema.TaggedStruct("pause", opFields),
+  Schema.TaggedStruct("resume", opFields),
+  Schema.TaggedStruct("remove", opFields)
+)
+export type AssignmentOp = typeof AssignmentOp.Type
+export type AssignmentOpKind = AssignmentOp["_tag"]
+
+/** Assignment ops per reply, at most. */
+export const maxOpsPerReply = 100
+
+/**
+ * What the edge reports with every request: its outbox, and the assignment
+ * version it has applied (the hub answers with the ops after it).
+ */
+const Backlog = { backlog: NonNegativeInt, dropped: NonNegativeInt, applied: NonNegativeInt }
+
+/** The ops after the edge's applied version (oldest first, at most maxOpsPerReply) and the latest version. */
+const Assignments = Schema.Struct({
+  latest: NonNegativeInt,
+  ops: Schema.Array(AssignmentOp).pipe(Schema.maxItems(maxOpsPerReply))
+})
+export type Assignments = typeof Assignments.Type
 
 export const Hello = Schema.TaggedStruct("hello", {
   ref: NonNegativeInt,
@@ -74,15 +128,21 @@ export const Welcome = Schema.TaggedStruct("welcome", {
   /** The hub's clock when it answered (ms since the epoch). */
   serverTime: Int,
   /** Highest row id of this edge the server already holds: the edge may delete up to it. */
-  received: NonNegativeInt
+  received: NonNegativeInt,
+  assignments: Assignments
 })
-export const Ack = Schema.TaggedStruct("ack", { ref: NonNegativeInt, received: NonNegativeInt })
+export const Ack = Schema.TaggedStruct("ack", { ref: NonNegativeInt, received: NonNegativeInt, assignments: Assignments })
 export const Refused = Schema.TaggedStruct("refused", { ref: NonNegativeInt, reason: Schema.String })
 export const HubMessage = Schema.Union(Welcome, Ack, Refused)
 export type HubMessage = typeof HubMessage.Type
 
-/** A message as the frames to send after any routing frames. */
-export const encode = (message: EdgeMessage | HubMessage): [string, string] => [header, JSON.stringify(message)]
+/** An edge message as the frames to send (its fields are plain JSON: no schema encoding on the hot path of rows). */
+export const encodeEdgeMessage = (message: EdgeMessage): [string, string] => [header, JSON.stringify(message)]
+
+const encodeHub = Schema.encodeSync(HubMessage)
+
+/** A hub message as the frames to send after the routing frame (triggers in assignment ops need their encoding). */
+export const encodeHubMessage = (message: HubMessage): [string, string] => [header, JSON.stringify(encodeHub(message))]
 
 const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
   const decodeJson = Schema.decodeUnknownEither(Schema.parseJson(schema), { errors: "first" })

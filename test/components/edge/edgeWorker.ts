@@ -20,17 +20,14 @@ const [filename, endpoint, count] = process.argv.slice(2) as [string, string, st
 const task = Task.make({ id: TaskId.make("read-meter"), handler: HandlerId.make("meter"), method: "read", maxRunningJobs: null })
 const scheduler = SchedulerId.make(`edge-worker-${process.pid}`)
 
-const edge = Layer.merge(
-  SqliteStore.layer({ filename }),
-  upstreamLayer(
-    { filename },
-    {
-      endpoint, edgeId: "edge-1", token: "edge-token-1",
-      heartbeatIntervalMs: 200, replyTimeoutMs: 1_000, backoffInitialMs: 20, backoffMaxMs: 200,
-      batchSize: 30, pollIntervalMs: 20, trimIntervalMs: 1_000, outbox: { maxRows: null, maxAgeMs: null }
-    }
-  )
-).pipe(Layer.provide(LocalBroker.layer))
+const edge = upstreamLayer(
+  { filename },
+  {
+    endpoint, edgeId: "edge-1", token: "edge-token-1",
+    heartbeatIntervalMs: 200, replyTimeoutMs: 1_000, backoffInitialMs: 20, backoffMaxMs: 200,
+    batchSize: 30, pollIntervalMs: 20, trimIntervalMs: 1_000, outbox: { maxRows: null, maxAgeMs: null }
+  }
+).pipe(Layer.provideMerge(SqliteStore.layer({ filename })), Layer.provide(LocalBroker.layer))
 
 const program = Effect.gen(function* () {
   const store = yield* DataStore

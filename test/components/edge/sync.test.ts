@@ -35,7 +35,8 @@ const upstreamOptions = (endpoint: string, overrides: Partial<UpstreamOptions> =
 
 /** The edge: its SQLite store and the upstream on the same connection. */
 const edgeLayer = (filename: string, options: UpstreamOptions) =>
-  Layer.mergeAll(SqliteStore.layer({ filename }), upstreamLayer({ filename }, options)).pipe(
+  upstreamLayer({ filename }, options).pipe(
+    Layer.provideMerge(SqliteStore.layer({ filename })),
     Layer.provideMerge(LocalBroker.layer)
   )
 
