@@ -58,8 +58,9 @@ export const composeLayer = (deployment: Deployment, defaults: ComponentDefaults
   const handlers = handlersLayer(deployment, defaults.remoteHandlers).pipe(Layer.provide(bound))
   const jobLog = Layer.scopedDiscard(logJobOutcomes).pipe(Layer.provide(broker))
   const notifiers = notifiersLayer(deployment).pipe(Layer.provide(Layer.merge(broker, store)))
-  // edge sync (issue 7): the upstream's outbox trigger is in place before the first job is logged
-  const upstream = EdgeSync.upstreamLayer(deployment)
+  // edge sync (issue 7): the upstream's outbox trigger is in place before the first job is logged;
+  // it applies the server's schedule assignments through the store
+  const upstream = EdgeSync.upstreamLayer(deployment).pipe(Layer.provide(store))
   const edgeHub = EdgeSync.hubLayer(deployment).pipe(Layer.provide(bound))
   // jobLog and notifiers are given to the scheduler so that they are
   // subscribed before the scheduler runs its first job.
