@@ -78,20 +78,18 @@ export const edgeSync = (): Effect.Effect<Metrics, unknown> =>
         )
       )
       const edgeFile = path.join(dir, "edge.db")
+      // the upstream applies schedule assignments through the store, so it is given the store
       const edge = yield* Layer.build(
-        Layer.merge(
-          SqliteStore.layer({ filename: edgeFile }),
-          upstreamLayer(
-            { filename: edgeFile },
-            {
-              endpoint, edgeId: "edge", token,
-              heartbeatIntervalMs: defaults.heartbeatIntervalMs, replyTimeoutMs: defaults.replyTimeoutMs,
-              backoffInitialMs: 20, backoffMaxMs: 100, batchSize: defaults.batchSize,
-              pollIntervalMs: defaults.pollIntervalMs, trimIntervalMs: defaults.trimIntervalMs,
-              outbox: { maxRows: null, maxAgeMs: null }
-            }
-          )
-        ).pipe(Layer.provide(LocalBroker.layer))
+        upstreamLayer(
+          { filename: edgeFile },
+          {
+            endpoint, edgeId: "edge", token,
+            heartbeatIntervalMs: defaults.heartbeatIntervalMs, replyTimeoutMs: defaults.replyTimeoutMs,
+            backoffInitialMs: 20, backoffMaxMs: 100, batchSize: defaults.batchSize,
+            pollIntervalMs: defaults.pollIntervalMs, trimIntervalMs: defaults.trimIntervalMs,
+            outbox: { maxRows: null, maxAgeMs: null }
+          }
+        ).pipe(Layer.provideMerge(SqliteStore.layer({ filename: edgeFile })), Layer.provide(LocalBroker.layer))
       )
       yield* Effect.provide(bufferExecutions, edge)
       const upstream = yield* Effect.provide(Upstream, edge)
