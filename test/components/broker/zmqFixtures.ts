@@ -3,12 +3,16 @@ import { randomUUID } from "node:crypto"
 import { Effect, Schedule } from "effect"
 import * as zmq from "zeromq"
 import {
+  HandlerOffline,
+  HandlerOnline,
   JobAcquired,
   JobCancelRequested,
   JobAdded,
   JobReleased,
   ScheduleAdded,
+  SchedulePaused,
   ScheduleRemoved,
+  ScheduleResumed,
   ScheduleUpdated,
   type SchedulerEvent,
   SchedulerStarted,
@@ -17,7 +21,7 @@ import {
   TaskRemoved,
   TaskUpdated
 } from "../../../src/domain/events.js"
-import { JobId, ScheduleId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
+import { HandlerId, JobId, ScheduleId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
 import { JobError } from "../../../src/domain/JobResult.js"
 
 const at = new Date("2026-03-01T12:00:00.000Z")
@@ -51,6 +55,8 @@ export const everyKind: ReadonlyArray<SchedulerEvent> = [
   new ScheduleAdded({ timestamp: at, scheduleId, taskId, nextFireTime: at }),
   new ScheduleUpdated({ timestamp: at, scheduleId, taskId, nextFireTime: null }),
   new ScheduleRemoved({ timestamp: at, scheduleId, taskId, finished: true }),
+  new SchedulePaused({ timestamp: at, scheduleId, taskId }),
+  new ScheduleResumed({ timestamp: at, scheduleId, taskId, nextFireTime: at }),
   jobAdded(),
   new JobAcquired({ timestamp: at, jobId: JobId.make(randomUUID()), taskId, scheduleId: null, schedulerId, attempt: 1 }),
   jobReleased("error"),
@@ -61,6 +67,14 @@ export const everyKind: ReadonlyArray<SchedulerEvent> = [
     schedulerId,
     requestedBy: SchedulerId.make("sched-b"),
     reason: null
+  }),
+  new HandlerOnline({ timestamp: at, handlerId: HandlerId.make("mailer"), instanceId: "mailer-1", instancesOnline: 1 }),
+  new HandlerOffline({
+    timestamp: at,
+    handlerId: HandlerId.make("mailer"),
+    instanceId: "mailer-1",
+    reason: "heartbeat_lost",
+    instancesOnline: 0
   }),
   new SchedulerStarted({ timestamp: at, schedulerId }),
   new SchedulerStopped({ timestamp: at, schedulerId })

@@ -1,9 +1,19 @@
 /**
  * The publishing side: an XPUB socket (a PUB that also reports which topic
- * prefixes its subscribers want). Sending never waits: ZeroMQ queues up to
- * the high-water mark per subscriber and drops beyond it, so a slow or dead
- * subscriber costs the scheduler nothing. Events no subscriber wants are not
- * even encoded, so a stream nobody listens to is almost free.
+ * prefixes its subscribers want) fed from a bounded ring.
+ *
+ * Publishing only numbers the event and appends it to the ring: no encoding,
+ * no socket call on the scheduler's path. A sender drains the ring in chunks
+ * (one macrotask each), encoding each event and sending it. The socket is in
+ * no-drop mode: when a subscriber falls `highWaterMark` messages behind, a
+ * send is refused rather than silently lost, and the sender waits (retrying
+ * with a short backoff) instead of encoding messages nobody will get. The ring
+ * then fills, and further events are dropped there, unencoded and counted,
+ * each leaving a gap in `seq`/`topicSeq` for listeners to see. So a stalled
+ * subscriber costs the scheduler almost nothing; the price is that it holds
+ * the stream up for every subscriber until it reads again or disconnects.
+ * Events no subscriber wants (or all events, with nobody connected) are
+ * neither queued nor numbered.
  */
 import * as crypto from "node:crypto"
 import { Effect, Schedule, type Scope } from "effect"
@@ -12,11 +22,11 @@ import type { SchedulerEvent } from "../../../domain/events.js"
 import { receiveLoop } from "../../../protocol/socketLoops.js"
 import { encodeBody, headerPrefix } from "./envelope.js"
 import { type PublisherStats, ZmqBrokerError } from "./options.js"
-import { topicOf } from "./topics.js"
+import { topicKey, topicOf } from "./topics.js"
 
 export interface Publisher {
   readonly endpoint: string
-  /** Encodes and queues the event when a subscriber wants its topic; never blocks. */
+  /** Numbers and queues the event when a subscriber wants its topic (or counts it dropped); never blocks, never encodes. */
   readonly send: (event: SchedulerEvent) => void
   readonly stats: () => PublisherStats
 }
@@ -26,9 +36,10 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 const bind = (endpoint: string, highWaterMark: number) =>
   Effect.tryPromise({
     try: async () => {
-      // sendTimeout 0: zeromq.js otherwise parks a send (and refuses the next with EBUSY) after a
-      // burst of a few hundred; with it every send is queued or dropped at once, as PUB intends.
-      const socket = new zmq.XPublisher({ linger: 0, sendHighWaterMark: highWaterMark, sendTimeout: 0 })
+      // sendTimeout 0: every send settles at once (zeromq.js otherwise parks sends after a burst
+      // of a few hundred). noDrop: at the high-water mark a send is refused with EAGAIN instead of
+      // being lost silently, so the sender knows to wait.
+      const socket = new zmq.XPublisher({ linger: 0, sendHighWaterMark: highWaterMark, sendTimeout: 0, noDrop: true })
       try {
         await socket.bind(endpoint)
       } catch (error) {
@@ -49,6 +60,22 @@ const open = (endpoint: string, highWaterMark: number) =>
     (socket) => Effect.sync(() => socket.close())
   )
 
+/** Events sent per macrotask before the sender lets the event loop run. */
+const chunkSize = 512
+/** Backoff while a subscriber is at its high-water mark: the first retry, and the longest wait. */
+const firstRetryMs = 1
+const maxRetryMs = 50
+
+interface TopicState {
+  readonly frame: Buffer
+  /** The last topicSeq given. */
+  seq: number
+  /** Whether any subscription matches the topic; undefined until asked (cleared when subscriptions change). */
+  wanted: boolean | undefined
+}
+
+const isAgain = (error: unknown) => (error as { readonly code?: unknown } | null)?.code === "EAGAIN"
+
 export const makePublisher = (options: {
   readonly endpoint: string
   readonly instanceId: string
@@ -58,27 +85,45 @@ export const makePublisher = (options: {
     const socket = yield* open(options.endpoint, options.highWaterMark)
     const prefix = headerPrefix(options.instanceId, crypto.randomBytes(6).toString("base64url"))
     const subscriptions = new Set<string>()
-    // Per topic: does any subscription match it? Cleared whenever subscriptions change.
-    const wanted = new Map<string, boolean>()
-    // Per topic: its frame (made once) and the last topicSeq sent.
-    const topics = new Map<string, { readonly frame: Buffer; seq: number }>()
+    // Per topic key (topics.ts): its frame, counter and whether it is wanted.
+    const topics = new Map<string, TopicState>()
     let seq = 0
     let unmatched = 0
+    let published = 0
+    let dropped = 0
     let sendFailed = 0
+    let waits = 0
 
-    const isWanted = (topic: string): boolean => {
-      let match = wanted.get(topic)
-      if (match === undefined) {
-        match = false
-        for (const subscribed of subscriptions) {
-          if (topic.startsWith(subscribed)) {
-            match = true
-            break
-          }
-        }
-        wanted.set(topic, match)
+    // The ring: events numbered and waiting for the sender, in parallel arrays (no object per event).
+    const capacity = Math.max(1, options.highWaterMark)
+    const ringEvents: Array<SchedulerEvent | undefined> = new Array(capacity)
+    const ringTopics: Array<TopicState | undefined> = new Array(capacity)
+    const ringSeqs = new Float64Array(capacity)
+    const ringTopicSeqs = new Float64Array(capacity)
+    let head = 0
+    let queued = 0
+    let draining = false
+    let closed = false
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+      })
+    )
+
+    const wantedBySubscription = (topic: string): boolean => {
+      for (const subscribed of subscriptions) if (topic.startsWith(subscribed)) return true
+      return false
+    }
+
+    const stateOf = (event: SchedulerEvent): TopicState => {
+      const key = topicKey(event)
+      let state = topics.get(key)
+      if (state === undefined) {
+        state = { frame: Buffer.from(topicOf(event)), seq: 0, wanted: undefined }
+        topics.set(key, state)
       }
-      return match
+      if (state.wanted === undefined) state.wanted = wantedBySubscription(state.frame.toString("utf8"))
+      return state
     }
 
     // Subscription messages: byte 1 (subscribe) or 0 (unsubscribe), then the prefix.
@@ -90,35 +135,72 @@ export const makePublisher = (options: {
         const topic = frame.subarray(1).toString("utf8")
         if (frame[0] === 1) subscriptions.add(topic)
         else if (frame[0] === 0) subscriptions.delete(topic)
-        wanted.clear()
+        for (const state of topics.values()) state.wanted = undefined
       })
     yield* Effect.forkScoped(receiveLoop(socket, onSubscription))
 
-    const failed = () => {
-      sendFailed++
+    const nextMacrotask = () => new Promise<void>((resolve) => setImmediate(resolve))
+    // The body of the event at the head of the ring, kept while the socket refuses it.
+    let pending: string | null = null
+    let retryMs = firstRetryMs
+
+    const drain = async (): Promise<void> => {
+      while (queued > 0 && !closed) {
+        for (let n = 0; n < chunkSize && queued > 0; n++) {
+          const i = head
+          pending ??= encodeBody(prefix, ringSeqs[i]!, ringTopicSeqs[i]!, ringEvents[i]!)
+          try {
+            await socket.send([ringTopics[i]!.frame, pending])
+            published++
+            retryMs = firstRetryMs
+          } catch (error) {
+            if (closed) return
+            if (isAgain(error)) {
+              // A subscriber is a high-water mark behind: try the same message again shortly.
+              waits++
+              setTimeout(() => void drain(), retryMs)
+              retryMs = Math.min(maxRetryMs, retryMs * 2)
+              return
+            }
+            sendFailed++
+          }
+          pending = null
+          ringEvents[i] = undefined
+          ringTopics[i] = undefined
+          head = (head + 1) % capacity
+          queued--
+        }
+        await nextMacrotask()
+      }
+      draining = false
     }
+
     const send = (event: SchedulerEvent): void => {
       if (subscriptions.size === 0) {
         unmatched++
         return
       }
-      const topic = topicOf(event)
-      if (!isWanted(topic)) {
+      const state = stateOf(event)
+      if (!state.wanted) {
         unmatched++
         return
       }
-      let counter = topics.get(topic)
-      if (counter === undefined) {
-        counter = { frame: Buffer.from(topic), seq: 0 }
-        topics.set(topic, counter)
-      }
-      counter.seq++
       seq++
-      try {
-        // A PUB send resolves at once (it drops rather than waits), so sends never pile up.
-        socket.send([counter.frame, encodeBody(prefix, seq, counter.seq, event)]).catch(failed)
-      } catch {
-        failed()
+      state.seq++
+      if (queued === capacity) {
+        // The numbers are taken: the subscriber sees the gap.
+        dropped++
+        return
+      }
+      const i = (head + queued) % capacity
+      ringEvents[i] = event
+      ringTopics[i] = state
+      ringSeqs[i] = seq
+      ringTopicSeqs[i] = state.seq
+      queued++
+      if (!draining) {
+        draining = true
+        setImmediate(() => void drain())
       }
     }
 
@@ -129,6 +211,14 @@ export const makePublisher = (options: {
     return {
       endpoint,
       send,
-      stats: () => ({ published: seq, unmatched, sendFailed, subscriptions: Array.from(subscriptions).sort() })
+      stats: () => ({
+        published,
+        dropped,
+        queued,
+        waits,
+        unmatched,
+        sendFailed,
+        subscriptions: Array.from(subscriptions).sort()
+      })
     }
   })

@@ -8,7 +8,10 @@
  */
 import { Either, ParseResult, Schema } from "effect"
 import { SchedulerEvent } from "../../../domain/events.js"
+import { encodeEvent } from "./encode.js"
 import { topicOf } from "./topics.js"
+
+export { encodeEvent }
 
 const Counter = Schema.Int.pipe(Schema.positive())
 
@@ -41,48 +44,9 @@ export interface Drop {
   readonly detail: string
 }
 
-/** The JSON text before the event, fixed for one run (so each message costs one JSON.stringify of its event). */
+/** The JSON text before the event, fixed for one run (so each message costs one encoding of its event). */
 export const headerPrefix = (instance: string, run: string): string =>
   `{"instance":${JSON.stringify(instance)},"run":${JSON.stringify(run)},"seq":`
-
-// Strings without quotes, backslashes or control characters (ids, outcomes) need no escaping.
-const plainText = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
-let lastDateMs = Number.NaN
-let lastDateText = ""
-
-/** A Date as JSON; the events of one job usually share their millisecond, so the last one is kept. */
-const dateJson = (date: Date): string => {
-  const ms = date.getTime()
-  if (ms !== lastDateMs) {
-    lastDateMs = ms
-    lastDateText = `"${date.toISOString()}"`
-  }
-  return lastDateText
-}
-
-/**
- * An event as JSON. Events are Schema classes of strings, numbers, booleans,
- * nulls, Dates and small objects, so this yields exactly JSON.stringify's
- * text, which is their Schema encoding (Dates as ISO-8601 UTC) — a test holds
- * every event kind to that — at about half its cost: it runs for every
- * event somebody subscribed to.
- */
-export const encodeEvent = (event: SchedulerEvent): string => {
-  let json = "{"
-  for (const key in event) {
-    const value = (event as unknown as Record<string, unknown>)[key]
-    let text: string
-    if (typeof value === "string") text = plainText.test(value) ? `"${value}"` : JSON.stringify(value)
-    else if (value === null) text = "null"
-    else if (typeof value === "boolean") text = String(value)
-    else if (typeof value === "number") text = Number.isFinite(value) ? String(value) : "null"
-    else if (value instanceof Date) text = dateJson(value)
-    else if (value === undefined) continue
-    else text = JSON.stringify(value)
-    json += json.length === 1 ? `"${key}":${text}` : `,"${key}":${text}`
-  }
-  return `${json}}`
-}
 
 /** The message body: the run's header prefix, the counters, the event. */
 export const encodeBody = (prefix: string, seq: number, topicSeq: number, event: SchedulerEvent): string =>

@@ -9,7 +9,10 @@ export interface ZmqBrokerOptions {
   readonly publish: string | null
   /** PUB endpoints of the other schedulers on the same store. */
   readonly peers?: ReadonlyArray<string>
-  /** Messages queued per subscriber (publishing) and from peers (receiving) before newer ones are lost (default 10,000). */
+  /**
+   * Publishing: messages queued per subscriber by ZeroMQ, and events waiting to be sent, before newer events are
+   * dropped; receiving: messages queued from peers (default 10,000).
+   */
   readonly highWaterMark?: number
   /** Largest message accepted from a peer (default 1 MiB); a larger one closes that connection. */
   readonly maxMessageBytes?: number
@@ -25,9 +28,15 @@ export class ZmqBrokerError extends Schema.TaggedError<ZmqBrokerError>()("ZmqBro
 }
 
 export interface PublisherStats {
-  /** Messages put on the PUB socket (the last seq). */
+  /** Messages put on the PUB socket. */
   readonly published: number
-  /** Events no subscriber's prefix matched: not encoded, not sent, no seq taken. */
+  /** Events dropped, unencoded, because the queue was full (a subscriber a high-water mark behind): each leaves a gap in seq. */
+  readonly dropped: number
+  /** Events numbered and waiting to be encoded and sent. */
+  readonly queued: number
+  /** Times a send found a subscriber at its high-water mark and the sender waited. */
+  readonly waits: number
+  /** Events no subscriber's prefix matched (or nobody connected): not queued, not encoded, no seq taken. */
   readonly unmatched: number
   /** Sends the socket refused (closed, or an unexpected error). */
   readonly sendFailed: number

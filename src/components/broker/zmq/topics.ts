@@ -23,6 +23,13 @@ export const topicOf = (event: SchedulerEvent): string =>
   event._tag === "JobReleased" ? `job.released.${event.outcome}` : tagTopic(event._tag)
 
 /**
+ * A key that names the event's topic without building it: the tag, or a
+ * finished attempt's outcome (outcomes are lowercase, tags are not), for
+ * per-topic state looked up at every publish.
+ */
+export const topicKey = (event: SchedulerEvent): string => (event._tag === "JobReleased" ? event.outcome : event._tag)
+
+/**
  * What a peer scheduler subscribes to: the events that can make work due
  * sooner (a schedule added or changed, a job added, a job released freeing a
  * task's slot), and requests to cancel a job the peer may be running. It
