@@ -9,6 +9,7 @@ import { Schema } from "effect"
 import { CoalescePolicy } from "../../domain/Coalesce.js"
 import { ExecutionOutcome } from "../../services/ExecutionLog.js"
 import { Authorization } from "./Authorization.js"
+import { EdgesGroup } from "./edgesApi.js"
 import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable } from "./errors.js"
 import {
   CancelRequestedView,
@@ -274,6 +275,7 @@ const base = HttpApi.make("ScheduleZero")
   .add(JobsGroup)
   .add(GovernorGroup)
   .add(EventsGroup)
+  .add(EdgesGroup)
   .add(MetricsGroup)
   .addError(PayloadTooLarge)
   .addError(BadRequest)
