@@ -16,6 +16,7 @@ import { HandlerRegistry } from "../../services/HandlerRegistry.js"
 import type { Scheduler } from "../../services/Scheduler.js"
 import { CoreApi, FullApi } from "./Api.js"
 import { dashboardRoutes } from "./dashboard.js"
+import { edgesGroup } from "./handlers/edges.js"
 import { executionsGroup } from "./handlers/executions.js"
 import { governorGroup } from "./handlers/governor.js"
 import { eventsGroup, metricsGroup } from "./handlers/live.js"
@@ -58,6 +59,7 @@ const coreGroups = Layer.mergeAll(
   jobsGroup,
   governorGroup,
   eventsGroup,
+  edgesGroup,
   metricsGroup
 )
 
