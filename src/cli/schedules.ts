@@ -72,7 +72,7 @@ const list = Command.make(
 )
 
 /** Parses a JSON flag that must hold a value of the given kind. */
-const jsonFlag = <A>(flag: string, value: Option.Option<string>, kind: "array" | "object") =>
+export const jsonFlag = <A>(flag: string, value: Option.Option<string>, kind: "array" | "object") =>
   Option.match(value, {
     onNone: () => Either.right(undefined),
     onSome: (text) => {
