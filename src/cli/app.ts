@@ -3,7 +3,7 @@
  * deployment), `init` scaffolds a deployment, `triggers next` previews fire times, `tokens create` mints a
  * portal token, `migrate status|up` shows and applies SQLite migrations,
  * `events --connect` prints a deployment's live event stream, `keys generate`
- * writes CURVE keys; `schedules`, `handlers`, `executions` and `governor` talk to a running
+ * writes CURVE keys; `schedules`, `handlers`, `executions`, `governor` and `edges` talk to a running
  * portal.
  */
 import { Command } from "@effect/cli"
@@ -15,6 +15,7 @@ import { initCommand } from "./init.js"
 import { keysCommand } from "./keys.js"
 import { runCommand, runDeployment, runOptions } from "./run.js"
 import { migrateCommand } from "./migrate.js"
+import { edgesCommand } from "./edges.js"
 import { schedulesCommand } from "./schedules.js"
 import { tokensCommand } from "./tokens.js"
 import { triggersCommand } from "./triggers.js"
@@ -36,7 +37,8 @@ export const rootCommand = Command.make("schedulezero", runOptions, runDeploymen
     schedulesCommand,
     handlersCommand,
     executionsCommand,
-    governorCommand
+    governorCommand,
+    edgesCommand
   ])
 )
 
