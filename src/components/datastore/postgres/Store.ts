@@ -13,14 +13,11 @@
  * run again (transient.ts); acquireJobs tags its leases with a token so that a
  * retry after a lost COMMIT reply returns the jobs the first try leased.
  */
-import { SqlClient, SqlError } from "@effect/sql"
-import { Clock, Duration, Effect, Option, ParseResult, Random } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Clock, Duration, Effect, Option } from "effect"
 import type { ConflictPolicy } from "../../../domain/Coalesce.js"
 import { ConflictingId, JobNotFound, ScheduleNotFound, TaskNotFound } from "../../../domain/errors.js"
 import {
-  JobAcquired,
-  JobAdded,
-  JobReleased,
   ScheduleAdded,
   ScheduleRemoved,
   ScheduleUpdated,
@@ -31,9 +28,8 @@ import {
 } from "../../../domain/events.js"
 import type { JobId, ScheduleId, SchedulerId, TaskId } from "../../../domain/ids.js"
 import { Job } from "../../../domain/Job.js"
-import { JobError, JobResult } from "../../../domain/JobResult.js"
 import { Schedule } from "../../../domain/Schedule.js"
-import { hasAttemptsLeft, retryDelayMs, type Task } from "../../../domain/Task.js"
+import type { Task } from "../../../domain/Task.js"
 import {
   type CancelJobOutcome,
   cancelledResult,
@@ -42,29 +38,22 @@ import {
   type ScheduleRelease
 } from "../../../services/DataStore.js"
 import { EventBroker } from "../../../services/EventBroker.js"
-import { executionRecord } from "../../../services/ExecutionLog.js"
+import {
+  acquireFreeJobs,
+  type AcquireStatements,
+  cleanupPass,
+  jobAdded,
+  makeCommitThenPublish,
+  makeSettlement,
+  orDieOnStorage,
+  scheduleReleaseWrites,
+  type Settlement,
+  type StorageError,
+  unique
+} from "../sql/rules.js"
 import { PostgresStoreOptions } from "./Client.js"
 import { makeQueries, type RawJobRow } from "./queries.js"
 import { retryTransient } from "./transient.js"
-
-/** One attempt being released: finished (retryAt null) or retried at `retryAt`. */
-interface Settlement {
-  readonly job: Job
-  readonly result: JobResult
-  readonly retryAt: Date | null
-  readonly schedulerId: SchedulerId
-}
-
-type StorageError = SqlError.SqlError | ParseResult.ParseError
-
-const isStorageError = (error: unknown): error is StorageError =>
-  error instanceof SqlError.SqlError || ParseResult.isParseError(error)
-
-/** Storage failures that outlast the retries are not something a caller can handle: they become defects. */
-const orDieOnStorage = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, StorageError>, R> =>
-  Effect.catchIf(effect, isStorageError, (error) => Effect.die(error)) as Effect.Effect<A, Exclude<E, StorageError>, R>
-
-const unique = <A>(values: Iterable<A>): ReadonlyArray<A> => [...new Set(values)]
 
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -73,17 +62,9 @@ export const make = Effect.gen(function* () {
   const options = yield* PostgresStoreOptions
 
   /** Runs `body` (again after a transient failure); after it committed, publishes the events it returned. */
-  const commitThenPublish = <A, E, R>(
-    what: string,
-    body: Effect.Effect<readonly [A, ReadonlyArray<SchedulerEvent>], E, R>
-  ) =>
-    body.pipe(
-      retryTransient(options.reconnectTimeoutMs, what),
-      orDieOnStorage,
-      Effect.flatMap(([value, events]) =>
-        events.length === 0 ? Effect.succeed(value) : Effect.as(broker.publishAll(events), value)
-      )
-    )
+  const commitThenPublish = makeCommitThenPublish(broker, (what, effect) =>
+    retryTransient(options.reconnectTimeoutMs, what)(effect)
+  )
 
   /** Runs `body` in one transaction; after the commit, publishes the events it returned. */
   const write = <A, E, R>(what: string, body: Effect.Effect<readonly [A, ReadonlyArray<SchedulerEvent>], E, R>) =>
@@ -98,90 +79,20 @@ export const make = Effect.gen(function* () {
   const read = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
     orDieOnStorage(retryTransient(options.reconnectTimeoutMs, what)(effect))
 
-  const loadTasks = (taskIds: Iterable<TaskId>) => {
-    const ids = unique(taskIds)
-    return ids.length === 0
+  const loadTasks = (ids: ReadonlyArray<TaskId>) =>
+    ids.length === 0
       ? Effect.succeed(new Map<TaskId, Task>())
       : Effect.map(q.getTasksByIds(ids), (tasks) => new Map(tasks.map((task) => [task.id, task] as const)))
-  }
 
-  /** Records attempts: finished jobs are removed and their results kept, retried jobs wait for their backoff; every attempt is logged. */
-  const settle = (settlements: ReadonlyArray<Settlement>, tasks: ReadonlyMap<TaskId, Task>, now: Date) =>
-    Effect.gen(function* () {
-      if (settlements.length === 0) return []
-      const finished = settlements.filter((s) => s.retryAt === null)
-      yield* q.deleteJobs(finished.map((s) => s.job.id))
-      // A result with no lifetime (resultExpirationTime 0) is never readable, so it is not written.
-      yield* q.putResults(finished.map((s) => s.result).filter((r) => r.expiresAt.getTime() > r.finishedAt.getTime()))
-      yield* q.scheduleRetries(
-        settlements.flatMap((s) => (s.retryAt === null ? [] : [{ job: s.job, availableAt: s.retryAt.getTime() }]))
-      )
-      yield* q.insertExecutions(
-        settlements.map((s) =>
-          executionRecord({
-            job: s.job,
-            result: s.result,
-            task: tasks.get(s.job.taskId),
-            schedulerId: s.schedulerId,
-            willRetry: s.retryAt !== null
-          })
-        )
-      )
-      return settlements.map(
-        (s) =>
-          new JobReleased({
-            timestamp: now,
-            jobId: s.job.id,
-            taskId: s.job.taskId,
-            scheduleId: s.job.scheduleId,
-            schedulerId: s.schedulerId,
-            attempt: s.result.attempt,
-            outcome: s.result.outcome,
-            willRetry: s.retryAt !== null,
-            scheduledFireTime: s.job.scheduledFireTime,
-            startedAt: s.result.startedAt,
-            finishedAt: s.result.finishedAt,
-            error: s.result.error
-          }, true)
-      )
-    })
-
-  const finalResult = (job: Job, now: Date, fields: Pick<JobResult, "outcome" | "startedAt" | "error">) =>
-    new JobResult({
-      jobId: job.id,
-      taskId: job.taskId,
-      attempt: job.attempt,
-      finishedAt: now,
-      expiresAt: new Date(now.getTime() + job.resultExpirationTime * 1000),
-      returnValue: null,
-      ...fields
-    })
-
-  /** Jobs whose scheduler died mid-attempt: retried per their task's policy, else released as abandoned. */
-  const abandon = (jobs: ReadonlyArray<Job>, now: Date) =>
-    Effect.gen(function* () {
-      if (jobs.length === 0) return []
-      const tasks = yield* loadTasks(jobs.map((job) => job.taskId))
-      const settlements: Array<Settlement> = []
-      for (const job of jobs) {
-        const holder = job.acquiredBy ?? ("unknown" as SchedulerId)
-        const result = finalResult(job, now, {
-          outcome: "abandoned",
-          startedAt: job.startedAt,
-          error: new JobError({
-            tag: "JobAbandoned",
-            message: `scheduler '${holder}' stopped before attempt ${job.attempt} finished`
-          })
-        })
-        const task = tasks.get(job.taskId)
-        const retryAt =
-          task !== undefined && hasAttemptsLeft(task.retry, job.attempt)
-            ? new Date(now.getTime() + retryDelayMs(task.retry, job.attempt, yield* Random.next))
-            : null
-        settlements.push({ job, result, retryAt, schedulerId: holder })
-      }
-      return yield* settle(settlements, tasks, now)
-    })
+  // Releases need no lock of their own: DELETE and UPDATE lock each row and re-check its holder.
+  const rules = makeSettlement({
+    loadTasks,
+    deleteJobs: q.deleteJobs,
+    scheduleRetries: q.scheduleRetries,
+    putResults: q.putResults,
+    insertExecutions: q.insertExecutions
+  })
+  const { abandon, settle } = rules
 
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
@@ -316,36 +227,15 @@ export const make = Effect.gen(function* () {
         "releaseSchedules",
         Effect.gen(function* () {
           if (releases.length === 0) return [undefined, []] as const
-          const held = new Set(
-            (yield* q.lockSchedulesHeldBy(
-              releases.map((r) => r.schedule.id),
-              schedulerId
-            )).map((row) => row.id)
+          const held = yield* q.lockSchedulesHeldBy(
+            releases.map((r) => r.schedule.id),
+            schedulerId
           )
-          const timestamp = yield* now
-          const events: Array<SchedulerEvent> = []
-          const jobs: Array<Job> = []
-          const finished: Array<ScheduleId> = []
-          const advanced: Array<Schedule> = []
-          for (const { jobs: released, schedule } of releases) {
-            if (!held.has(schedule.id)) continue
-            const fields = { timestamp, scheduleId: schedule.id, taskId: schedule.taskId }
-            if (schedule.nextFireTime === null) {
-              finished.push(schedule.id)
-              events.push(new ScheduleRemoved({ ...fields, finished: true }, true))
-            } else {
-              advanced.push(schedule)
-              events.push(new ScheduleUpdated({ ...fields, nextFireTime: schedule.nextFireTime }, true))
-            }
-            jobs.push(...released)
-            for (const job of released) {
-              events.push(new JobAdded({ timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true))
-            }
-          }
-          yield* q.deleteSchedules(finished)
-          yield* q.advanceSchedules(advanced)
-          yield* q.insertJobs(jobs)
-          return [undefined, events] as const
+          const writes = scheduleReleaseWrites(releases, new Set(held.map((row) => row.id)), yield* now)
+          yield* q.deleteSchedules(writes.finished)
+          yield* q.advanceSchedules(writes.advanced)
+          yield* q.insertJobs(writes.jobs)
+          return [undefined, writes.events] as const
         })
       )
   )
@@ -380,10 +270,7 @@ export const make = Effect.gen(function* () {
         if (jobs.length === 0) return [undefined, []] as const
         yield* q.insertJobs(jobs)
         const timestamp = yield* now
-        const events = jobs.map(
-          (job) => new JobAdded({ timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId }, true)
-        )
-        return [undefined, events] as const
+        return [undefined, jobs.map((job) => jobAdded(job, timestamp))] as const
       })
     )
 
@@ -420,94 +307,34 @@ export const make = Effect.gen(function* () {
       // A lapsed lease means its scheduler died mid-attempt: that attempt is over (abandoned, maybe
       // retried), never silently run a second time under the same attempt number.
       const reaped = yield* abandon(yield* q.lockJobsWithLapsedLeases(at), timestamp)
-      const limits = new Map<string, number | null>()
-      const running = new Map<string, number>()
-      const saturated = new Set<string>()
-      const isFull = (taskId: string) => {
-        const max = limits.get(taskId) ?? null
-        return max !== null && (running.get(taskId) ?? 0) >= max
-      }
-      const acquired: Array<Job> = []
-      const settlements: Array<Settlement> = []
-      // Each round either leases jobs, removes missed ones, or finds another task full (excluded next
-      // round), so the loop ends; a round that found fewer candidates than asked for was the last.
-      while (acquired.length < limit) {
-        const wanted = limit - acquired.length
-        const settledBefore = settlements.length
-        const candidates = yield* q.lockFreeJobs(at, [...saturated], wanted)
-        if (candidates.length === 0) break
-        const unknownTasks = unique(candidates.map((row) => row.task_id)).filter((id) => !limits.has(id))
-        if (unknownTasks.length > 0) {
-          // Locked in id order: schedulers count a limited task's running jobs one after the other.
-          const limited = yield* q.lockLimitedTasks(unknownTasks)
-          for (const id of unknownTasks) limits.set(id, null)
-          for (const row of limited) limits.set(row.id, row.max_running_jobs)
-          if (limited.length > 0) {
-            const counts = yield* q.runningCounts(limited.map((row) => row.id), at)
-            for (const row of counts) running.set(row.task_id, row.running)
-          }
-        }
-        const leased: Array<Job> = []
-        let progressed = false
-        for (const row of candidates) {
-          // Decoded as leased already: one Job instance per acquired job.
-          const decoded = q.decodeJobRow({ ...row, acquired_by: schedulerId, acquired_until: until, started_at: at })
-          if (decoded._tag === "Left") {
-            const job = undecodable(row)
-            const error = new JobError({
-              tag: "DeserializationFailed",
-              message: ParseResult.TreeFormatter.formatErrorSync(decoded.left).slice(0, 1000)
-            })
-            const result = finalResult(job, timestamp, { outcome: "deserialization_failed", startedAt: null, error })
-            settlements.push({ job, result, retryAt: null, schedulerId })
-            progressed = true
-            continue
-          }
-          const job = decoded.right
-          // The deadline bounds the first start only: a retry waits for its backoff, not the schedule.
-          if (job.attempt === 1 && job.startDeadline !== null && job.startDeadline.getTime() < at) {
-            const result = finalResult(job, timestamp, { outcome: "missed_start_deadline", startedAt: null, error: null })
-            settlements.push({ job, result, retryAt: null, schedulerId })
-            progressed = true
-            continue
-          }
-          if (isFull(job.taskId)) {
-            saturated.add(job.taskId)
-            continue
-          }
-          running.set(job.taskId, (running.get(job.taskId) ?? 0) + 1)
-          if (isFull(job.taskId)) saturated.add(job.taskId)
-          leased.push(job)
-          progressed = true
-        }
-        yield* q.leaseJobs(
-          leased.map((job) => job.id),
-          schedulerId,
-          until,
-          at,
-          token
-        )
-        // Missed and undecodable jobs leave the table now so the next round moves past them.
-        yield* q.deleteJobs(settlements.slice(settledBefore).map((s) => s.job.id))
-        acquired.push(...leased)
-        const exhausted = candidates.length < wanted
-        if (exhausted || !progressed) break
-      }
-      const tasks = yield* loadTasks(settlements.map((s) => s.job.taskId))
-      const events: Array<SchedulerEvent> = [...reaped, ...(yield* settle(settlements, tasks, timestamp))]
-      for (const job of acquired) {
-        events.push(
-          new JobAcquired({
-            timestamp,
-            jobId: job.id,
-            taskId: job.taskId,
-            scheduleId: job.scheduleId,
+      const statements: AcquireStatements<RawJobRow> = {
+        freeJobs: (excluded, wanted) => q.lockFreeJobs(at, excluded, wanted),
+        taskIdOf: (row) => row.task_id as TaskId,
+        countSlots: (taskIds, slots) =>
+          Effect.gen(function* () {
+            // Locked in id order: schedulers count a limited task's running jobs one after the other.
+            const limited = yield* q.lockLimitedTasks(taskIds)
+            for (const id of taskIds) slots.limits.set(id, null)
+            for (const row of limited) slots.limits.set(row.id, row.max_running_jobs)
+            if (limited.length === 0) return
+            for (const row of yield* q.runningCounts(limited.map((row) => row.id), at)) {
+              slots.running.set(row.task_id, row.running)
+            }
+          }),
+        // Decoded as leased already: one Job instance per acquired job.
+        decode: (row) => q.decodeJobRow({ ...row, acquired_by: schedulerId, acquired_until: until, started_at: at }),
+        undecodable,
+        lease: (jobs) =>
+          q.leaseJobs(
+            jobs.map((job) => job.id),
             schedulerId,
-            attempt: job.attempt
-          }, true)
-        )
+            until,
+            at,
+            token
+          )
       }
-      return [acquired, events] as const
+      const [acquired, events] = yield* acquireFreeJobs(statements, rules, schedulerId, timestamp, limit)
+      return [acquired, [...reaped, ...events]] as const
     })
 
   const acquireJobs = Effect.fn("PostgresDataStore.acquireJobs")(
@@ -536,24 +363,16 @@ export const make = Effect.gen(function* () {
       write(
         "releaseJobs",
         Effect.gen(function* () {
-          if (releases.length === 0) return [undefined, []] as const
-          // A job this scheduler no longer holds was reaped or taken over: its late release is dropped.
-          const held = new Set(
-            (yield* q.lockJobsHeldBy(
-              releases.map((r) => r.job.id),
-              schedulerId
-            )).map((row) => row.id)
-          )
-          const settlements: Array<Settlement> = releases
-            .filter((release) => held.has(release.job.id))
-            .map((release) => ({
+          const settlements = releases.map(
+            (release): Settlement => ({
               job: release.job,
               result: release.result,
               retryAt: release._tag === "Retry" ? release.availableAt : null,
               schedulerId
-            }))
-          const tasks = yield* loadTasks(settlements.map((s) => s.job.taskId))
-          return [undefined, yield* settle(settlements, tasks, yield* now)] as const
+            })
+          )
+          // A job this scheduler no longer holds was reaped or taken over: its late release is dropped.
+          return [undefined, yield* settle(settlements, yield* now, schedulerId)] as const
         })
       )
   )
@@ -574,8 +393,7 @@ export const make = Effect.gen(function* () {
           return [{ _tag: "Running", job, schedulerId: job.acquiredBy } as CancelJobOutcome, none] as const
         }
         const result = cancelledResult(job, null, at, reason)
-        const tasks = yield* loadTasks([job.taskId])
-        const events = yield* settle([{ job, result, retryAt: null, schedulerId }], tasks, new Date(at))
+        const events = yield* settle([{ job, result, retryAt: null, schedulerId }], new Date(at))
         return [{ _tag: "Cancelled", job, result } as CancelJobOutcome, events] as const
       })
     )
@@ -621,18 +439,13 @@ export const make = Effect.gen(function* () {
     write(
       "cleanup",
       Effect.gen(function* () {
-        const timestamp = yield* now
-        const at = timestamp.getTime()
-        yield* q.deleteExpiredResults(at)
-        const events: Array<SchedulerEvent> = [...(yield* abandon(yield* q.lockJobsWithLapsedLeases(at), timestamp))]
-        for (const row of yield* q.deleteFinishedSchedules(at)) {
-          events.push(new ScheduleRemoved({ timestamp, scheduleId: row.id, taskId: row.task_id, finished: true }, true))
+        const statements = {
+          deleteExpiredResults: q.deleteExpiredResults,
+          jobsWithLapsedLeases: q.lockJobsWithLapsedLeases,
+          deleteFinishedSchedules: q.deleteFinishedSchedules,
+          trimExecutionLog: q.trimExecutionLog
         }
-        yield* q.trimExecutionLog({
-          maxRows: options.executionLogMaxRows,
-          olderThan: options.executionLogMaxAgeMs === null ? null : at - options.executionLogMaxAgeMs
-        })
-        return [undefined, events] as const
+        return [undefined, yield* cleanupPass(statements, rules, options, yield* now)] as const
       })
     )
   )

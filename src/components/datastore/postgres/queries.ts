@@ -290,9 +290,6 @@ export const makeQueries = Effect.gen(function* () {
       WHERE acquired_by = ${schedulerId} AND id = ANY(${jobIds}::uuid[])`
   const lockJob = (id: JobId) =>
     Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs WHERE id = ${id}::uuid FOR UPDATE`, decodeJobs)
-  const lockJobsHeldBy = (jobIds: ReadonlyArray<JobId>, schedulerId: SchedulerId) =>
-    sql<{ id: JobId }>`
-      SELECT id::text AS id FROM jobs WHERE acquired_by = ${schedulerId} AND id = ANY(${jobIds}::uuid[]) FOR UPDATE`
   const lockJobsOwnedBy = (schedulerId: SchedulerId) =>
     Effect.flatMap(
       sql<RawJobRow>`SELECT ${J} FROM jobs WHERE acquired_by = ${schedulerId} ORDER BY created_at, id FOR UPDATE`,
@@ -305,18 +302,36 @@ export const makeQueries = Effect.gen(function* () {
         ORDER BY created_at, id FOR UPDATE SKIP LOCKED`,
       decodeJobs
     )
-  const deleteJobs = (jobIds: ReadonlyArray<string>) =>
-    jobIds.length === 0 ? Effect.void : Effect.asVoid(sql`DELETE FROM jobs WHERE id = ANY(${jobIds}::uuid[])`)
-  const scheduleRetries = (retries: ReadonlyArray<{ readonly job: Job; readonly availableAt: number }>) =>
+  const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((row) => row.id)
+  /** Deletes the jobs (only those still leased to `holder`, when given); returns the ids deleted. */
+  const deleteJobs = (jobIds: ReadonlyArray<string>, holder: SchedulerId | null = null) =>
+    jobIds.length === 0
+      ? Effect.succeed([])
+      : Effect.map(
+          holder === null
+            ? sql<{ id: string }>`DELETE FROM jobs WHERE id = ANY(${jobIds}::uuid[]) RETURNING id::text AS id`
+            : sql<{ id: string }>`
+                DELETE FROM jobs WHERE acquired_by = ${holder} AND id = ANY(${jobIds}::uuid[]) RETURNING id::text AS id`,
+          ids
+        )
+  /** Frees the jobs for their next attempt (only those still leased to `holder`, when given); returns the ids freed. */
+  const scheduleRetries = (
+    retries: ReadonlyArray<{ readonly job: Job; readonly availableAt: number }>,
+    holder: SchedulerId | null = null
+  ) =>
     retries.length === 0
-      ? Effect.void
-      : sql`
-          UPDATE jobs AS j
-          SET attempt = v.attempt, available_at = ${sql.literal(toInstant("v.available"))},
-              acquired_by = NULL, acquired_until = NULL, started_at = NULL, lease_token = NULL
-          FROM unnest(${retries.map((r) => r.job.id)}::uuid[], ${retries.map((r) => r.job.attempt + 1)}::int[],
-                      ${retries.map((r) => r.availableAt)}::float8[]) AS v(id, attempt, available)
-          WHERE j.id = v.id`.pipe(Effect.asVoid)
+      ? Effect.succeed([])
+      : Effect.map(
+          sql<{ id: string }>`
+            UPDATE jobs AS j
+            SET attempt = v.attempt, available_at = ${sql.literal(toInstant("v.available"))},
+                acquired_by = NULL, acquired_until = NULL, started_at = NULL, lease_token = NULL
+            FROM unnest(${retries.map((r) => r.job.id)}::uuid[], ${retries.map((r) => r.job.attempt + 1)}::int[],
+                        ${retries.map((r) => r.availableAt)}::float8[]) AS v(id, attempt, available)
+            WHERE j.id = v.id AND (${holder}::text IS NULL OR j.acquired_by = ${holder})
+            RETURNING j.id::text AS id`,
+          ids
+        )
   const nextJobAvailableTime = () =>
     Effect.map(
       sql<{ next: number | null }>`
@@ -415,7 +430,6 @@ export const makeQueries = Effect.gen(function* () {
     jobsLeasedWith,
     lockJob,
     extendJobLeases,
-    lockJobsHeldBy,
     lockJobsOwnedBy,
     lockJobsWithLapsedLeases,
     deleteJobs,
