@@ -1,16 +1,20 @@
 /**
  * event-stream, two measurements of the zmq event broker:
  * 1. 100,000 events (a job's added/acquired/released, repeated) published to
- *    one subscriber in another process: events_per_s from the first publish to
+ *    one subscriber in another process, as fast as the publisher's queue takes
+ *    them: events_per_s = events delivered / time from the first publish to
  *    the subscriber seeing the last sequence number; `delivered` and `missed`
- *    say what it received (missed = gaps at the high-water mark).
+ *    say what it received (missed = gaps); CPU µs per event on each side (the
+ *    subscriber reads `seq` from the bytes, so its figure is the stream's own
+ *    cost: receiving with zeromq.js).
  * 2. local-throughput-memory (100,000 no-op jobs) four ways, interleaved and
  *    repeated (medians): with the local broker, with the zmq broker publishing
- *    but nobody subscribed (nothing is encoded then), with a subscriber process
+ *    but nobody subscribed (nothing is queued then), with a subscriber process
  *    reading everything, and with a stalled subscriber (connected, subscribed
  *    to everything, never reading). `stalled_vs_no_subscriber` is the ratio
- *    the bar checks (>= 0.9): it includes the cost of encoding and sending
- *    every event; `stalled_vs_live_subscriber` isolates the stall itself.
+ *    the bar checks (>= 0.9): once the stalled subscriber's queue is full the
+ *    publisher waits and drops events unencoded; `stalled_vs_live_subscriber`
+ *    compares with a subscriber that keeps up.
  */
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
