@@ -102,6 +102,25 @@ export const make = (
       }),
       (dealer) => Effect.sync(() => dealer.close())
     )
+    // libzmq gives up on a connection whose CURVE key the server refused: note it, name it, and
+    // connect afresh before the next session (the server's allow-list may have changed meanwhile)
+    let keyRefused = false
+    let reconnectDue = false
+    if (options.curve != null) {
+      socket.events.on("handshake:error:auth", () => {
+        keyRefused = true
+        reconnectDue = true
+      })
+      socket.events.on("handshake", () => (keyRefused = false))
+    }
+    const noConnection = () =>
+      new SessionEnded({ reason: keyRefused ? "the server refused this edge's CURVE key" : "no connection to the server" })
+    const reconnectIfRefused = Effect.sync(() => {
+      if (!reconnectDue) return
+      reconnectDue = false
+      socket.disconnect(options.endpoint)
+      socket.connect(options.endpoint)
+    })
 
     const replies = yield* Queue.unbounded<HubMessage>()
     yield* Effect.forkScoped(
@@ -120,7 +139,7 @@ export const make = (
         const mine = ref
         yield* Effect.tryPromise({
           try: () => socket.send(encodeEdgeMessage(build(mine))),
-          catch: () => new SessionEnded({ reason: "no connection to the server" })
+          catch: noConnection
         })
         const answer = yield* Queue.take(replies).pipe(
           Effect.repeat({ until: (message) => message.ref === mine }),
@@ -202,6 +221,7 @@ export const make = (
           Effect.annotateLogs({ reason: ended.reason, retryInMs: delay })
         )
         yield* Effect.sleep(delay)
+        yield* reconnectIfRefused
       }
     })
     yield* Effect.forkScoped(run)
