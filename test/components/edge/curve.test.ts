@@ -1,0 +1,151 @@
+/**
+ * CURVE on the edge link, with real sockets and SQLite files: the hub admits
+ * only the listed edge public keys (others are refused in the handshake and
+ * logged, never reaching a hello), a listed key syncs, and a full + autonomous
+ * deployment pair with `edges.curve` / `upstream.curve` syncs from config and
+ * key files alone.
+ */
+import { FileSystem } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import * as path from "node:path"
+import * as zmq from "zeromq"
+import * as LocalBroker from "../../../src/components/broker/Local.js"
+import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
+import { Hub } from "../../../src/components/edge/Hub.js"
+import { upstreamLayer } from "../../../src/components/edge/onSqlite.js"
+import { Upstream, type UpstreamCurve } from "../../../src/components/edge/Upstream.js"
+import { hashToken } from "../../../src/components/registry/zmq/credentials.js"
+import { generateKeys } from "../../../src/components/registry/zmq/keys.js"
+import { loadDeployment } from "../../../src/config/load.js"
+import * as ComponentManager from "../../../src/modes/ComponentManager.js"
+import { ExecutionLog } from "../../../src/services/ExecutionLog.js"
+import { tempDirectory } from "../datastore/sqlite/tempDatabase.js"
+import { edgeToken, freeEndpoint, serverLayer, waitUntil } from "./harness.js"
+
+/** An edge (its SQLite store and the upstream) connecting with these CURVE keys. */
+const curveEdge = (filename: string, endpoint: string, curve: UpstreamCurve) =>
+  upstreamLayer(
+    { filename },
+    {
+      endpoint, edgeId: "edge-1", token: edgeToken,
+      heartbeatIntervalMs: 200, replyTimeoutMs: 1_000, backoffInitialMs: 20, backoffMaxMs: 200,
+      batchSize: 30, pollIntervalMs: 20, trimIntervalMs: 1_000, outbox: { maxRows: null, maxAgeMs: null }, curve
+    }
+  ).pipe(Layer.provideMerge(SqliteStore.layer({ filename })), Layer.provideMerge(LocalBroker.layer))
+
+const handlerModule = `export default { id: "meter", methods: { read: () => 1 } }`
+
+const deploymentWith = <E, R>(prepare: (dir: string) => Effect.Effect<ReadonlyArray<string>, E, R>) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-edge-curve-" })
+    yield* fs.writeFileString(path.join(dir, "meter.mjs"), handlerModule)
+    yield* fs.writeFileString(path.join(dir, "config.yaml"), [...(yield* prepare(dir)), ""].join("\n"))
+    return yield* loadDeployment(dir, { env: {} })
+  })
+
+describe("edge link with CURVE", () => {
+  it.live("a key not on the allow-list is refused in the handshake and logged; the listed key syncs", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDirectory
+      const endpoint = yield* freeEndpoint(dir)
+      const serverKeys = zmq.curveKeyPair()
+      const edgeKeys = zmq.curveKeyPair()
+      const stranger = zmq.curveKeyPair()
+      const logs: Array<string> = []
+      const server = yield* Layer.build(
+        serverLayer(path.join(dir, "server.db"), endpoint, logs, {
+          curve: { secretKey: serverKeys.secretKey, allowedPublicKeys: [edgeKeys.publicKey] }
+        })
+      )
+      const hub = Context.get(server, Hub)
+
+      // the right token with an unlisted key: refused at every reconnect, before any hello
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const edge = yield* Layer.build(
+            curveEdge(path.join(dir, "stranger.db"), endpoint, { serverPublicKey: serverKeys.publicKey, ...stranger })
+          )
+          const refusals = () =>
+            logs.filter((line) => line.startsWith("edge connection refused: CURVE key not allowed") && line.includes(stranger.publicKey))
+          yield* waitUntil(Effect.sync(refusals), (lines) => lines.length >= 2)
+          // the edge names why (its first session may end before the handshake, as "no connection")
+          const status = yield* waitUntil(Context.get(edge, Upstream).status, (s) => s.lastError?.includes("CURVE") === true)
+          expect(status).toMatchObject({ connected: false, lastError: "the server refused this edge's CURVE key" })
+          expect(yield* hub.edges).toEqual([])
+        })
+      )
+
+      const edge = yield* Layer.build(
+        curveEdge(path.join(dir, "edge.db"), endpoint, { serverPublicKey: serverKeys.publicKey, ...edgeKeys })
+      )
+      yield* waitUntil(Context.get(edge, Upstream).status, (status) => status.connected)
+      const [node] = yield* waitUntil(hub.edges, (edges) => edges.length === 1)
+      expect(node).toMatchObject({ edgeId: "edge-1", status: "online" })
+      expect(logs.filter((line) => line.includes(edgeKeys.publicKey))).toEqual([])
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("full + autonomous deployments with `edges.curve` / `upstream.curve` sync from config and key files", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      let edgePublicKey = ""
+      let serverPublicKey = ""
+      const edgeDeployment = (hubUrl: string) =>
+        deploymentWith((dir) =>
+          Effect.gen(function* () {
+            const keys = yield* generateKeys({ deploymentDir: dir, server: false, handlers: ["pump-7"] })
+            edgePublicKey = keys.handlers["pump-7"]!.publicKey
+            return [
+              "mode: autonomous",
+              "store: { type: sqlite }",
+              "handlers: { local: [meter.mjs] }",
+              "tasks:",
+              "  - { id: read, handler: meter, method: read }",
+              "schedules:",
+              "  - { id: read-often, task: read, trigger: { type: interval, seconds: 1 } }",
+              "upstream:",
+              `  endpoint: ${hubUrl}`,
+              "  edge_id: pump-7",
+              "  token: secret-7",
+              "  heartbeat_interval: 200ms",
+              "  backoff_initial: 20ms",
+              "  backoff_max: 200ms",
+              "  curve: true",
+              `  server_public_key: "${serverPublicKey}"`
+            ]
+          })
+        )
+      // the server's keys first (the edge names the server's public key); the edge's public key is then
+      // copied into the server's keys directory, where `edges.curve` looks by default
+      const serverDir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-edge-curve-server-" })
+      serverPublicKey = (yield* generateKeys({ deploymentDir: serverDir, server: true, handlers: [] })).server!.publicKey
+      const hubUrl = yield* freeEndpoint(yield* tempDirectory)
+      const edge = yield* edgeDeployment(hubUrl)
+      yield* fs.writeFileString(path.join(serverDir, "keys", "pump-7.pub"), `${edgePublicKey}\n`)
+      const serverConfig = [
+        "mode: full",
+        "store: { type: sqlite }",
+        "portal: { enabled: false }",
+        "governor: { enabled: false }",
+        "handlers: { remote: { enabled: false } }",
+        "edges:",
+        `  endpoint: ${hubUrl}`,
+        "  curve: true",
+        "  credentials:",
+        `    pump-7: { token: "${hashToken("secret-7")}" }`
+      ]
+      yield* fs.writeFileString(path.join(serverDir, "config.yaml"), [...serverConfig, ""].join("\n"))
+      const serverContext = yield* Layer.build(ComponentManager.layer(yield* loadDeployment(serverDir, { env: {} })))
+      yield* Layer.build(ComponentManager.layer(edge))
+
+      const log = Context.unsafeGet(serverContext, ExecutionLog)
+      const page = yield* waitUntil(log.query({ limit: 10 }), (page) => page.entries.length >= 1)
+      expect(page.entries[0]).toMatchObject({ handler: "meter", method: "read", outcome: "success" })
+      const [node] = yield* Context.unsafeGet(serverContext, Hub).edges
+      expect(node).toMatchObject({ edgeId: "pump-7", status: "online" })
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+})
