@@ -51,6 +51,13 @@ export const readSchemaState = (schema: string) =>
     return state
   })
 
+/** Why the schema is another application's (tables, none of them ours); undefined when it is not. */
+export const foreignSchema = (location: PostgresLocation, state: SchemaState): PostgresUnusable | undefined => {
+  if (state.hasMigrationsTable || state.tables.length === 0) return undefined
+  const shown = state.tables.slice(0, 5).join(", ") + (state.tables.length > 5 ? ", …" : "")
+  return new PostgresUnusable({ location, reason: "foreign-schema", detail: `it has tables ${shown} but no ${migrationsTable}` })
+}
+
 /** The migrations up to `upTo` (default: all), keyed as Migrator.fromRecord expects. */
 export const migrationsUpTo = (upTo: number = latestVersion) =>
   Object.fromEntries(Object.entries(migrations).filter(([key]) => Number.parseInt(key, 10) <= upTo))
@@ -73,14 +80,8 @@ export const applyMigrations = (
         if (state.version > latestVersion) {
           return yield* new PostgresTooNew({ location, databaseVersion: state.version, supportedVersion: latestVersion })
         }
-        if (!state.hasMigrationsTable && state.tables.length > 0) {
-          const shown = state.tables.slice(0, 5).join(", ") + (state.tables.length > 5 ? ", …" : "")
-          return yield* new PostgresUnusable({
-            location,
-            reason: "foreign-schema",
-            detail: `it has tables ${shown} but no ${migrationsTable}`
-          })
-        }
+        const foreign = foreignSchema(location, state)
+        if (foreign !== undefined) return yield* foreign
         yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(schema)}`
         // Created here rather than by the Migrator, whose probe for it would abort this transaction.
         yield* sql`CREATE TABLE IF NOT EXISTS ${sql(schema)}.${sql(migrationsTable)} (
