@@ -154,11 +154,24 @@ export const make = (
 
     const counts = Effect.all({ backlog: outbox.backlog, dropped: outbox.dropped, applied: assigned.applied })
 
-    /** Applies the ops a reply carries; true while the server holds more than the edge has applied. */
+    /**
+     * Applies the ops a reply carries; true while the server holds more than the edge has applied.
+     * A store failure is logged and leaves the version where it was: the next request gets the
+     * same ops again, and the outbox keeps flowing meanwhile.
+     */
     const takeAssignments = (assignments: Assignments) =>
       Effect.map(
         assignments.ops.length === 0 ? assigned.applied : assigned.apply(assignments.ops),
         (applied) => applied < assignments.latest
+      ).pipe(
+        Effect.catchAllDefect((defect) =>
+          Effect.as(
+            Effect.logError("edge assignments not applied; asked for again with the next request").pipe(
+              Effect.annotateLogs({ error: String(defect) })
+            ),
+            false
+          )
+        )
       )
 
     const register = Effect.gen(function* () {
