@@ -18,6 +18,7 @@ import {
 import { type Deployment, loadDeployment } from "../config/load.js"
 import * as Logging from "../log/Logging.js"
 import * as ComponentManager from "../modes/ComponentManager.js"
+import { preferSmallHeap } from "../modes/memory.js"
 import { HandlerRegistry } from "../services/HandlerRegistry.js"
 import { Scheduler } from "../services/Scheduler.js"
 import { VERSION } from "./version.js"
@@ -96,6 +97,7 @@ const serve = (deployment: Deployment) =>
           schedules: schedules.length
         })
       )
+      if (ComponentManager.modes[deployment.config.mode].smallHeap) yield* preferSmallHeap
       return yield* Effect.never
     })
   ).pipe(

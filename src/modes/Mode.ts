@@ -43,5 +43,7 @@ export interface ModeDefinition {
   /** One line for logs and `--help`: which components this mode runs. */
   readonly summary: string
   readonly defaults: ComponentDefaults
+  /** Once started, favour a small heap over speed (memory.ts): for edge boxes that mostly idle. */
+  readonly smallHeap: boolean
   readonly layer: (deployment: Deployment) => Layer.Layer<CoreServices, StartupError, ModeRequirements>
 }

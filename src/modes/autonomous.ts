@@ -16,5 +16,6 @@ export const autonomous: ModeDefinition = {
   name: "autonomous",
   summary: "scheduler + local SQLite + local event broker + local handlers; no listening sockets unless configured",
   defaults,
+  smallHeap: true,
   layer: (deployment: Deployment) => composeLayer(deployment, defaults)
 }

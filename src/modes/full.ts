@@ -16,5 +16,6 @@ export const full: ModeDefinition = {
   summary:
     "scheduler + SQLite store + local and ZeroMQ handler registries + event stream (when configured) + governor + portal",
   defaults,
+  smallHeap: false,
   layer: (deployment: Deployment) => composeLayer(deployment, defaults)
 }

@@ -13,5 +13,6 @@ export const minimal: ModeDefinition = {
   name: "minimal",
   summary: "scheduler + store (memory unless configured) + local event broker + local handlers + portal; nothing on ZeroMQ",
   defaults,
+  smallHeap: false,
   layer: (deployment: Deployment) => composeLayer(deployment, defaults)
 }
