@@ -65,6 +65,22 @@ const asIfUnbundled = {
   }
 }
 
+// @effect/cli imports the TOML and INI parsers at load time for options that
+// read a .toml or .ini file, which the product has none of; 150 kB that every
+// start would parse. They are required from node_modules when first called.
+const requiredOnFirstUse = {
+  name: "required-on-first-use",
+  setup(build) {
+    build.onResolve({ filter: /^(toml|ini)$/ }, (args) =>
+      args.namespace === "on-first-use" ? { path: args.path, external: true } : { path: args.path, namespace: "on-first-use" }
+    )
+    build.onLoad({ filter: /.*/, namespace: "on-first-use" }, (args) => ({
+      contents: `export const parse = (text) => require(${JSON.stringify(args.path)}).parse(text)`,
+      resolveDir: root
+    }))
+  }
+}
+
 rmSync(bundleDir, { recursive: true, force: true })
 await esbuild.build({
   entryPoints: { main: join(sources, "main.ts") },
@@ -79,7 +95,7 @@ await esbuild.build({
   external: ["better-sqlite3", "zeromq", "pg"],
   // Bundled CommonJS packages require Node's built-ins; an ES module has no `require` of its own.
   banner: { js: `import { createRequire as __szCreateRequire } from "node:module"\nconst require = __szCreateRequire(import.meta.url)` },
-  plugins: [asIfUnbundled],
+  plugins: [asIfUnbundled, requiredOnFirstUse],
   logLevel: "warning"
 })
 rmSync(join(outDir, "main.js.map"), { force: true })
