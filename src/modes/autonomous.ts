@@ -3,8 +3,9 @@
  * a local SQLite store (unless another is configured) with local handlers and
  * the local event broker. Nothing listens unless configured (the portal is off
  * by default) and nothing connects out: it runs its schedules with no network
- * at all. Upstream sync to a central server (issue 7) is not built; it joins
- * here as a component when it is.
+ * at all. With an `upstream` section it also syncs with a central server
+ * (docs/edge.md): forwards its execution log and runs the schedules the
+ * server assigns it.
  */
 import type { Deployment } from "../config/load.js"
 import { composeLayer } from "./compose.js"
