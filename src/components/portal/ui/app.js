@@ -15,7 +15,7 @@ const state = {
   hasExecutionLog: true,
   stats: null,
   editing: null,
-  /** null until loaded; `edgeHub` false when this server runs no edge hub. */
+  /** null until loaded (GET /api/edges); `edgeHub` false when this server runs no edge hub. */
   edges: null,
   edgeHub: false
 }
@@ -162,15 +162,9 @@ const loadStats = async () => {
 }
 
 const loadEdges = async () => {
-  try {
-    const page = await api("GET", "/api/edges")
-    state.edges = page.edges
-    state.edgeHub = page.hub !== false
-  } catch (error) {
-    if (error.status !== 404) throw error
-    state.edges = []
-    state.edgeHub = false
-  }
+  const page = await api("GET", "/api/edges")
+  state.edges = page.edges
+  state.edgeHub = page.hub !== null
 }
 
 // ---------- views ----------
@@ -341,6 +335,16 @@ const skewText = (skewMs) => {
 /** Beyond this the skew is flagged: the edge's times in the execution log are its own clock's. */
 const skewWarnMs = 2000
 
+/** Assigned schedules and whether the edge runs the latest assignment version. */
+const schedulesCell = (e) =>
+  h(
+    "td",
+    { "data-label": "Schedules" },
+    e.assigned === 0 && e.latest_version === 0 ? h("span", { class: "muted" }, "none assigned") : `${e.assigned} assigned${e.assigned_paused > 0 ? ` (${e.assigned_paused} paused)` : ""}`,
+    e.latest_version > 0 &&
+      h("div", { class: "sub" }, e.in_sync ? `runs v${e.applied_version} (latest)` : `runs v${e.applied_version} of v${e.latest_version} `, !e.in_sync && badge("behind", "stale"))
+  )
+
 const outboxCell = (e) =>
   h(
     "td",
@@ -355,19 +359,28 @@ const renderEdges = () => {
   note.hidden = state.edgeHub && state.edges.length > 0
   note.textContent = !state.edgeHub
     ? "No edges configured: this server runs no edge hub (the `edges` section of its config)."
-    : "No edge has connected yet."
+    : "No edges yet: list them under edges.credentials in the server's config."
   $("#edges-panel").hidden = state.edges.length === 0
   $("#edges-summary").textContent = state.edgeHub ? `${edgesOnline()} of ${state.edges.length} online` : ""
   const rows = state.edges.map((e) =>
     h(
       "tr",
       { "data-edge": e.edge_id },
-      h("td", {}, h("strong", { class: "mono" }, e.edge_id), h("div", { class: "sub" }, `registered ${shortTime(e.registered_at)}`)),
-      h("td", {}, badge(e.status)),
-      h("td", { "data-label": "Last seen" }, h("span", { class: "ago", "data-at": e.last_seen_at }, ago(parseTime(e.last_seen_at))), h("div", { class: "sub" }, shortTime(e.last_seen_at))),
+      h(
+        "td",
+        {},
+        h("strong", { class: "mono" }, e.edge_id),
+        h("div", { class: "sub" }, e.configured ? (e.registered_at ? `connected ${shortTime(e.registered_at)}` : "never connected") : "credential removed")
+      ),
+      h("td", {}, badge(e.status.replace("_", " "), e.status)),
+      h(
+        "td",
+        { "data-label": "Last seen" },
+        e.last_seen_at === null ? h("span", { class: "muted" }, "never") : [h("span", { class: "ago", "data-at": e.last_seen_at }, ago(parseTime(e.last_seen_at))), h("div", { class: "sub" }, shortTime(e.last_seen_at))]
+      ),
       outboxCell(e),
       h("td", { "data-label": "Clock skew" }, h("span", { class: Math.abs(e.clock_skew_ms ?? 0) >= skewWarnMs ? "skew badge b-stale" : "skew" }, skewText(e.clock_skew_ms))),
-      h("td", { "data-label": "Schedules" }, "—")
+      schedulesCell(e)
     )
   )
   $("#edges-table tbody").replaceChildren(...rows)
