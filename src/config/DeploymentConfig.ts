@@ -24,7 +24,7 @@ import {
   PositiveInt
 } from "./fields.js"
 import { EdgesSection } from "./sections/edges.js"
-import { EventsSection } from "./sections/events.js"
+import { EventsSection, noEvents } from "./sections/events.js"
 import { GovernorSection } from "./sections/governor.js"
 import { PostgresStore } from "./sections/postgresStore.js"
 import { RemoteHandlersSection } from "./sections/remoteHandlers.js"
@@ -184,7 +184,7 @@ export const DeploymentConfig = Schema.Struct({
   /** Handler processes supervised in full mode (see sections/governor.ts). */
   governor: Schema.optionalWith(GovernorSection, { exact: true, default: () => GovernorSection.make({}) }),
   /** The ZeroMQ event stream, peer wake-ups and notifiers (see sections/events.ts). */
-  events: Schema.optionalWith(EventsSection, { exact: true, default: () => EventsSection.make({}) }),
+  events: Schema.optionalWith(EventsSection, { exact: true, default: () => noEvents }),
   /** The server an edge box syncs with (see sections/upstream.ts); null = none. */
   upstream: Schema.optionalWith(Schema.NullOr(UpstreamSection), { exact: true, default: () => null }),
   /** The edge hub edge boxes sync with (see sections/edges.ts). */

@@ -1,6 +1,7 @@
 /**
  * The deployment's EventBroker: the local in-process broker, or — when the
- * `events` section publishes a stream or listens to peers — the ZeroMQ broker
+ * `events` section publishes a stream or listens to peers, and does not
+ * switch it off (`events.enabled: false`) — the ZeroMQ broker
  * (which wraps a local one, so in-process subscribers see the same events),
  * reporting its PUB socket as `event_pub`. With a PostgreSQL store and no
  * ZeroMQ stream, the PostgreSQL broker (LISTEN/NOTIFY), so schedulers sharing
@@ -9,6 +10,7 @@
 import { Effect, Layer } from "effect"
 import * as LocalBroker from "../components/broker/Local.js"
 import type { Deployment } from "../config/load.js"
+import { streamRuns } from "../config/sections/events.js"
 import type { EventBroker } from "../services/EventBroker.js"
 import type { BoundAddresses } from "./BoundAddresses.js"
 import { component } from "./component.js"
@@ -23,7 +25,7 @@ export const brokerLayer = (
   schedulerId: string
 ): Layer.Layer<EventBroker, ComponentFailed, BoundAddresses> => {
   const { events, store } = deployment.config
-  if (events.publish === null && events.peers.length === 0) {
+  if (!streamRuns(events)) {
     if (store.type !== "postgres") return component("broker (local)", LocalBroker.layer)
     return component(
       "broker (postgres)",

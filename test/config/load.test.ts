@@ -203,6 +203,18 @@ describe("loadDeployment", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped("events: enabled switches the stream on or off; on, it needs somewhere to publish or listen", () =>
+    Effect.gen(function* () {
+      const { result } = yield* loadYaml("events: { enabled: false, publish: tcp://127.0.0.1:0 }\n")
+      if (result._tag === "Left") return yield* Effect.dieMessage(result.left.message)
+      expect(result.right.config.events).toMatchObject({ enabled: false, publish: "tcp://127.0.0.1:0" })
+      const { file, error } = yield* failureOf("events: { enabled: true }\n")
+      expect(error.message).toBe(
+        `${file}: events.enabled: the event stream is switched on but has nowhere to publish or listen: set publish or peers`
+      )
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("a missing required key is named", () =>
     Effect.gen(function* () {
       const { file, error } = yield* failureOf("tasks:\n  - { id: t, handler: h }\n")

@@ -235,6 +235,17 @@ describe("ComponentManager", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped("the event stream runs where events.publish says unless events.enabled is false", () =>
+    Effect.gen(function* () {
+      const on = yield* deploymentWith("mode: autonomous", "events: { publish: 'tcp://127.0.0.1:0' }")
+      const bound = yield* Effect.scoped(Effect.zipRight(Layer.build(ComponentManager.layer(on)), readPortsFile(on)))
+      expect(Object.keys(bound)).toEqual(["event_pub"])
+      const off = yield* deploymentWith("mode: autonomous", "events: { enabled: false, publish: 'tcp://127.0.0.1:0' }")
+      const none = yield* Effect.scoped(Effect.zipRight(Layer.build(ComponentManager.layer(off)), readPortsFile(off)))
+      expect(none).toEqual({})
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scopedLive("full mode: a remote handler on the ZeroMQ registry runs a job; the governor's process gets the bound endpoint", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem

@@ -5,6 +5,7 @@
  * docs/events.md.
  *
  *   events:
+ *     enabled: true                        # absent: on when publish or peers is set (any mode); false: off even then
  *     publish: tcp://0.0.0.0:4243          # null/absent = no stream; port 0 picks one (logged)
  *     peers: [tcp://10.0.0.2:4243]         # other schedulers on the same store
  *     high_water_mark: 10000               # messages queued per subscriber before it loses them
@@ -77,7 +78,14 @@ export type NotifierEntry = typeof NotifierEntry.Type
 
 export const defaultHighWaterMark = 10_000
 
-export const EventsSection = Schema.Struct({
+const EventsFields = Schema.Struct({
+  /**
+   * The ZeroMQ stream (publishing and listening to peers) as a component that
+   * can be switched off, e.g. by SZ_EVENTS_ENABLED=false in a container,
+   * without removing its endpoints. Absent: it runs when `publish` or `peers`
+   * says where, in every mode. Notifiers do not depend on it.
+   */
+  enabled: Schema.optionalWith(Flag, { exact: true }),
   /** Where the PUB socket binds; absent or null = no stream. */
   publish: Schema.optionalWith(Schema.NullOr(ZmqEndpoint), { exact: true, default: () => null }),
   peers: Schema.optionalWith(ListOf(ZmqEndpoint), { exact: true, default: () => [] }),
@@ -86,4 +94,23 @@ export const EventsSection = Schema.Struct({
   ),
   notifiers: Schema.optionalWith(ListOf(NotifierEntry), { exact: true, default: () => [] })
 }).pipe(containing("a mapping"))
+
+export const EventsSection = EventsFields.pipe(
+  Schema.filter(
+    (events) =>
+      events.enabled !== true ||
+      events.publish !== null ||
+      events.peers.length > 0 || {
+        path: ["enabled"],
+        message: "the event stream is switched on but has nowhere to publish or listen: set publish or peers"
+      }
+  )
+)
+
+/** The section when config.yaml has none: no stream, no peers, no notifiers. */
+export const noEvents: EventsSection = EventsFields.make({})
+
+/** Whether the ZeroMQ event stream runs (else the local or PostgreSQL broker does). */
+export const streamRuns = (events: EventsSection): boolean =>
+  events.enabled !== false && (events.publish !== null || events.peers.length > 0)
 export type EventsSection = typeof EventsSection.Type
