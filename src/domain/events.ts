@@ -125,6 +125,32 @@ export class SchedulerStopped extends Schema.TaggedClass<SchedulerStopped>()("Sc
   schedulerId: SchedulerId
 }) {}
 
+/** What an edge box reports through its outbox (docs/edge.md); zmq topic `edge.<edgeId>.<kind>`. */
+export const EdgeEventKind = Schema.Literal(
+  "schedule.added",
+  "schedule.removed",
+  "schedule.paused",
+  "schedule.resumed",
+  "scheduler.started",
+  "scheduler.stopped"
+)
+export type EdgeEventKind = typeof EdgeEventKind.Type
+
+/**
+ * Something that happened on an edge box, republished by the server's edge
+ * hub once delivered. A tag of its own, so the server's scheduler, peers and
+ * metrics never take an edge's schedule or scheduler for their own.
+ * `timestamp` is the edge's clock.
+ */
+export class EdgeEvent extends Schema.TaggedClass<EdgeEvent>()("EdgeEvent", {
+  timestamp,
+  edgeId: Schema.NonEmptyString,
+  kind: EdgeEventKind,
+  scheduleId: Schema.NullOr(Schema.String),
+  taskId: Schema.NullOr(Schema.String),
+  schedulerId: Schema.NullOr(Schema.String)
+}) {}
+
 export const SchedulerEvent = Schema.Union(
   TaskAdded,
   TaskUpdated,
@@ -141,7 +167,8 @@ export const SchedulerEvent = Schema.Union(
   HandlerOnline,
   HandlerOffline,
   SchedulerStarted,
-  SchedulerStopped
+  SchedulerStopped,
+  EdgeEvent
 )
 export type SchedulerEvent = typeof SchedulerEvent.Type
 export type SchedulerEventTag = SchedulerEvent["_tag"]
