@@ -72,7 +72,7 @@ const list = Command.make(
 )
 
 /** Parses a JSON flag that must hold a value of the given kind. */
-export const jsonFlag = <A>(flag: string, value: Option.Option<string>, kind: "array" | "object") =>
+const jsonFlag = <A>(flag: string, value: Option.Option<string>, kind: "array" | "object") =>
   Option.match(value, {
     onNone: () => Either.right(undefined),
     onSome: (text) => {
@@ -89,36 +89,53 @@ export const jsonFlag = <A>(flag: string, value: Option.Option<string>, kind: "a
     }
   })
 
+/** The flags that describe a schedule (here and in `edges assign`), for the portal's schedule body. */
+export const scheduleFlags = {
+  handler: Options.text("handler").pipe(Options.withDescription("Handler that runs the jobs")),
+  method: Options.text("method").pipe(Options.withDescription("Method of the handler")),
+  ...triggerFlags,
+  json: connectionOptions.json,
+  trigger: text("trigger", 'Any trigger as a TriggerSpec JSON, e.g. {"type":"cron","hour":9,"timezone":"Europe/Berlin"}'),
+  taskId: text("task-id", "Task id (default <handler>.<method>)"),
+  args: text("args", "Positional arguments as a JSON array, e.g. '[1, 2]'"),
+  kwargs: text("kwargs", 'Keyword arguments as a JSON object, e.g. \'{"to": "ops"}\''),
+  paused: Options.boolean("paused").pipe(Options.withDescription("Create it paused"))
+}
+
+type ScheduleFlags = {
+  readonly [K in keyof typeof scheduleFlags]: (typeof scheduleFlags)[K] extends Options.Options<infer A> ? A : never
+}
+
+/** The request body the schedule flags describe (snake_case, as the portal takes it). */
+export const scheduleBodyOf = (flags: ScheduleFlags) =>
+  Effect.gen(function* () {
+    const trigger = yield* triggerSpecOf({ ...flags, json: flags.trigger }, "--trigger")
+    const args = yield* jsonFlag<ReadonlyArray<unknown>>("args", flags.args, "array")
+    const kwargs = yield* jsonFlag<Record<string, unknown>>("kwargs", flags.kwargs, "object")
+    return {
+      handler: flags.handler,
+      method: flags.method,
+      trigger,
+      ...(Option.isSome(flags.taskId) && { task_id: flags.taskId.value }),
+      ...(args !== undefined && { args }),
+      ...(kwargs !== undefined && { kwargs }),
+      ...(flags.paused && { paused: true })
+    }
+  })
+
 const add = Command.make(
   "add",
   {
     ...connectionOptions,
-    handler: Options.text("handler").pipe(Options.withDescription("Handler that runs the jobs")),
-    method: Options.text("method").pipe(Options.withDescription("Method of the handler")),
-    ...triggerFlags,
-    json: connectionOptions.json,
-    trigger: text("trigger", 'Any trigger as a TriggerSpec JSON, e.g. {"type":"cron","hour":9,"timezone":"Europe/Berlin"}'),
+    ...scheduleFlags,
     id: text("id", "Schedule id (generated when left out)"),
-    taskId: text("task-id", "Task id (default <handler>.<method>)"),
-    args: text("args", "Positional arguments as a JSON array, e.g. '[1, 2]'"),
-    kwargs: text("kwargs", 'Keyword arguments as a JSON object, e.g. \'{"to": "ops"}\''),
-    paused: Options.boolean("paused").pipe(Options.withDescription("Create it paused")),
     replace: Options.boolean("replace").pipe(Options.withDescription("Replace a schedule with the same id (else: conflict, exit 2)"))
   },
   (flags) =>
     Effect.gen(function* () {
-      const trigger = yield* triggerSpecOf({ ...flags, json: flags.trigger }, "--trigger")
-      const args = yield* jsonFlag<ReadonlyArray<unknown>>("args", flags.args, "array")
-      const kwargs = yield* jsonFlag<Record<string, unknown>>("kwargs", flags.kwargs, "object")
       const body = {
-        handler: flags.handler,
-        method: flags.method,
-        trigger,
         ...(Option.isSome(flags.id) && { id: flags.id.value }),
-        ...(Option.isSome(flags.taskId) && { task_id: flags.taskId.value }),
-        ...(args !== undefined && { args }),
-        ...(kwargs !== undefined && { kwargs }),
-        ...(flags.paused && { paused: true }),
+        ...(yield* scheduleBodyOf(flags)),
         ...(flags.replace && { conflict_policy: "replace" })
       }
       return yield* withPortal(flags, (portal) =>
