@@ -4,18 +4,16 @@
  * (docs/edge.md). An assignment reaches the edge when it is online; `list`
  * shows which version each edge runs.
  */
-import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Option } from "effect"
+import { Args, Command } from "@effect/cli"
+import { Console, Effect } from "effect"
 import { AssignedScheduleView, EdgeListView, EdgeSchedulesView, type EdgeView } from "../components/portal/edgesApi.js"
 import { printJson, withPortal } from "./client/command.js"
 import { type ConnectionFlags, connectionOptions } from "./client/connection.js"
 import { request, requestNoContent } from "./client/http.js"
 import { cell, formatTable } from "./client/table.js"
 import { helpWithExamples } from "./help.js"
-import { jsonFlag } from "./schedules.js"
-import { triggerFlags, triggerSpecOf } from "./triggers.js"
+import { scheduleBodyOf, scheduleFlags } from "./schedules.js"
 
-const text = (name: string, description: string) => Options.text(name).pipe(Options.withDescription(description), Options.optional)
 const edge = Args.text({ name: "edge" }).pipe(Args.withDescription("The edge's id (as in edges.credentials)"))
 const scheduleId = Args.text({ name: "schedule-id" }).pipe(Args.withDescription("The schedule's id on the edge"))
 const path = (edgeId: string, scheduleId?: string, action = "") =>
@@ -91,30 +89,11 @@ const assign = Command.make(
     ...connectionOptions,
     edge,
     scheduleId,
-    handler: Options.text("handler").pipe(Options.withDescription("Handler on the edge that runs the jobs")),
-    method: Options.text("method").pipe(Options.withDescription("Method of the handler")),
-    ...triggerFlags,
-    json: connectionOptions.json,
-    trigger: text("trigger", 'Any trigger as a TriggerSpec JSON, e.g. {"type":"cron","hour":9,"timezone":"Europe/Berlin"}'),
-    taskId: text("task-id", "Task id on the edge (default <handler>.<method>)"),
-    args: text("args", "Positional arguments as a JSON array, e.g. '[1, 2]'"),
-    kwargs: text("kwargs", 'Keyword arguments as a JSON object, e.g. \'{"to": "ops"}\''),
-    paused: Options.boolean("paused").pipe(Options.withDescription("Assign it paused"))
+    ...scheduleFlags
   },
   (flags) =>
     Effect.gen(function* () {
-      const trigger = yield* triggerSpecOf({ ...flags, json: flags.trigger }, "--trigger")
-      const args = yield* jsonFlag<ReadonlyArray<unknown>>("args", flags.args, "array")
-      const kwargs = yield* jsonFlag<Record<string, unknown>>("kwargs", flags.kwargs, "object")
-      const body = {
-        handler: flags.handler,
-        method: flags.method,
-        trigger,
-        ...(Option.isSome(flags.taskId) && { task_id: flags.taskId.value }),
-        ...(args !== undefined && { args }),
-        ...(kwargs !== undefined && { kwargs }),
-        ...(flags.paused && { paused: true })
-      }
+      const body = yield* scheduleBodyOf(flags)
       return yield* withPortal(flags, (portal) =>
         Effect.gen(function* () {
           const schedule = yield* request(portal, "PUT", path(flags.edge, flags.scheduleId), AssignedScheduleView, { body })
