@@ -138,10 +138,25 @@ const brokerEvents = statements(
   `CREATE INDEX broker_events_created ON broker_events (created_at)`
 )
 
+const handlerInstances = statements(
+  // remote handler instances and their methods, kept across restarts (registry/zmq/PostgresDirectory.ts)
+  `CREATE TABLE handler_instances (
+    instance_id text PRIMARY KEY,
+    handler_id text NOT NULL,
+    methods_json jsonb NOT NULL,
+    capacity integer NOT NULL,
+    status text NOT NULL,
+    registered_at timestamptz NOT NULL,
+    last_seen_at timestamptz NOT NULL
+  )`,
+  `CREATE INDEX handler_instances_handler ON handler_instances (handler_id)`
+)
+
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_core": core,
   "2_execution_log": executionLog,
-  "3_broker_events": brokerEvents
+  "3_broker_events": brokerEvents,
+  "4_handler_instances": handlerInstances
 }
 
 /** The schema version this build writes. */
