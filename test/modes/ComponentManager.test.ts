@@ -12,6 +12,8 @@ import { applyConfigSeed } from "../../src/modes/configSeed.js"
 import { ComponentFailed } from "../../src/modes/StartupError.js"
 import { BoundAddresses } from "../../src/modes/BoundAddresses.js"
 import { DateTrigger } from "../../src/domain/triggers/schema.js"
+import { hashToken } from "../../src/components/registry/zmq/credentials.js"
+import { generateKeys } from "../../src/components/registry/zmq/keys.js"
 import { defineHandler, runHandler } from "../../src/handler/index.js"
 import { HandlerRegistry } from "../../src/services/HandlerRegistry.js"
 import { Scheduler } from "../../src/services/Scheduler.js"
@@ -288,6 +290,79 @@ describe("ComponentManager", () => {
       expect(given).toBe(router)
     }).pipe(Effect.provide(NodeContext.layer)),
     60_000
+  )
+})
+
+describe("governor with CURVE", () => {
+  const curveRegistry = (credentials: string) =>
+    `  remote: { endpoint: 'tcp://127.0.0.1:0', curve: true, credentials: ${credentials} }`
+
+  it.scopedLive("a governed process gets the registry's public key and its own key pair, which connect it", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const out = yield* fs.makeTempDirectoryScoped({ prefix: "sz-curve-probe-" })
+      const keysFile = `${out}/keys.json`
+      const token = "doubler-secret"
+      // A governed process that writes the CURVE variables it was given, then idles until stopped.
+      const script = [
+        "const e = process.env",
+        "require('fs').writeFileSync(process.argv[1], JSON.stringify([e.SZ_CURVE_SERVER_KEY, e.SZ_CURVE_PUBLIC_KEY, e.SZ_CURVE_SECRET_KEY]))",
+        "setInterval(() => {}, 1000)"
+      ].join("; ")
+      const loaded = yield* deploymentWith(
+        curveRegistry(`{ doubler: { token: '${hashToken(token)}' } }`),
+        "mode: full",
+        "portal: { enabled: false }",
+        "governor:",
+        "  processes:",
+        `    - { name: probe, curve_keys: doubler, command: ${JSON.stringify(process.execPath)}, args: ["-e", ${JSON.stringify(script)}, ${JSON.stringify(keysFile)}] }`
+      )
+      const keys = yield* generateKeys({ deploymentDir: loaded.root, server: true, handlers: ["doubler"] })
+      const context = yield* Layer.build(ComponentManager.layer(loaded))
+      const given = yield* fs.readFileString(keysFile).pipe(Effect.retry(Schedule.spaced("50 millis")), Effect.timeout("20 seconds"))
+      const [serverPublicKey, publicKey, secretKey] = JSON.parse(given) as [string, string, string]
+      expect([serverPublicKey, publicKey, secretKey]).toEqual([
+        keys.server?.publicKey,
+        keys.handlers.doubler?.publicKey,
+        keys.handlers.doubler?.secretKey
+      ])
+      // What the process was given is what it needs: the registry admits only allowed CURVE keys.
+      const router = (yield* Context.get(context, BoundAddresses).all).zmq_router!.url
+      yield* Effect.forkScoped(
+        runHandler(defineHandler({ id: "doubler", methods: { twice: ({ args }) => Number(args[0]) * 2 } }), {
+          endpoint: router,
+          credential: token,
+          curve: { serverPublicKey, publicKey, secretKey }
+        })
+      )
+      const scheduler = Context.get(context, Scheduler)
+      yield* scheduler.configureTask({ id: "twice", handler: "doubler", method: "twice" })
+      const result = yield* Context.get(context, HandlerRegistry).list().pipe(
+        Effect.filterOrFail((handlers) => handlers.some((handler) => handler.id === "doubler" && handler.status === "online")),
+        Effect.retry(Schedule.spaced("50 millis")),
+        Effect.timeout("20 seconds"),
+        Effect.zipRight(scheduler.runJob({ taskId: "twice", args: [21] }))
+      )
+      expect(result.returnValue).toBe(42)
+    }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scoped("a missing key file stops startup, naming the governor and the file", () =>
+    Effect.gen(function* () {
+      const loaded = yield* deploymentWith(
+        curveRegistry("{}"),
+        "mode: full",
+        "portal: { enabled: false }",
+        "governor:",
+        "  processes:",
+        `    - { name: probe, command: ${JSON.stringify(process.execPath)}, args: ["-e", "setInterval(() => {}, 1000)"] }`
+      )
+      yield* generateKeys({ deploymentDir: loaded.root, server: true, handlers: [] })
+      const failed = yield* Effect.flip(Layer.build(ComponentManager.layer(loaded)))
+      expect(failed).toBeInstanceOf(ComponentFailed)
+      expect(failed.message).toContain(`governor: failed to start: ${loaded.root}/keys/probe.pub: `)
+    }).pipe(Effect.provide(NodeContext.layer))
   )
 })
 

@@ -17,6 +17,7 @@
  *       max_restarts: 5         # within restart_window, then it gives up
  *       restart_window: 1m
  *       stop_grace_period: 10s  # SIGTERM, then SIGKILL after this
+ *       curve_keys: billing     # with handlers.remote.curve: the key pair keys/<this>.key/.pub (default: name)
  * ```
  */
 import { Schema } from "effect"
@@ -69,7 +70,13 @@ export const GovernedProcessEntry = Schema.Struct({
   backoff: Schema.optionalWith(BackoffSection, { exact: true }),
   maxRestarts: optionalKey("max_restarts", NonNegativeInt),
   restartWindow: optionalKey("restart_window", PositiveDuration),
-  stopGracePeriod: optionalKey("stop_grace_period", ConfigDuration)
+  stopGracePeriod: optionalKey("stop_grace_period", ConfigDuration),
+  /**
+   * With `handlers.remote.curve` on, the process connects with the key pair
+   * `keys/<curve_keys>.key` and `.pub` of the deployment (default: its name),
+   * whose public key the registry must allow (a handler id's key).
+   */
+  curveKeys: optionalKey("curve_keys", ProcessName)
 }).pipe(containing("a mapping"))
 export type GovernedProcessEntry = typeof GovernedProcessEntry.Type
 
