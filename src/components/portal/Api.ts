@@ -10,6 +10,7 @@ import { CoalescePolicy } from "../../domain/Coalesce.js"
 import { ExecutionOutcome } from "../../services/ExecutionLog.js"
 import { Authorization } from "./Authorization.js"
 import { EdgesGroup } from "./edgesApi.js"
+import { scheduleRequestFields, TriggerInput } from "./scheduleRequest.js"
 import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable } from "./errors.js"
 import {
   CancelRequestedView,
@@ -31,12 +32,6 @@ import {
 
 const id = HttpApiSchema.param("id", Schema.String)
 const Json = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-const TriggerInput = Schema.Unknown.annotations({
-  title: "TriggerSpec",
-  description:
-    "A trigger specification: {type: cron|interval|date|calendarinterval|and|or, ...} (see docs/triggers.md). " +
-    "An invalid one is answered with 400 naming the field."
-})
 const Seconds = Schema.NullOr(Schema.NonNegative)
 const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
 const NonEmpty = Schema.NonEmptyTrimmedString
@@ -45,18 +40,7 @@ const IntParam = Schema.NumberFromString.pipe(Schema.int())
 
 export const CreateSchedule = Schema.Struct({
   id: opt(NonEmpty),
-  task_id: opt(NonEmpty).annotations({ description: "Task id; default `<handler>.<method>`" }),
-  handler: NonEmpty,
-  method: NonEmpty,
-  trigger: TriggerInput,
-  args: opt(Schema.Array(Schema.Unknown)),
-  kwargs: opt(Json),
-  paused: opt(Schema.Boolean),
-  coalesce: opt(CoalescePolicy),
-  misfire_grace_time: opt(Seconds),
-  max_jitter: opt(Seconds),
-  job_result_expiration_time: opt(Schema.NonNegative),
-  metadata: opt(Json),
+  ...scheduleRequestFields,
   conflict_policy: opt(Schema.Literal("exception", "replace")).annotations({ description: "Default `exception` (409 when the id is taken)" }),
   replace: opt(Schema.Boolean).annotations({ description: "Shorthand for conflict_policy: replace" })
 })
