@@ -14,10 +14,9 @@
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Data, Effect, Either, Option, ParseResult, Schema } from "effect"
-import { CoalescePolicy } from "../../domain/Coalesce.js"
-import { Args } from "../../domain/ids.js"
 import { decodeSpec, fromSpec, next } from "../../domain/triggers/Trigger.js"
 import { makeImmediateTransaction } from "../datastore/sqlite/transaction.js"
+import { scheduleRequestFields } from "../portal/scheduleRequest.js"
 import {
   AssignedSchedule,
   AssignedScheduleId,
@@ -60,28 +59,8 @@ export class AssignmentConflict extends Data.TaggedError("AssignmentConflict")<{
   }
 }
 
-const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
-const Json = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-const Seconds = Schema.NullOr(Schema.NonNegative)
-
-/** A schedule to assign, as the API and the CLI send it (snake_case, the trigger as a specification). */
-export const AssignRequest = Schema.Struct({
-  task_id: opt(Schema.NonEmptyTrimmedString).annotations({ description: "Task id on the edge; default `<handler>.<method>`" }),
-  handler: Schema.NonEmptyTrimmedString,
-  method: Schema.NonEmptyTrimmedString,
-  trigger: Schema.Unknown.annotations({
-    title: "TriggerSpec",
-    description: "A trigger specification (docs/triggers.md); an invalid one is answered with 400 naming the field."
-  }),
-  args: opt(Args),
-  kwargs: opt(Json),
-  paused: opt(Schema.Boolean),
-  coalesce: opt(CoalescePolicy),
-  misfire_grace_time: opt(Seconds),
-  max_jitter: opt(Seconds),
-  job_result_expiration_time: opt(Schema.NonNegative),
-  metadata: opt(Json)
-})
+/** A schedule to assign, as the API and the CLI send it. */
+export const AssignRequest = Schema.Struct(scheduleRequestFields)
 export type AssignRequest = typeof AssignRequest.Type
 
 /** A schedule assigned to an edge now. */

@@ -6,16 +6,15 @@
  * no edges and answers 404 for any one.
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
-import { Schema } from "effect"
+import { Schema, Struct } from "effect"
 import { describeTrigger } from "../../domain/triggers/Trigger.js"
 import { type AssignedEntry, AssignRequest, type EdgeSummary } from "../edge/assignments.js"
 import { BadRequest, Conflict, Forbidden, NotFound } from "./errors.js"
 import { isoTime, isoTimeOrNull } from "./time.js"
 import { specOf, zoneOf } from "./triggerSpec.js"
-import { TriggerView } from "./views.js"
+import { ScheduleView } from "./views.js"
 
 const Time = Schema.String.annotations({ description: "ISO-8601 with offset (UTC)" })
-const Json = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 export const EdgeView = Schema.Struct({
   edge_id: Schema.String,
@@ -42,20 +41,9 @@ export const EdgeListView = Schema.Struct({
   edges: Schema.Array(EdgeView)
 })
 
+/** A schedule as /api/schedules shows it (the fire times are the edge's, not known here), with its assignment version. */
 export const AssignedScheduleView = Schema.Struct({
-  id: Schema.String,
-  task_id: Schema.String,
-  handler: Schema.String,
-  method: Schema.String,
-  trigger: TriggerView,
-  args: Schema.Array(Schema.Unknown),
-  kwargs: Json,
-  paused: Schema.Boolean,
-  coalesce: Schema.String,
-  misfire_grace_time: Schema.NullOr(Schema.Number),
-  max_jitter: Schema.NullOr(Schema.Number),
-  job_result_expiration_time: Schema.Number,
-  metadata: Json,
+  ...Struct.omit(ScheduleView.fields, "next_fire_time", "last_fire_time"),
   version: Schema.Number.annotations({ description: "Version of the last assignment op on this schedule" }),
   applied: Schema.Boolean.annotations({ description: "The edge reports it runs this version (or a later one)" }),
   updated_at: Time
