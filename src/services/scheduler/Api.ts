@@ -6,7 +6,7 @@
  */
 import { Clock, Deferred, Effect, Either, Option, ParseResult, Predicate, type Ref, Schema } from "effect"
 import { CoalescePolicy } from "../../domain/Coalesce.js"
-import { JobCancelRequested } from "../../domain/events.js"
+import { JobCancelRequested, SchedulePaused, ScheduleResumed } from "../../domain/events.js"
 import {
   InvalidTrigger,
   JobAlreadyFinished,
@@ -316,12 +316,26 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
     getSchedule: (id) => store.getSchedule(id),
     getSchedules: () => store.getSchedules(),
 
-    pauseSchedule: (id) => store.updateSchedule(id, (schedule) => new Schedule({ ...schedule, paused: true }, true)),
+    // Besides the store's ScheduleUpdated, a change of state publishes SchedulePaused/ScheduleResumed
+    // (topics schedule.paused/resumed), so subscribers can filter on it.
+    pauseSchedule: Effect.fnUntraced(function*(id) {
+      let wasPaused = false
+      const schedule = yield* store.updateSchedule(id, (schedule) => {
+        wasPaused = schedule.paused
+        return new Schedule({ ...schedule, paused: true }, true)
+      })
+      if (!wasPaused) {
+        yield* broker.publish(new SchedulePaused({ timestamp: yield* now, scheduleId: schedule.id, taskId: schedule.taskId }))
+      }
+      return schedule
+    }),
 
     unpauseSchedule: Effect.fn("Scheduler.unpauseSchedule")(function*(id, unpauseOptions) {
       const resumeFrom = unpauseOptions?.resumeFrom ?? "now"
       const from = resumeFrom === "none" ? null : resumeFrom === "now" ? yield* now : resumeFrom
-      return yield* store.updateSchedule(id, (schedule) => {
+      let wasPaused = false
+      const schedule = yield* store.updateSchedule(id, (schedule) => {
+        wasPaused = schedule.paused
         if (!schedule.paused) return schedule
         if (from === null) return new Schedule({ ...schedule, paused: false }, true)
         const resumed = skipFireTimesBefore(schedule, from)
@@ -330,6 +344,17 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
           true
         )
       })
+      if (wasPaused) {
+        yield* broker.publish(
+          new ScheduleResumed({
+            timestamp: yield* now,
+            scheduleId: schedule.id,
+            taskId: schedule.taskId,
+            nextFireTime: schedule.nextFireTime
+          })
+        )
+      }
+      return schedule
     }),
 
     removeSchedule: Effect.fnUntraced(function*(id) {
