@@ -82,11 +82,43 @@ export const startDeadline = (fireTime: Date, graceSeconds: number | null): Date
 /** Job ids are version-7 UUIDs (the JobId brand checks UUIDs): they sort by creation, so store indexes grow at one end. */
 export const newJobId = (): JobId => uuid7() as JobId
 
-/**
- * One job per fire time, each with its jitter drawn in [0, cap]. Built directly
- * (instanceOf) from the schedule's and task's already-valid fields; without jitter
- * no effect runs per job.
- */
+/** The job for `fireTime`, moved by `jitterMs`; built directly (instanceOf) from the schedule's and task's already-valid fields. */
+const jobAt = (schedule: Schedule, task: Task, fireTime: Date, jitterMs: number, createdAt: Date): Job => {
+  const scheduledFireTime = jitterMs > 0 ? new Date(fireTime.getTime() + jitterMs) : fireTime
+  return instanceOf(Job, {
+    id: newJobId(),
+    taskId: task.id,
+    scheduleId: schedule.id,
+    args: schedule.args,
+    kwargs: schedule.kwargs,
+    scheduledFireTime,
+    jitterMs,
+    executor: task.executor,
+    startDeadline: startDeadline(scheduledFireTime, misfireGraceSeconds(schedule, task)),
+    resultExpirationTime: schedule.jobResultExpirationTime,
+    metadata: schedule.metadata,
+    createdAt,
+    attempt: 1,
+    // A jittered job must not start before its jittered time.
+    availableAt: jitterMs > 0 ? scheduledFireTime : null,
+    acquiredBy: null,
+    acquiredUntil: null,
+    startedAt: null
+  })
+}
+
+/** Whether the schedule's jobs get a random jitter (drawn by jobsForFireTimes). */
+export const hasJitter = (schedule: Schedule): boolean => schedule.maxJitter !== null && schedule.maxJitter > 0
+
+/** One job per fire time, without jitter: for a schedule that has none (see hasJitter), no effect needed. */
+export const unjitteredJobs = (
+  schedule: Schedule,
+  task: Task,
+  fireTimes: ReadonlyArray<Date>,
+  createdAt: Date
+): Array<Job> => fireTimes.map((fireTime) => jobAt(schedule, task, fireTime, 0, createdAt))
+
+/** One job per fire time, each with its jitter drawn in [0, cap]; without jitter no effect runs per job. */
 export const jobsForFireTimes = (
   schedule: Schedule,
   task: Task,
@@ -94,37 +126,11 @@ export const jobsForFireTimes = (
   nextFireTime: Date | null,
   createdAt: Date
 ): Effect.Effect<ReadonlyArray<Job>> => {
-  const grace = misfireGraceSeconds(schedule, task)
-  const jobAt = (fireTime: Date, jitterMs: number): Job => {
-    const scheduledFireTime = jitterMs > 0 ? new Date(fireTime.getTime() + jitterMs) : fireTime
-    return instanceOf(Job, {
-      id: newJobId(),
-      taskId: task.id,
-      scheduleId: schedule.id,
-      args: schedule.args,
-      kwargs: schedule.kwargs,
-      scheduledFireTime,
-      jitterMs,
-      executor: task.executor,
-      startDeadline: startDeadline(scheduledFireTime, grace),
-      resultExpirationTime: schedule.jobResultExpirationTime,
-      metadata: schedule.metadata,
-      createdAt,
-      attempt: 1,
-      // A jittered job must not start before its jittered time.
-      availableAt: jitterMs > 0 ? scheduledFireTime : null,
-      acquiredBy: null,
-      acquiredUntil: null,
-      startedAt: null
-    })
-  }
-  if (schedule.maxJitter === null || schedule.maxJitter <= 0) {
-    return Effect.succeed(fireTimes.map((fireTime) => jobAt(fireTime, 0)))
-  }
+  if (!hasJitter(schedule)) return Effect.succeed(unjitteredJobs(schedule, task, fireTimes, createdAt))
   return Effect.forEach(fireTimes, (fireTime, i) => {
     const cap = jitterCapMs(schedule.maxJitter, fireTime, fireTimes[i + 1] ?? nextFireTime)
-    if (cap === 0) return Effect.succeed(jobAt(fireTime, 0))
-    return Effect.map(Random.nextIntBetween(0, cap + 1), (jitterMs) => jobAt(fireTime, jitterMs))
+    if (cap === 0) return Effect.succeed(jobAt(schedule, task, fireTime, 0, createdAt))
+    return Effect.map(Random.nextIntBetween(0, cap + 1), (jitterMs) => jobAt(schedule, task, fireTime, jitterMs, createdAt))
   })
 }
 

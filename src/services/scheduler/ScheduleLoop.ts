@@ -5,17 +5,25 @@
  * schedule became due sooner.
  */
 import { Clock, Duration, Effect, Option } from "effect"
+import type { TaskId } from "../../domain/ids.js"
 import type { Schedule } from "../../domain/Schedule.js"
 import type { Task } from "../../domain/Task.js"
 import type { DataStoreShape, ScheduleRelease } from "../DataStore.js"
-import { advancedSchedule, coalesce, dueFireTimes, jobsForFireTimes } from "./FireTimes.js"
+import {
+  type Advanced,
+  advancedSchedule,
+  coalesce,
+  dueFireTimes,
+  hasJitter,
+  jobsForFireTimes,
+  unjitteredJobs
+} from "./FireTimes.js"
 import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
 import { tasksById } from "./tasks.js"
 import type { WakeUp } from "./WakeUp.js"
 
-/** Jobs for the schedule's due fire times and the schedule moved past now. */
-export const releaseSchedule = Effect.fnUntraced(function*(schedule: Schedule, task: Task | undefined, now: Date) {
-  const due = dueFireTimes(schedule, now)
+/** Jobs for the schedule's `due` fire times and the schedule moved past them; logs what keeps it from firing. */
+const releaseLogged = Effect.fnUntraced(function*(schedule: Schedule, task: Task | undefined, due: Advanced, now: Date) {
   if (due.failure !== null) {
     yield* Effect.logWarning(`schedule '${schedule.id}' has no further fire times: ${due.failure.message}`)
   }
@@ -28,12 +36,49 @@ export const releaseSchedule = Effect.fnUntraced(function*(schedule: Schedule, t
   } else {
     jobs = yield* jobsForFireTimes(schedule, task, fireTimes, due.nextFireTime, now)
   }
-  const release: ScheduleRelease = {
-    schedule: advancedSchedule(schedule, due, fireTimes[fireTimes.length - 1] ?? null),
-    jobs
-  }
+  const release: ScheduleRelease = { schedule: advancedSchedule(schedule, due, fireTimes.at(-1) ?? null), jobs }
   return release
 })
+
+/**
+ * The releases of a batch of due schedules. Built in one synchronous pass:
+ * an effect per schedule (the runtime's steps, cold on a first burst) would
+ * cost more than building its jobs. Only schedules that need one — jitter to
+ * draw from Random, something to log — go through `releaseLogged`.
+ */
+const releasesFor = (
+  schedules: ReadonlyArray<Schedule>,
+  tasks: ReadonlyMap<TaskId, Task>,
+  now: Date
+): Effect.Effect<Array<ScheduleRelease>> => {
+  const releases: Array<ScheduleRelease> = []
+  const withEffects: Array<{ readonly index: number; readonly due: Advanced }> = []
+  for (const schedule of schedules) {
+    const task = tasks.get(schedule.taskId)
+    const due = dueFireTimes(schedule, now)
+    if (task === undefined || due.failure !== null || hasJitter(schedule)) {
+      withEffects.push({ index: releases.length, due })
+      // Its place, filled in below.
+      releases.push({ schedule, jobs: [] })
+      continue
+    }
+    const fireTimes = coalesce(schedule.coalesce, due.passed)
+    releases.push({
+      schedule: advancedSchedule(schedule, due, fireTimes.at(-1) ?? null),
+      jobs: unjitteredJobs(schedule, task, fireTimes, now)
+    })
+  }
+  if (withEffects.length === 0) return Effect.succeed(releases)
+  return Effect.as(
+    Effect.forEach(withEffects, ({ due, index }) => {
+      const { schedule } = releases[index]!
+      return Effect.map(releaseLogged(schedule, tasks.get(schedule.taskId), due, now), (release) => {
+        releases[index] = release
+      })
+    }, { discard: true }),
+    releases
+  )
+}
 
 export interface ScheduleLoopDeps {
   readonly store: DataStoreShape
@@ -55,8 +100,7 @@ export const processDueSchedules = (
     if (schedules.length === 0) return 0
     const now = new Date(yield* Clock.currentTimeMillis)
     const tasks = yield* tasksById(store, schedules.map((schedule) => schedule.taskId))
-    const releases = yield* Effect.forEach(schedules, (schedule) =>
-      releaseSchedule(schedule, tasks.get(schedule.taskId), now))
+    const releases = yield* releasesFor(schedules, tasks, now)
     yield* store.releaseSchedules(options.id, releases)
     if (releases.some((release) => release.jobs.length > 0)) jobsAdded()
     return schedules.length

@@ -118,6 +118,33 @@ describe("schedule loop", () => {
       expect(released!.startedAt).toEqual(at(jitter))
     }).pipe(provide))
 
+  it.scoped("one batch mixing plain schedules with ones that log or draw jitter: each gets its own release", () =>
+    Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const store = yield* DataStore
+      const events = yield* recordEvents
+      yield* withTask
+      yield* scheduler.configureTask({ id: "doomed", handler: "probe", method: "noop" })
+      const trigger = everyMinuteFrom(T0 + minute)
+      for (const [id, taskId, maxJitter] of [["p1", "task", null], ["jittered", "task", 20], ["orphan", "doomed", null], [
+        "p2",
+        "task",
+        null
+      ]] as const) {
+        yield* scheduler.addSchedule({ id, taskId, trigger, maxJitter })
+      }
+      yield* store.removeTask("doomed" as TaskId)
+      yield* TestClock.adjust(minute)
+      // Published with the release, whatever it holds.
+      const seen = yield* events.waitFor(countOf("ScheduleUpdated", 4))
+      expect(ofTag(seen, "JobAdded").map((event) => event.scheduleId).sort()).toEqual(["jittered", "p1", "p2"])
+      // The orphan moved past its fire time like the others, without a job.
+      for (const id of ["p1", "jittered", "orphan", "p2"]) {
+        const schedule = yield* scheduler.getSchedule(id as ScheduleId)
+        expect([id, schedule.nextFireTime, schedule.lastFireTime]).toEqual([id, at(2 * minute), at(minute)])
+      }
+    }).pipe(provide))
+
   it.scoped("a schedule added for later fires at its time; a finished one is removed", () =>
     Effect.gen(function*() {
       const scheduler = yield* Scheduler
