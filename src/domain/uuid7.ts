@@ -25,7 +25,10 @@ export const makeUuid7 = (
   fillRandom: (bytes: Uint8Array) => void = (bytes) => crypto.getRandomValues(bytes)
 ): (() => string) => {
   const pool = new Uint8Array(8 * idsPerDraw)
-  let offset = pool.length
+  // The first block is drawn now, not with the first id: the first draw loads the
+  // generator's code (about 1 ms), which would land on a scheduler's first fire.
+  fillRandom(pool)
+  let offset = 0
   let lastMs = -1
   let counter = 0
   return () => {
