@@ -16,7 +16,7 @@ import { join } from "node:path"
 import { assignmentKey } from "../../../src/components/edge/assignmentsEdge.js"
 import { buildProduct } from "../../main/buildProduct.js"
 import { jsonLines, run, startWith, waitFor } from "../../main/process.js"
-import { adminToken, call, deploymentDir, edgeConfig, hubServerConfig, viewerToken, waitUntil } from "./harness.js"
+import { adminToken, call, deploymentDir, edgeConfig, hubServerConfig, ownSchedule, viewerToken, waitUntil } from "./harness.js"
 
 /** Starts the product on a deployment; returns it with its run/ports.json once written. Stopped with the scope. */
 const startDeployment = (dir: string) =>
@@ -73,7 +73,7 @@ describe("schedule assignment across processes", () => {
         expect(assigned.stdout).toContain("the edge gets it when it is online")
         expect(yield* edgeView).toMatchObject({ status: "never_seen", assigned: 1, applied_version: 0, latest_version: 1 })
 
-        const edgeDir = yield* deploymentDir(...edgeConfig(server.ports.edge_hub!.url))
+        const edgeDir = yield* deploymentDir(...edgeConfig(server.ports.edge_hub!.url, ownSchedule))
         const edgeDb = join(edgeDir, "data/schedulezero.db")
         const first = yield* startDeployment(edgeDir)
         yield* waitUntil(runsOnServer("tick"), (n) => n >= 2)

@@ -14,7 +14,7 @@ import { loadDeployment } from "../../../src/config/load.js"
 import type { ScheduleId } from "../../../src/domain/ids.js"
 import * as ComponentManager from "../../../src/modes/ComponentManager.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
-import { adminToken, call, deploymentDir, edgeConfig, hubServerConfig, viewerToken, waitUntil } from "./harness.js"
+import { adminToken, call, deploymentDir, edgeConfig, hubServerConfig, ownSchedule, viewerToken, waitUntil } from "./harness.js"
 
 const every = (seconds: number) => ({ type: "interval", seconds })
 
@@ -69,7 +69,7 @@ describe("schedule assignment to an edge", () => {
       })
 
       const edgeLogs: Array<string> = []
-      const edge = yield* start(yield* deploymentDir(...edgeConfig(server.ports.edge_hub!.url)), edgeLogs)
+      const edge = yield* start(yield* deploymentDir(...edgeConfig(server.ports.edge_hub!.url, ownSchedule)), edgeLogs)
       const scheduler = Context.get(edge.context, Scheduler)
       const synced = yield* waitUntil(call(base, viewerToken, "GET", "/api/edges/pump-7"), (answer) => answer.body.in_sync)
       expect(synced.body).toMatchObject({ status: "online", applied_version: 7, latest_version: 7 })

@@ -1,4 +1,4 @@
-import { FileSystem, Path } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
@@ -8,19 +8,10 @@ import { loadDeployment } from "../../../src/config/load.js"
 import * as ComponentManager from "../../../src/modes/ComponentManager.js"
 import { ExecutionLog } from "../../../src/services/ExecutionLog.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
-import { waitUntil } from "./harness.js"
-
-const handlerModule = `export default { id: "meter", methods: { read: ({ kwargs }) => kwargs.n } }`
+import { deploymentDir, edgeConfig, waitUntil } from "./harness.js"
 
 const deploymentWith = (...configLines: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-edge-" })
-    yield* fs.writeFileString(path.join(dir, "meter.mjs"), handlerModule)
-    yield* fs.writeFileString(path.join(dir, "config.yaml"), [...configLines, ""].join("\n"))
-    return yield* loadDeployment(dir, { env: {} })
-  })
+  Effect.flatMap(deploymentDir(...configLines), (dir) => loadDeployment(dir, { env: {} }))
 
 describe("edge sync in deployments", () => {
   it.live("an autonomous edge with `upstream` delivers its executions to a full server with `edges`", () =>
@@ -41,20 +32,7 @@ describe("edge sync in deployments", () => {
       const ports = JSON.parse(yield* fs.readFileString(`${server.root}/run/ports.json`)) as Record<string, { url: string }>
       const hubUrl = ports.edge_hub!.url
 
-      const edge = yield* deploymentWith(
-        "mode: autonomous",
-        "store: { type: sqlite }",
-        "handlers: { local: [meter.mjs] }",
-        "tasks:",
-        "  - { id: read, handler: meter, method: read }",
-        "upstream:",
-        `  endpoint: ${hubUrl}`,
-        "  edge_id: pump-7",
-        "  token: secret-7",
-        "  heartbeat_interval: 200ms",
-        "  backoff_initial: 20ms",
-        "  backoff_max: 200ms"
-      )
+      const edge = yield* deploymentWith(...edgeConfig(hubUrl))
       const edgeContext = yield* Layer.build(ComponentManager.layer(edge))
       const scheduler = Context.get(edgeContext, Scheduler)
       const jobIds: Array<string> = []

@@ -91,15 +91,17 @@ export const hubServerConfig = [
   `    pump-7: { token: "${hashToken("secret-7")}" }`
 ]
 
-/** An autonomous edge (pump-7) with the meter handler, a task and a schedule of its own from config, syncing with `hubUrl`. */
-export const edgeConfig = (hubUrl: string) => [
+/** The schedule the assignment tests' edge declares in its own config (the server must not touch it). */
+export const ownSchedule = "  - { id: local, task: read, trigger: { type: interval, hours: 1 } }"
+
+/** An autonomous edge (pump-7) with the meter handler, a task, these config schedules, syncing with `hubUrl`. */
+export const edgeConfig = (hubUrl: string, ...schedules: ReadonlyArray<string>) => [
   "mode: autonomous",
   "store: { type: sqlite }",
   "handlers: { local: [meter.mjs] }",
   "tasks:",
   "  - { id: read, handler: meter, method: read }",
-  "schedules:",
-  "  - { id: local, task: read, trigger: { type: interval, hours: 1 } }",
+  ...(schedules.length === 0 ? [] : ["schedules:", ...schedules]),
   "upstream:",
   `  endpoint: ${hubUrl}`,
   "  edge_id: pump-7",
