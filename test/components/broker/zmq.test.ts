@@ -71,6 +71,7 @@ describe("zmq EventBroker: publishing", () => {
         "handler.offline",
         "scheduler.started",
         "scheduler.stopped",
+        "edge.pump-7.schedule.paused",
         "job.added"
       ])
       expect(messages.map((message) => message.body.seq)).toEqual(messages.map((_, i) => i + 1))

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto"
 import { Effect, Schedule } from "effect"
 import * as zmq from "zeromq"
 import {
+  EdgeEvent,
   HandlerOffline,
   HandlerOnline,
   JobAcquired,
@@ -77,7 +78,8 @@ export const everyKind: ReadonlyArray<SchedulerEvent> = [
     instancesOnline: 0
   }),
   new SchedulerStarted({ timestamp: at, schedulerId }),
-  new SchedulerStopped({ timestamp: at, schedulerId })
+  new SchedulerStopped({ timestamp: at, schedulerId }),
+  new EdgeEvent({ timestamp: at, edgeId: "pump-7", kind: "schedule.paused", scheduleId, taskId, schedulerId: null })
 ]
 
 /** A SUB socket connected to `endpoint` with `prefixes`, closed with the scope. */

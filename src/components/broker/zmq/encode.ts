@@ -85,7 +85,11 @@ const encoders: Encoders = {
       str(e.instanceId)
     },"reason":"${e.reason}","instancesOnline":${e.instancesOnline}}`,
   SchedulerStarted: scheduler("SchedulerStarted"),
-  SchedulerStopped: scheduler("SchedulerStopped")
+  SchedulerStopped: scheduler("SchedulerStopped"),
+  EdgeEvent: (e) =>
+    `{"_tag":"EdgeEvent","timestamp":${date(e.timestamp)},"edgeId":${str(e.edgeId)},"kind":"${e.kind}","scheduleId":${
+      strOrNull(e.scheduleId)
+    },"taskId":${strOrNull(e.taskId)},"schedulerId":${strOrNull(e.schedulerId)}}`
 }
 
 /** An event as JSON: its Schema encoding. */

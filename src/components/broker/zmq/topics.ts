@@ -3,7 +3,8 @@
  * picks a family by prefix ("job." = every job event, "job.released.error" =
  * failed attempts). The topic is the event's tag split into words
  * (ScheduleAdded → schedule.added); a JobReleased also names its outcome
- * (job.released.success, job.released.missed_start_deadline, ...).
+ * (job.released.success, job.released.missed_start_deadline, ...), and an
+ * edge's event its edge and kind (edge.pump-7.schedule.paused).
  */
 import type { SchedulerEvent } from "../../../domain/events.js"
 
@@ -20,14 +21,20 @@ export const tagTopic = (tag: string): string => {
 }
 
 export const topicOf = (event: SchedulerEvent): string =>
-  event._tag === "JobReleased" ? `job.released.${event.outcome}` : tagTopic(event._tag)
+  event._tag === "JobReleased"
+    ? `job.released.${event.outcome}`
+    : event._tag === "EdgeEvent"
+    ? `edge.${event.edgeId}.${event.kind}`
+    : tagTopic(event._tag)
 
 /**
- * A key that names the event's topic without building it: the tag, or a
- * finished attempt's outcome (outcomes are lowercase, tags are not), for
- * per-topic state looked up at every publish.
+ * A key that names the event's topic, for per-topic state looked up at every
+ * publish, mostly without building the topic: the tag, or a finished
+ * attempt's outcome (outcomes are lowercase words, tags are capitalised), or
+ * for an edge's event (rare) its topic, which has dots.
  */
-export const topicKey = (event: SchedulerEvent): string => (event._tag === "JobReleased" ? event.outcome : event._tag)
+export const topicKey = (event: SchedulerEvent): string =>
+  event._tag === "JobReleased" ? event.outcome : event._tag === "EdgeEvent" ? topicOf(event) : event._tag
 
 /**
  * What a peer scheduler subscribes to: the events that can make work due
