@@ -251,12 +251,15 @@ export const makeQueries = Effect.gen(function* () {
         AS v(id, task_id, schedule_id, args, kwargs, fire, jitter, executor, deadline, expiration, metadata, created,
              attempt, available, by, until, started)`.pipe(Effect.asVoid)
   }
+  // Table columns, named as such: bare, ORDER BY would take J's output columns of the same names (epoch
+  // milliseconds and id as text), which no index provides, so every free job was read and sorted.
+  const byAge = sql.literal("ORDER BY jobs.created_at, jobs.id")
   const decodeJobs = (rows: ReadonlyArray<RawJobRow>) => Effect.forEach(rows, (row) => jobFromRow(row))
   /** Every job, oldest first. */
-  const getAllJobs = () => Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs ORDER BY created_at, id`, decodeJobs)
+  const getAllJobs = () => Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs ${byAge}`, decodeJobs)
   const getJobsByIds = (jobIds: ReadonlyArray<JobId>) =>
     Effect.flatMap(
-      sql<RawJobRow>`SELECT ${J} FROM jobs WHERE id = ANY(${jobIds}::uuid[]) ORDER BY created_at, id`,
+      sql<RawJobRow>`SELECT ${J} FROM jobs WHERE id = ANY(${jobIds}::uuid[]) ${byAge}`,
       decodeJobs
     )
   /** Jobs of each task whose lease is still valid (they hold a slot of the task's maxRunningJobs). */
@@ -271,7 +274,7 @@ export const makeQueries = Effect.gen(function* () {
       SELECT ${J} FROM jobs
       WHERE acquired_by IS NULL AND (available_at IS NULL OR available_at <= ${toDate(now)})
         AND NOT (task_id = ANY(${excludedTasks}))
-      ORDER BY created_at, id
+      ${byAge}
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED`
   const leaseJobs = (jobIds: ReadonlyArray<string>, schedulerId: SchedulerId, until: number, now: number, token: string) =>
@@ -283,7 +286,7 @@ export const makeQueries = Effect.gen(function* () {
           WHERE id = ANY(${jobIds}::uuid[])`.pipe(Effect.asVoid)
   /** The jobs an earlier try of the same acquireJobs call leased (its COMMIT went through, its reply was lost). */
   const jobsLeasedWith = (token: string) =>
-    Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs WHERE lease_token = ${token} ORDER BY created_at, id`, decodeJobs)
+    Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs WHERE lease_token = ${token} ${byAge}`, decodeJobs)
   const extendJobLeases = (jobIds: ReadonlyArray<JobId>, schedulerId: SchedulerId, until: number) =>
     sql`
       UPDATE jobs SET acquired_until = ${toDate(until)}
@@ -292,14 +295,14 @@ export const makeQueries = Effect.gen(function* () {
     Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs WHERE id = ${id}::uuid FOR UPDATE`, decodeJobs)
   const lockJobsOwnedBy = (schedulerId: SchedulerId) =>
     Effect.flatMap(
-      sql<RawJobRow>`SELECT ${J} FROM jobs WHERE acquired_by = ${schedulerId} ORDER BY created_at, id FOR UPDATE`,
+      sql<RawJobRow>`SELECT ${J} FROM jobs WHERE acquired_by = ${schedulerId} ${byAge} FOR UPDATE`,
       decodeJobs
     )
   const lockJobsWithLapsedLeases = (now: number) =>
     Effect.flatMap(
       sql<RawJobRow>`
         SELECT ${J} FROM jobs WHERE acquired_by IS NOT NULL AND acquired_until < ${toDate(now)}
-        ORDER BY created_at, id FOR UPDATE SKIP LOCKED`,
+        ${byAge} FOR UPDATE SKIP LOCKED`,
       decodeJobs
     )
   const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((row) => row.id)
