@@ -16,7 +16,7 @@
  * replayed: events are notifications, the store stays the source of truth.
  */
 import { SqlClient } from "@effect/sql"
-import { Chunk, Deferred, Effect, FiberId, Layer, Queue, Schedule, Schema, type Scope } from "effect"
+import { Chunk, Deferred, Effect, FiberId, Layer, Option, Queue, Schedule, Schema, type Scope } from "effect"
 import pg from "pg"
 import { SchedulerEvent } from "../../domain/events.js"
 import { resolveOptions, type PostgresOptions } from "../datastore/Postgres.js"
@@ -25,6 +25,7 @@ import type { PostgresRefused } from "../datastore/postgres/errors.js"
 import { applyMigrations } from "../datastore/postgres/migrator.js"
 import { EventBroker, type EventBrokerShape } from "../../services/EventBroker.js"
 import * as LocalBroker from "./Local.js"
+import { encodeEvent } from "./zmq/encode.js"
 
 /** NOTIFY's payload limit is 8000 bytes; the envelope and a margin stay below it. */
 export const maxPayloadBytes = 7900
@@ -32,8 +33,26 @@ export const maxPayloadBytes = 7900
 /** The channel of a schema's events: schedulers on the same tables hear each other, other schemas do not. */
 export const channelOf = (schema: string): string => `schedulezero_${schema}`
 
-const encodeEvent = Schema.encodeSync(SchedulerEvent)
-const decodeEvents = Schema.decodeUnknownEither(Schema.Array(SchedulerEvent))
+// Every process decodes every other's events (three or four per job): each by its own member schema,
+// chosen by tag, rather than through the union; they are encoded by hand (zmq/encode.ts).
+const memberDecoders = new Map(
+  SchedulerEvent.members.map((member) => [
+    member._tag as string,
+    Schema.decodeUnknownOption(member as Schema.Schema<SchedulerEvent, unknown>)
+  ])
+)
+
+/** The events of a notification; undefined when one of them does not decode. */
+const decodeEvents = (raw: ReadonlyArray<unknown>): Array<SchedulerEvent> | undefined => {
+  const events: Array<SchedulerEvent> = []
+  for (const item of raw) {
+    const tag = typeof item === "object" && item !== null ? (item as { readonly _tag?: unknown })._tag : undefined
+    const decoded = typeof tag === "string" ? memberDecoders.get(tag)?.(item) : undefined
+    if (decoded === undefined || Option.isNone(decoded)) return undefined
+    events.push(decoded.value)
+  }
+  return events
+}
 
 interface Envelope {
   /** The publishing broker (its own notifications come back to it and are skipped). */
@@ -95,7 +114,7 @@ export const make = (
 
     const send = (events: ReadonlyArray<SchedulerEvent>) =>
       Effect.gen(function* () {
-        const parts = pack(origin, events.map((event) => JSON.stringify(encodeEvent(event))))
+        const parts = pack(origin, events.map(encodeEvent))
         const oversized = parts.flatMap((part) => (part._tag === "Oversized" ? [part.event] : []))
         const ids: Array<number> = []
         if (oversized.length > 0) {
@@ -137,8 +156,8 @@ export const make = (
         if (envelope.o === origin) return
         const raw = envelope.r === undefined ? (envelope.e ?? []) : yield* fetchStored(envelope.r)
         const decoded = decodeEvents(raw)
-        if (decoded._tag === "Left") return yield* Effect.logWarning(`postgres broker: undecodable notification skipped`)
-        yield* local.publishAll(decoded.right)
+        if (decoded === undefined) return yield* Effect.logWarning(`postgres broker: undecodable notification skipped`)
+        yield* local.publishAll(decoded)
       }).pipe(
         Effect.catchAllCause((cause) => Effect.logWarning("postgres broker: notification dropped", cause))
       )
