@@ -5,8 +5,7 @@
  * present only when the deployment has an execution log.
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
-import { Schema } from "effect"
-import { CoalescePolicy } from "../../domain/Coalesce.js"
+import { Schema, Struct } from "effect"
 import { ExecutionOutcome } from "../../services/ExecutionLog.js"
 import { Authorization } from "./Authorization.js"
 import { EdgesGroup } from "./edgesApi.js"
@@ -31,8 +30,6 @@ import {
 } from "./views.js"
 
 const id = HttpApiSchema.param("id", Schema.String)
-const Json = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-const Seconds = Schema.NullOr(Schema.NonNegative)
 const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
 const NonEmpty = Schema.NonEmptyTrimmedString
 const DurationParam = Schema.String.annotations({ description: "A duration such as 30s, 500ms, 2m (at most 5m)" })
@@ -48,13 +45,7 @@ export type CreateSchedule = typeof CreateSchedule.Type
 
 export const UpdateSchedule = Schema.Struct({
   trigger: opt(TriggerInput),
-  args: opt(Schema.Array(Schema.Unknown)),
-  kwargs: opt(Json),
-  paused: opt(Schema.Boolean),
-  coalesce: opt(CoalescePolicy),
-  misfire_grace_time: opt(Seconds),
-  max_jitter: opt(Seconds),
-  metadata: opt(Json)
+  ...Struct.pick(scheduleRequestFields, "args", "kwargs", "paused", "coalesce", "misfire_grace_time", "max_jitter", "metadata")
 })
 export type UpdateSchedule = typeof UpdateSchedule.Type
 
