@@ -1,7 +1,8 @@
 /**
  * The Discord webhook message for an event: the rule's text as content's
  * embed description, with a title, colour and fields chosen by what happened
- * (job failure, missed run, handler offline/online, anything else).
+ * (job failure, missed run, handler offline/online, schedule paused/resumed,
+ * anything else).
  * Lengths are cut to Discord's limits (title 256, description 4096, field 1024).
  */
 import type { EventFields } from "./fields.js"
@@ -32,6 +33,10 @@ const lookOf = (topic: string, fields: EventFields): Look => {
       return { title: `Handler offline: ${fields.handlerId ?? ""}`, color: colors.failure }
     case "handler.online":
       return { title: `Handler online: ${fields.handlerId ?? ""}`, color: colors.good }
+    case "schedule.paused":
+      return { title: `Schedule paused: ${fields.scheduleId ?? ""}`, color: colors.warning }
+    case "schedule.resumed":
+      return { title: `Schedule resumed: ${fields.scheduleId ?? ""}`, color: colors.good }
     default:
       return { title: topic, color: colors.neutral }
   }
@@ -44,6 +49,8 @@ const shown: ReadonlyArray<readonly [key: string, label: string, inline: boolean
   ["handler", "Handler", true],
   ["handlerId", "Handler", true],
   ["instanceId", "Instance", true],
+  ["reason", "Reason", true],
+  ["instancesOnline", "Instances online", true],
   ["attempt", "Attempt", true],
   ["schedulerId", "Scheduler", true],
   ["scheduledFireTime", "Scheduled for", true],

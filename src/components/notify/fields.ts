@@ -35,7 +35,12 @@ export const defaultTemplate = (topic: string): string => {
       ? "Job {jobId} of task {taskId} succeeded"
       : "Job {jobId} of task {taskId}: {outcome} (attempt {attempt}) {error.tag}: {error.message}"
   }
-  if (topic.startsWith("handler.")) return "Handler {handlerId} is {topic}"
+  if (topic === "handler.offline") {
+    return "Handler {handlerId}: instance {instanceId} went offline ({reason}); {instancesOnline} instance(s) online"
+  }
+  if (topic === "handler.online") return "Handler {handlerId}: instance {instanceId} is online; {instancesOnline} instance(s) online"
+  if (topic === "schedule.paused") return "Schedule {scheduleId} of task {taskId} paused"
+  if (topic === "schedule.resumed") return "Schedule {scheduleId} of task {taskId} resumed; next run {nextFireTime}"
   if (topic.startsWith("schedule.")) return "Schedule {scheduleId} of task {taskId}: {topic}"
   return "{topic}"
 }

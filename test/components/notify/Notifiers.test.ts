@@ -14,11 +14,12 @@ import { markFromPeer } from "../../../src/components/broker/zmq/origin.js"
 import * as MemoryStore from "../../../src/components/datastore/Memory.js"
 import * as Notifiers from "../../../src/components/notify/Notifiers.js"
 import type { NotifierEntry } from "../../../src/config/sections/events.js"
+import { HandlerOffline } from "../../../src/domain/events.js"
 import { HandlerId, TaskId } from "../../../src/domain/ids.js"
 import { Task } from "../../../src/domain/Task.js"
 import { DataStore } from "../../../src/services/DataStore.js"
 import { EventBroker } from "../../../src/services/EventBroker.js"
-import { jobAdded, jobReleased, until } from "../broker/zmqFixtures.js"
+import { everyKind, jobAdded, jobReleased, until } from "../broker/zmqFixtures.js"
 import { type Answer, fakeWebhookServer, rateLimited } from "./fakeWebhook.js"
 
 const fast: Notifiers.NotifierOptions = { backoffBase: "20 millis", backoffCap: "100 millis", requestTimeout: "2 seconds" }
@@ -133,6 +134,32 @@ describe("notifiers: rules and webhooks", () => {
       expect(server.received.filter((r) => r.path === "/other")).toHaveLength(0)
       const retries = server.received.filter((r) => r.path === "/retries").map((r) => JSON.parse(r.body).embeds[0].description)
       expect(retries).toEqual(["retry true", "retry false"])
+    })))
+
+  it.live("sends handler offline/online and schedule paused embeds, matching handler rules by the event's own handler id", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const server = yield* fakeWebhookServer({})
+      const { broker, notifiers } = yield* start([
+        discord("mailer", server.url("/mailer"), { topics: ["handler."], handlers: ["mailer"] }),
+        discord("pauses", server.url("/pauses"), { topics: ["schedule.paused"] })
+      ])
+      const handlerEvents = everyKind.filter((event) => event._tag === "HandlerOffline" || event._tag === "HandlerOnline")
+      const elsewhere = new HandlerOffline({ ...(handlerEvents[1] as HandlerOffline), handlerId: HandlerId.make("printer") })
+      yield* broker.publishAll([...handlerEvents, elsewhere, ...everyKind.filter((event) => event._tag === "SchedulePaused")])
+      yield* until("delivered", Effect.map(notifiers.stats, (all) =>
+        all.find((s) => s.name === "mailer")!.sent === 2 && all.find((s) => s.name === "pauses")!.sent === 1))
+      const embeds = (path: string) => server.received.filter((r) => r.path === path).map((r) => JSON.parse(r.body).embeds[0])
+      const [online, offline] = embeds("/mailer")
+      expect(online).toMatchObject({ title: "Handler online: mailer", color: 0x2ecc71 })
+      expect(offline).toMatchObject({
+        title: "Handler offline: mailer",
+        color: 0xe74c3c,
+        description: "Handler mailer: instance mailer-1 went offline (heartbeat_lost); 0 instance(s) online"
+      })
+      expect(offline.fields).toContainEqual({ name: "Instances online", value: "0", inline: true })
+      expect(embeds("/pauses")).toEqual([
+        expect.objectContaining({ title: "Schedule paused: nightly", description: "Schedule nightly of task backup paused" })
+      ])
     })))
 
   it.live("signs the generic webhook's JSON body with HMAC-SHA256", () =>
