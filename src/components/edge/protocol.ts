@@ -8,6 +8,7 @@
  */
 import { Either, ParseResult, Schema } from "effect"
 import { CoalescePolicy } from "../../domain/Coalesce.js"
+import { EdgeEventKind } from "../../domain/events.js"
 import { Args, Kwargs, Metadata } from "../../domain/ids.js"
 import { Trigger } from "../../domain/triggers/schema.js"
 import { executionOutcomes } from "../../services/ExecutionLog.js"
@@ -46,8 +47,27 @@ export type OutboxEntry = typeof OutboxEntry.Type
 /** The columns an OutboxEntry carries, in table order. */
 export const entryColumns = Object.keys(OutboxEntry.fields) as ReadonlyArray<keyof OutboxEntry>
 
-/** An outbox row: `id` is the row's seq in the edge's execution log (increasing, never reused). */
-export const OutboxRow = Schema.Struct({ id: NonNegativeInt.pipe(Schema.positive()), entry: OutboxEntry })
+/** Something that happened on the edge besides an execution; `at` is the edge's clock (ms). */
+export const OutboxEvent = Schema.Struct({
+  kind: EdgeEventKind,
+  at: Int,
+  schedule_id: NullableText,
+  task_id: NullableText,
+  scheduler_id: NullableText
+})
+export type OutboxEvent = typeof OutboxEvent.Type
+
+const RowId = NonNegativeInt.pipe(Schema.positive())
+
+/**
+ * An outbox row: an execution-log row (`entry`, `id` = its seq in the edge's
+ * execution log) or an event (`event`, `id` reserved from the same sequence):
+ * one increasing id space, never reused, so one high-water mark covers both.
+ */
+export const OutboxRow = Schema.Union(
+  Schema.Struct({ id: RowId, entry: OutboxEntry }),
+  Schema.Struct({ id: RowId, event: OutboxEvent })
+)
 export type OutboxRow = typeof OutboxRow.Type
 
 const EdgeId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,200}$/))
