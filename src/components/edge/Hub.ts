@@ -25,7 +25,17 @@ import type { CurveServerOptions } from "../registry/zmq/options.js"
 import { serveAllowList } from "../registry/zmq/zap.js"
 import { makeImmediateTransaction } from "../datastore/sqlite/transaction.js"
 import * as Assignments from "./assignments.js"
-import { decodeEdgeMessage, type EdgeMessage, encodeHubMessage, type HubMessage, type OutboxRow } from "./protocol.js"
+import { EdgeEvent } from "../../domain/events.js"
+import { EventBroker } from "../../services/EventBroker.js"
+import {
+  decodeEdgeMessage,
+  type EdgeMessage,
+  encodeHubMessage,
+  type HubMessage,
+  type OutboxEntry,
+  type OutboxEvent,
+  type OutboxRow
+} from "./protocol.js"
 
 export interface HubOptions {
   /** ZeroMQ endpoint to bind; port 0 picks a free port (see `Hub.endpoint`). */
@@ -197,14 +207,38 @@ export const make = (
         (pending) => ({ _tag: "ack", ref: message.ref, received, assignments: pending }) as const
       )
 
+    // the edge's events are republished on the server's broker (when it has one), after their rows commit
+    const broker = yield* Effect.serviceOption(EventBroker)
+    const republish = (edgeId: string, events: ReadonlyArray<OutboxEvent>) =>
+      broker._tag === "None" || events.length === 0
+        ? Effect.void
+        : broker.value.publishAll(
+            events.map((event) =>
+              EdgeEvent.make({
+                timestamp: new Date(event.at),
+                edgeId,
+                kind: event.kind,
+                scheduleId: event.schedule_id,
+                taskId: event.task_id,
+                schedulerId: event.scheduler_id
+              })
+            )
+          )
+
     const store = (edgeId: string, rows: ReadonlyArray<OutboxRow>) =>
       Effect.gen(function* () {
         const last = yield* lastReceived(edgeId)
-        const fresh = rows.filter((row) => row.id > last).map((row) => row.entry)
-        for (let i = 0; i < fresh.length; i += insertChunk) {
-          yield* sql`INSERT INTO execution_log ${sql.insert(fresh.slice(i, i + insertChunk))}`
+        const entries: Array<OutboxEntry> = []
+        const events: Array<OutboxEvent> = []
+        for (const row of rows) {
+          if (row.id <= last) continue
+          if ("entry" in row) entries.push(row.entry)
+          else events.push(row.event)
         }
-        return { stored: fresh.length, received: Math.max(last, ...rows.map((row) => row.id)) }
+        for (let i = 0; i < entries.length; i += insertChunk) {
+          yield* sql`INSERT INTO execution_log ${sql.insert(entries.slice(i, i + insertChunk))}`
+        }
+        return { events, received: Math.max(last, ...rows.map((row) => row.id)) }
       })
 
     const inOrder = (rows: ReadonlyArray<OutboxRow>) => rows.every((row, i) => i === 0 || rows[i - 1]!.id < row.id)
@@ -225,7 +259,10 @@ export const make = (
       }
       return immediate(
         Effect.tap(store(edgeId, message.rows), ({ received }) => seen(edgeId, message, received))
-      ).pipe(Effect.flatMap(({ received }) => ack(edgeId, message, received)))
+      ).pipe(
+        Effect.tap(({ events }) => republish(edgeId, events)),
+        Effect.flatMap(({ received }) => ack(edgeId, message, received))
+      )
     }
 
     const onFrames = (frames: Array<Buffer>) => {
