@@ -52,6 +52,13 @@ const eventStreamLines = (stats: ZmqBrokerStats): Array<string> => {
   if (stats.publisher !== null) {
     counter("schedulezero_events_published_total", "Events published on the zmq event stream.", stats.publisher.published)
     counter("schedulezero_events_send_failed_total", "Events the zmq publisher could not send.", stats.publisher.sendFailed)
+    counter(
+      "schedulezero_events_dropped_total",
+      "Events the zmq publisher dropped unencoded because a subscriber was a high-water mark behind.",
+      stats.publisher.dropped
+    )
+    lines.push(...help("schedulezero_events_queued", "gauge", "Events waiting to be sent on the zmq event stream."))
+    lines.push(`schedulezero_events_queued ${stats.publisher.queued}`)
   }
   if (stats.peers !== null) {
     counter("schedulezero_events_peer_received_total", "Events received from peer schedulers.", stats.peers.received)

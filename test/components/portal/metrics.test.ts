@@ -55,6 +55,8 @@ describe("GET /metrics with the zmq event stream", () => {
           )
           expect(relayed).toMatch(/^schedulezero_events_published_total \d+$/m)
           expect(relayed).toMatch(/^schedulezero_events_send_failed_total 0$/m)
+          expect(relayed).toMatch(/^schedulezero_events_dropped_total 0$/m)
+          expect(relayed).toMatch(/^schedulezero_events_queued \d+$/m)
           expect(relayed).toMatch(/^schedulezero_events_peer_missed_total \d+$/m)
           expect(relayed).toContain('schedulezero_events_peer_dropped_total{reason="not_json"} 0')
           // Events reach the counter in order: once the local one is counted, the relayed ones were seen.
