@@ -2,7 +2,7 @@
  * Resolves a task's (handler, method) and runs a job on it. Implementations:
  * local (in-process functions), zmq (worker processes).
  */
-import { Context, type Effect } from "effect"
+import { Context, type Effect, type Exit } from "effect"
 import type { HandlerFailed, HandlerLost, HandlerNotFound, HandlerOffline, MethodNotFound } from "../domain/errors.js"
 import type { Job } from "../domain/Job.js"
 import type { Task } from "../domain/Task.js"
@@ -33,6 +33,15 @@ export interface HandlerInfo {
   readonly instances?: ReadonlyArray<HandlerInstanceInfo>
 }
 
+/** A run started by `startCallback`. */
+export interface StartedRun {
+  /**
+   * Asks the handler to stop the run (idempotent); `onDone` still follows, once the
+   * handler has stopped it or is lost. False when the run had already ended.
+   */
+  readonly cancel: () => boolean
+}
+
 export interface HandlerRegistryShape {
   /** Fails when the handler or method is unknown (used when a schedule or task is created). */
   readonly validate: (handler: string, method: string) => Effect.Effect<void, HandlerNotFound | MethodNotFound>
@@ -49,6 +58,19 @@ export interface HandlerRegistryShape {
    * `run` does.
    */
   readonly start?: (job: Job, task: Task) => Effect.Effect<unknown, RunError>
+  /**
+   * Optional callback form for remote registries, so a job in flight on a worker costs
+   * no fiber: when the run can be sent now (an instance has a free slot and no run
+   * queues before it), sends it and returns its handle; `onDone` is called exactly once,
+   * later (never before this returns) and outside any fiber, with how it ended (the handler's value, HandlerFailed or
+   * HandlerLost). Undefined when the run cannot start now (or the handler is not
+   * remote): use `start` / `run`, which wait. Timeouts are the caller's to enforce.
+   */
+  readonly startCallback?: (
+    job: Job,
+    task: Task,
+    onDone: (exit: Exit.Exit<unknown, RunError>) => void
+  ) => StartedRun | undefined
   readonly list: () => Effect.Effect<ReadonlyArray<HandlerInfo>>
 }
 

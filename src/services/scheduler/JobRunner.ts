@@ -6,16 +6,17 @@
  * then cancelled; every acquired job is released before the runner returns.
  */
 import { Cause, Chunk, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue } from "effect"
+import { JobTimeout } from "../../domain/errors.js"
 import type { JobId } from "../../domain/ids.js"
 import type { Job } from "../../domain/Job.js"
 import { JobError, JobResult } from "../../domain/JobResult.js"
 import type { Task } from "../../domain/Task.js"
 import { cancelledResult, type DataStoreShape, type JobRelease } from "../DataStore.js"
-import type { HandlerRegistryShape } from "../HandlerRegistry.js"
+import type { HandlerRegistryShape, RunError, StartedRun } from "../HandlerRegistry.js"
 import { type AttemptError, releaseFor, startAttempt, succeeded } from "./Attempt.js"
 import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
 import { tasksById } from "./tasks.js"
-import type { WakeUp } from "./WakeUp.js"
+import { makeWakeUp, type WakeUp } from "./WakeUp.js"
 
 export interface JobRunner {
   /**
@@ -41,6 +42,18 @@ interface CancelRequest {
   readonly reason: string | undefined
   /** Completed with the job's release once it is written. */
   readonly released: Deferred.Deferred<JobRelease>
+}
+
+/** An attempt started through the registry's callback form (no fiber while it runs). */
+interface CallbackRun {
+  readonly job: Job
+  readonly task: Task
+  readonly startedAtMs: number
+  readonly handle: StartedRun
+  /** Clock millis past which the attempt is cancelled as timed out; Infinity without a timeout. */
+  readonly deadlineMs: number
+  /** Why it was cancelled, if it was: it then ends as that, whatever the handler answers. */
+  ended: "timeout" | "interrupted" | undefined
 }
 
 /** A job whose task is gone cannot run: it is finished with an error naming the task. */
@@ -117,6 +130,70 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     return releaseFor(job, task, startedAtMs, finishedAtMs, exit)
   }
 
+  // Attempts on remote handlers, started in the registry's callback form: a job waiting
+  // on a worker costs a map entry, not a fiber. One loop enforces their timeouts.
+  const callbackRuns = new Map<JobId, CallbackRun>()
+  const callbacksIdle = yield* Effect.makeLatch(true)
+  const timeouts = makeWakeUp()
+
+  /** Cancels on the handler; `onDone` follows once the handler has stopped the run. */
+  const cancelCallbackRun = (run: CallbackRun, why: "timeout" | "interrupted"): void => {
+    if (run.ended !== undefined) return
+    run.ended = why
+    run.handle.cancel()
+  }
+
+  const callbackExit = (run: CallbackRun, exit: Exit.Exit<unknown, RunError>): Exit.Exit<unknown, AttemptError> => {
+    if (run.ended === "timeout") {
+      return Exit.fail(new JobTimeout({ jobId: run.job.id, timeoutMs: run.task.timeoutMs ?? 0 }))
+    }
+    // As an interrupted fiber would: releaseOf makes it cancelled (with a cancel request's reason).
+    return run.ended === "interrupted" ? Exit.interrupt(schedulerFiberId) : exit
+  }
+
+  const callbackDone = (run: CallbackRun, exit: Exit.Exit<unknown, RunError>): void => {
+    callbackRuns.delete(run.job.id)
+    if (callbackRuns.size === 0) callbacksIdle.unsafeOpen()
+    const ended = callbackExit(run, exit)
+    if (Exit.isSuccess(ended)) {
+      report(succeeded(run.job, run.startedAtMs, clock.unsafeCurrentTimeMillis(), ended.value))
+      return
+    }
+    // A failure's retry delay draws from Random: a short fiber, uninterruptible so a stop cannot lose it.
+    runFork(Effect.uninterruptible(Effect.map(releaseOf(run.job, run.task, run.startedAtMs, ended), report)))
+  }
+
+  /** Sends the run now when the registry can, returning whether it did. */
+  const startCallback = (job: Job, task: Task, startedAtMs: number): boolean => {
+    if (registry.startCallback === undefined) return false
+    let run: CallbackRun | undefined
+    const handle = registry.startCallback(job, task, (exit) => {
+      if (run !== undefined) callbackDone(run, exit)
+    })
+    if (handle === undefined) return false
+    const deadlineMs = task.timeoutMs === null ? Number.POSITIVE_INFINITY : startedAtMs + task.timeoutMs
+    run = { job, task, startedAtMs, handle, deadlineMs, ended: undefined }
+    callbackRuns.set(job.id, run)
+    callbacksIdle.unsafeClose()
+    if (deadlineMs !== Number.POSITIVE_INFINITY) timeouts.notify(deadlineMs)
+    return true
+  }
+
+  /**
+   * Cancels callback runs past their deadline, then sleeps until the next one. Deadlines
+   * mostly arrive in start order, so it rarely wakes before a deadline is due.
+   */
+  const timeoutLoop = Effect.forever(Effect.suspend(() => {
+    const nowMs = clock.unsafeCurrentTimeMillis()
+    let nextMs = Number.POSITIVE_INFINITY
+    for (const run of callbackRuns.values()) {
+      if (run.ended !== undefined) continue
+      if (run.deadlineMs <= nowMs) cancelCallbackRun(run, "timeout")
+      else if (run.deadlineMs < nextMs) nextMs = run.deadlineMs
+    }
+    return timeouts.sleepUntil(nextMs)
+  }))
+
   // The release part runs uninterruptibly: a cancelled attempt is still reported.
   const finish = (job: Job, task: Task, startedAtMs: number, attempt: Effect.Effect<unknown, AttemptError>) =>
     Effect.uninterruptibleMask((restore) => {
@@ -136,6 +213,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
   // supervised fiber of their own and report through the release loop.
   const start = (job: Job, task: Task): JobRelease | undefined => {
     const startedAtMs = clock.unsafeCurrentTimeMillis()
+    if (startCallback(job, task, startedAtMs)) return undefined
     const attempt = startAttempt(registry, job, task)
     if (Exit.isExit(attempt) && Exit.isSuccess(attempt)) {
       return succeeded(job, startedAtMs, clock.unsafeCurrentTimeMillis(), attempt.value)
@@ -231,8 +309,10 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
         request = { reason, released: Deferred.unsafeMake<JobRelease>(schedulerFiberId) }
         cancelRequests.set(jobId, request)
       }
+      const callbackRun = callbackRuns.get(jobId)
+      if (callbackRun !== undefined) cancelCallbackRun(callbackRun, "interrupted")
       const fiber = executing.get(jobId)
-      // Without a fiber the attempt is over and its release on its way.
+      // Without a fiber or a callback run the attempt is over and its release on its way.
       const interrupt = fiber === undefined ? Effect.void : Fiber.interruptFork(fiber)
       return Effect.zipRight(interrupt, Effect.asSome(Deferred.await(request.released)))
     })
@@ -240,15 +320,22 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
   const acquireFiber = yield* Effect.forkScoped(acquireLoop)
   const releaseFiber = yield* Effect.forkScoped(releaseLoop)
   const leaseFiber = yield* Effect.forkScoped(extendLeasesLoop)
+  const timeoutFiber = yield* Effect.forkScoped(timeoutLoop)
 
   const stop = Effect.gen(function*() {
     // The grace period counts from the stop request, however long the steps before the wait take.
     const graceEndsMs = (yield* Clock.currentTimeMillis) + Duration.toMillis(options.stopGracePeriod)
     yield* Fiber.interrupt(acquireFiber)
     const graceLeftMs = graceEndsMs - (yield* Clock.currentTimeMillis)
-    if (graceLeftMs > 0) yield* awaitGrace(FiberSet.awaitEmpty(executors), graceLeftMs)
-    // Interrupting waits for each attempt to report itself cancelled.
+    if (graceLeftMs > 0) yield* awaitGrace(Effect.zipRight(FiberSet.awaitEmpty(executors), callbacksIdle.await), graceLeftMs)
+    for (const run of callbackRuns.values()) cancelCallbackRun(run, "interrupted")
+    // Interrupting waits for each attempt to report itself cancelled; a callback run
+    // reports once its handler has stopped it (or is lost), then through a short fiber
+    // when it failed.
     yield* FiberSet.clear(executors)
+    yield* callbacksIdle.await
+    yield* FiberSet.awaitEmpty(executors)
+    yield* Fiber.interrupt(timeoutFiber)
     yield* Fiber.interrupt(releaseFiber)
     const rest = yield* Queue.takeAll(finished)
     if (Chunk.isNonEmpty(rest)) yield* writeReleases(Chunk.toReadonlyArray(rest))

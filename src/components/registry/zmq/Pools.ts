@@ -28,7 +28,7 @@ export interface Pending {
   cancelSent: boolean
   /** Set once the run ended. */
   outcome: Exit.Exit<unknown, RunFailure> | undefined
-  /** The awaiting fiber's resume, while one waits. */
+  /** Who takes the outcome: the awaiting fiber's resume while one waits, or a callback run's onDone. */
   resume: ((exit: Exit.Exit<unknown, RunFailure>) => void) | undefined
 }
 

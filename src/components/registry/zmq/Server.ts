@@ -410,13 +410,20 @@ export const make = (
     )
     yield* Effect.logInfo("zmq handler registry listening").pipe(Effect.annotateLogs({ endpoint }))
 
+    /** Sends the run's cancel once; false when the run is no longer in flight. */
+    const sendCancel = (pending: Pending): boolean => {
+      const { instance } = pending
+      if (instance.inFlight.get(pending.jobId) !== pending) return false
+      if (!pending.cancelSent && instance.peer !== null) {
+        pending.cancelSent = true
+        outbox.post(instance.peer, { type: "cancel", jobId: pending.jobId, attempt: pending.attempt })
+      }
+      return true
+    }
+
     const cancelAndWait = (pending: Pending): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const { instance } = pending
-        if (instance.inFlight.get(pending.jobId) === pending && !pending.cancelSent && instance.peer !== null) {
-          pending.cancelSent = true
-          outbox.post(instance.peer, { type: "cancel", jobId: pending.jobId, attempt: pending.attempt })
-        }
+        sendCancel(pending)
         // The attempt is over only when the handler says so (or is lost): no retry overlaps it.
         return Effect.asVoid(Effect.exit(awaitOutcome(pending)))
       })
@@ -476,10 +483,23 @@ export const make = (
 
     // The hot path: an instance has a free slot and nothing queues before this run, so
     // it is sent now, in the caller's fiber, and only the wait for its result remains.
-    const start: HandlerRegistryShape["start"] = (job, task) => {
+    const freeInstance = (task: Task): Instance | undefined => {
       const pool = pools.get(task.handler)
-      const instance = pool !== undefined && pool.waiters.size === 0 ? pick(pool, task.method) : undefined
+      return pool !== undefined && pool.waiters.size === 0 ? pick(pool, task.method) : undefined
+    }
+
+    const start: HandlerRegistryShape["start"] = (job, task) => {
+      const instance = freeInstance(task)
       return instance === undefined ? run(job, task) : awaitResult(dispatcher.start(instance, job, task))
+    }
+
+    // The hotter path: no fiber waits; the result's message calls back.
+    const startCallback: HandlerRegistryShape["startCallback"] = (job, task, onDone) => {
+      const instance = freeInstance(task)
+      if (instance === undefined) return undefined
+      const pending = dispatcher.start(instance, job, task)
+      pending.resume = onDone
+      return { cancel: () => sendCancel(pending) }
     }
 
     const list = () =>
@@ -504,6 +524,7 @@ export const make = (
       validate: (handler, method) => Effect.asVoid(validate(handler, method)),
       run,
       start,
+      startCallback,
       list,
       endpoint,
       stats
