@@ -2,13 +2,14 @@
  * The handler registry of a deployment that serves remote handlers (full
  * mode): its local handlers plus the zmq registry configured by
  * `handlers.remote`, behind one HandlerRegistry, and the HandlerDirectory
- * that remembers remote handlers (in the sqlite store's file, or in memory
- * with the memory store).
+ * that remembers remote handlers (in the sqlite store's file, the postgres
+ * store's schema, or in memory with the memory store).
  *
  * ```ts
  * const handlers = DeploymentRegistry.layer(localHandlersLayer(deployment), {
  *   remote: config.handlers.remote, deploymentDir: deployment.root,
- *   sqlite: config.store.type === "sqlite" ? sqliteOptionsOf(config.store, deployment) : null
+ *   sqlite: config.store.type === "sqlite" ? sqliteOptionsOf(config.store, deployment) : null,
+ *   postgres: null // or the postgres store's options
  * })
  * ```
  */
@@ -17,6 +18,8 @@ import { Context, Effect, Layer } from "effect"
 import type { RemoteHandlersSection } from "../../config/sections/remoteHandlers.js"
 import type { HandlerDirectory } from "../../services/HandlerDirectory.js"
 import { HandlerRegistry } from "../../services/HandlerRegistry.js"
+import type { PostgresOptions } from "../datastore/Postgres.js"
+import type { PostgresRefused } from "../datastore/postgres/errors.js"
 import type { SqliteOptions } from "../datastore/Sqlite.js"
 import type { DatabaseRefused } from "../datastore/sqlite/errors.js"
 import * as Combined from "./Combined.js"
@@ -32,8 +35,23 @@ export interface DeploymentRegistryOptions {
   readonly remote: RemoteHandlersSection
   /** Absolute deployment directory: CURVE keys are read from its `keys/`. */
   readonly deploymentDir: string
-  /** The deployment's sqlite store (the directory joins its file and connection); null with the memory store. */
+  /** The deployment's sqlite store (the directory joins its file and connection); null with another store. */
   readonly sqlite: SqliteOptions | null
+  /** The deployment's postgres store (the directory joins its pool and schema); null with another store. */
+  readonly postgres?: PostgresOptions | null
+}
+
+/** Where remote handlers are remembered: the deployment's SQL store, else memory. */
+const directoryLayer = (
+  options: DeploymentRegistryOptions
+): Layer.Layer<HandlerDirectory, DatabaseRefused | PostgresRefused> => {
+  if (options.sqlite !== null) return SqliteDirectory.layerOnStore(options.sqlite)
+  const postgres = options.postgres ?? null
+  if (postgres === null) return MemoryDirectory.layer
+  // Loaded only for a postgres deployment: the driver is not needed otherwise.
+  return Layer.unwrapEffect(
+    Effect.map(Effect.promise(() => import("./zmq/PostgresDirectory.js")), (module) => module.layerOnStore(postgres))
+  )
 }
 
 /**
@@ -77,10 +95,10 @@ export const layer = <E, R>(
   options: DeploymentRegistryOptions
 ): Layer.Layer<
   HandlerRegistry | LocalHandlers | ZmqRegistry | HandlerDirectory,
-  E | ZmqRegistryError | KeyFileError | DatabaseRefused,
+  E | ZmqRegistryError | KeyFileError | DatabaseRefused | PostgresRefused,
   R
 > => {
-  const directory = options.sqlite === null ? MemoryDirectory.layer : SqliteDirectory.layerOnStore(options.sqlite)
+  const directory = directoryLayer(options)
   const combined = Layer.scopedContext(
     Effect.gen(function*() {
       const localRegistry = yield* HandlerRegistry
