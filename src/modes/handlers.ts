@@ -17,7 +17,7 @@ import { reportEndpoint } from "./endpoints.js"
 import { lazyLayer } from "./lazy.js"
 import { localHandlersLayer } from "./localHandlers.js"
 import type { ComponentFailed } from "./StartupError.js"
-import { sqliteOptionsOf } from "./store.js"
+import { postgresOptionsOf, sqliteOptionsOf } from "./store.js"
 
 export const handlersLayer = (
   deployment: Deployment,
@@ -35,11 +35,20 @@ export const handlersLayer = (
     lazyLayer(
       () => Promise.all([import("../components/registry/deploymentRegistry.js"), import("../components/registry/Zmq.js")]),
       ([DeploymentRegistry, Zmq]) => {
-        const registry = DeploymentRegistry.layer(local, {
-          remote: config.handlers.remote,
-          deploymentDir: deployment.root,
-          sqlite: config.store.type === "sqlite" ? sqliteOptionsOf(config.store, deployment) : null
-        })
+        const { store } = config
+        // Remote handlers are remembered in the deployment's SQL store, if it has one.
+        const registry = Layer.unwrapEffect(
+          Effect.map(
+            store.type === "postgres" ? postgresOptionsOf(store) : Effect.succeed(null),
+            (postgres) =>
+              DeploymentRegistry.layer(local, {
+                remote: config.handlers.remote,
+                deploymentDir: deployment.root,
+                sqlite: store.type === "sqlite" ? sqliteOptionsOf(store, deployment) : null,
+                postgres
+              })
+          )
+        )
         const report = Layer.effectDiscard(
           Effect.flatMap(Zmq.ZmqRegistry, (zmq) => reportEndpoint("zmq_router", zmq.endpoint))
         )
