@@ -59,9 +59,10 @@ export const composeLayer = (deployment: Deployment, defaults: ComponentDefaults
   const jobLog = Layer.scopedDiscard(logJobOutcomes).pipe(Layer.provide(broker))
   const notifiers = notifiersLayer(deployment).pipe(Layer.provide(Layer.merge(broker, store)))
   // edge sync (issue 7): the upstream's outbox trigger is in place before the first job is logged;
-  // it applies the server's schedule assignments through the store
-  const upstream = EdgeSync.upstreamLayer(deployment).pipe(Layer.provide(store))
-  const edgeHub = EdgeSync.hubLayer(deployment).pipe(Layer.provide(bound))
+  // it applies the server's schedule assignments through the store; both ends see the broker
+  // (optional service: the upstream records the scheduler's start/stop, the hub republishes edge events)
+  const upstream = EdgeSync.upstreamLayer(deployment).pipe(Layer.provide(Layer.merge(store, broker)))
+  const edgeHub = EdgeSync.hubLayer(deployment).pipe(Layer.provide(Layer.merge(bound, broker)))
   // jobLog and notifiers are given to the scheduler so that they are
   // subscribed before the scheduler runs its first job.
   const schedulerOptions = { ...schedulerOptionsOf(config.scheduler), id: schedulerId }
