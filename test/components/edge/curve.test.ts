@@ -8,7 +8,7 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { Chunk, Context, Effect, Layer, Stream } from "effect"
 import * as path from "node:path"
 import * as zmq from "zeromq"
 import * as LocalBroker from "../../../src/components/broker/Local.js"
@@ -20,6 +20,7 @@ import { hashToken } from "../../../src/components/registry/zmq/credentials.js"
 import { generateKeys } from "../../../src/components/registry/zmq/keys.js"
 import { loadDeployment } from "../../../src/config/load.js"
 import * as ComponentManager from "../../../src/modes/ComponentManager.js"
+import { EventBroker } from "../../../src/services/EventBroker.js"
 import { ExecutionLog } from "../../../src/services/ExecutionLog.js"
 import { tempDirectory } from "../datastore/sqlite/tempDatabase.js"
 import { edgeToken, freeEndpoint, serverLayer, waitUntil } from "./harness.js"
@@ -139,6 +140,8 @@ describe("edge link with CURVE", () => {
       ]
       yield* fs.writeFileString(path.join(serverDir, "config.yaml"), [...serverConfig, ""].join("\n"))
       const serverContext = yield* Layer.build(ComponentManager.layer(yield* loadDeployment(serverDir, { env: {} })))
+      // the wiring of both ends' broker: the edge records its scheduler's start, the server republishes it
+      const edgeEvents = yield* Context.unsafeGet(serverContext, EventBroker).subscribe((event) => event._tag === "EdgeEvent")
       yield* Layer.build(ComponentManager.layer(edge))
 
       const log = Context.unsafeGet(serverContext, ExecutionLog)
@@ -146,6 +149,8 @@ describe("edge link with CURVE", () => {
       expect(page.entries[0]).toMatchObject({ handler: "meter", method: "read", outcome: "success" })
       const [node] = yield* Context.unsafeGet(serverContext, Hub).edges
       expect(node).toMatchObject({ edgeId: "pump-7", status: "online" })
+      const started = Chunk.unsafeHead(yield* Stream.runCollect(Stream.take(edgeEvents, 1)))
+      expect(started).toMatchObject({ _tag: "EdgeEvent", edgeId: "pump-7", kind: "scheduler.started" })
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 })
