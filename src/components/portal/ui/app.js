@@ -603,6 +603,8 @@ const onEvent = (type, data) => {
   } else if (type.startsWith("Task")) refresh(["schedules"])
   else if (type === "JobAdded" || type === "JobAcquired") refresh(["jobs"])
   else if (type === "JobReleased") refresh(["jobs", "executions", "stats"])
+  // an edge's events arrive with its delivered rows: its backlog and executions changed too
+  else if (type === "EdgeEvent") refresh(["edges", "executions", "stats"])
 }
 
 const connect = async () => {
