@@ -14,7 +14,13 @@ import { makePublisher } from "./zmq/Publisher.js"
 import { ZmqBroker, type ZmqBrokerError, type ZmqBrokerOptions, type ZmqBrokerShape } from "./zmq/options.js"
 
 export { isFromPeer } from "./zmq/origin.js"
-export { ZmqBroker, ZmqBrokerError, type ZmqBrokerOptions, type ZmqBrokerStats } from "./zmq/options.js"
+export {
+  type CurvePeerOptions,
+  ZmqBroker,
+  ZmqBrokerError,
+  type ZmqBrokerOptions,
+  type ZmqBrokerStats
+} from "./zmq/options.js"
 export { topicOf, peerTopics } from "./zmq/topics.js"
 
 export const defaultMaxMessageBytes = 1024 * 1024
@@ -30,12 +36,13 @@ export const make = (
     const local = yield* LocalBroker.make()
     const publisher = options.publish === null
       ? null
-      : yield* makePublisher({ endpoint: options.publish, instanceId, highWaterMark })
+      : yield* makePublisher({ endpoint: options.publish, instanceId, highWaterMark, curve: options.curve ?? null })
     const peers = (options.peers ?? []).length === 0 ? null : yield* connectPeers({
       peers: options.peers ?? [],
       instanceId,
       highWaterMark,
       maxMessageBytes: options.maxMessageBytes ?? defaultMaxMessageBytes,
+      curve: options.peerCurve ?? null,
       deliver: local.publish
     })
     const publish: EventBrokerShape["publish"] = publisher === null

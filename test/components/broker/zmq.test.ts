@@ -170,6 +170,58 @@ describe("zmq EventBroker: publishing", () => {
     })))
 })
 
+describe("zmq EventBroker: CURVE", () => {
+  it.live("encrypts the stream; only allowed subscriber keys connect, others are refused and counted", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const server = zmq.curveKeyPair()
+      const allowed = zmq.curveKeyPair()
+      const other = zmq.curveKeyPair()
+      const made = yield* build({ curve: { secretKey: server.secretKey, allowedPublicKeys: [allowed.publicKey] } })
+      const client = (keys: { publicKey: string; secretKey: string }) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            const socket = new zmq.Subscriber({
+              linger: 0,
+              curveServerKey: server.publicKey,
+              curvePublicKey: keys.publicKey,
+              curveSecretKey: keys.secretKey
+            })
+            socket.subscribe("")
+            socket.connect(made.endpoint!)
+            return socket
+          }),
+          (socket) => Effect.sync(() => socket.close())
+        )
+      yield* client(other)
+      yield* until("the other key refused", Effect.map(made.stats, (s) => (s.publisher?.refusedConnections ?? 0) >= 1))
+      const reader = yield* client(allowed)
+      yield* subscribedTo(made, "")
+      const added = jobAdded()
+      yield* made.publish(added)
+      const message = yield* receive(reader)
+      expect([message.topic, message.body.event.jobId]).toEqual(["job.added", added.jobId])
+    })))
+
+  it.live("a peer with the right client keys follows a CURVE-protected stream", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const server = zmq.curveKeyPair()
+      const peerKeys = zmq.curveKeyPair()
+      const a = yield* build({ instanceId: "a", curve: { secretKey: server.secretKey, allowedPublicKeys: [peerKeys.publicKey] } })
+      const b = yield* build({
+        publish: null,
+        instanceId: "b",
+        peers: [a.endpoint!],
+        peerCurve: { serverPublicKey: server.publicKey, ...peerKeys }
+      })
+      yield* subscribedTo(a, "job.added")
+      const local = yield* b.subscribe()
+      const added = jobAdded()
+      yield* a.publish(added)
+      const [delivered] = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(local, 1)))
+      expect(delivered).toEqual(added)
+    })))
+})
+
 describe("zmq EventBroker: peers", () => {
   it.live("feeds a peer's events to local subscribers, marked, and never publishes them again", () =>
     Effect.scoped(Effect.gen(function* () {

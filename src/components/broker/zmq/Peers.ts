@@ -13,7 +13,7 @@ import type { SchedulerEvent } from "../../../domain/events.js"
 import { receiveLoop } from "../../../protocol/socketLoops.js"
 import { decodeMessage, type DropReason } from "./envelope.js"
 import { isLogWorthy } from "./logSampling.js"
-import { type PeerStats, ZmqBrokerError } from "./options.js"
+import { type CurvePeerOptions, type PeerStats, ZmqBrokerError } from "./options.js"
 import { markFromPeer } from "./origin.js"
 import { makeSequenceTracker } from "./sequence.js"
 import { peerTopics } from "./topics.js"
@@ -28,6 +28,7 @@ export const connectPeers = (options: {
   readonly instanceId: string
   readonly highWaterMark: number
   readonly maxMessageBytes: number
+  readonly curve: CurvePeerOptions | null
   readonly deliver: (event: SchedulerEvent) => Effect.Effect<void>
 }): Effect.Effect<Peers, ZmqBrokerError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -39,7 +40,12 @@ export const connectPeers = (options: {
             receiveHighWaterMark: options.highWaterMark,
             maxMessageSize: options.maxMessageBytes,
             reconnectInterval: 100,
-            reconnectMaxInterval: 5000
+            reconnectMaxInterval: 5000,
+            ...(options.curve !== null && {
+              curveServerKey: options.curve.serverPublicKey,
+              curvePublicKey: options.curve.publicKey,
+              curveSecretKey: options.curve.secretKey
+            })
           })
           sub.subscribe(...peerTopics)
           // connect() only records the endpoint: peers may start in any order.

@@ -20,6 +20,8 @@ import { Effect, Schedule, type Scope } from "effect"
 import * as zmq from "zeromq"
 import type { SchedulerEvent } from "../../../domain/events.js"
 import { receiveLoop } from "../../../protocol/socketLoops.js"
+import type { CurveServerOptions } from "../../registry/zmq/options.js"
+import { serveAllowList } from "../../registry/zmq/zap.js"
 import { encodeBody, headerPrefix } from "./envelope.js"
 import { type PublisherStats, ZmqBrokerError } from "./options.js"
 import { topicKey, topicOf } from "./topics.js"
@@ -33,13 +35,20 @@ export interface Publisher {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
-const bind = (endpoint: string, highWaterMark: number) =>
+const bind = (endpoint: string, highWaterMark: number, context: zmq.Context, curve: CurveServerOptions | null) =>
   Effect.tryPromise({
     try: async () => {
       // sendTimeout 0: every send settles at once (zeromq.js otherwise parks sends after a burst
       // of a few hundred). noDrop: at the high-water mark a send is refused with EAGAIN instead of
       // being lost silently, so the sender knows to wait.
-      const socket = new zmq.XPublisher({ linger: 0, sendHighWaterMark: highWaterMark, sendTimeout: 0, noDrop: true })
+      const socket = new zmq.XPublisher({
+        context,
+        linger: 0,
+        sendHighWaterMark: highWaterMark,
+        sendTimeout: 0,
+        noDrop: true,
+        ...(curve !== null && { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: "schedulezero" })
+      })
       try {
         await socket.bind(endpoint)
       } catch (error) {
@@ -52,9 +61,9 @@ const bind = (endpoint: string, highWaterMark: number) =>
   })
 
 /** Binds, retrying for a few seconds while the port is still held (a restart right after a stop). */
-const open = (endpoint: string, highWaterMark: number) =>
+const open = (endpoint: string, highWaterMark: number, context: zmq.Context, curve: CurveServerOptions | null) =>
   Effect.acquireRelease(
-    bind(endpoint, highWaterMark).pipe(
+    bind(endpoint, highWaterMark, context, curve).pipe(
       Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 30, while: (error) => error.reason.includes("in use") })
     ),
     (socket) => Effect.sync(() => socket.close())
@@ -80,9 +89,22 @@ export const makePublisher = (options: {
   readonly endpoint: string
   readonly instanceId: string
   readonly highWaterMark: number
+  readonly curve: CurveServerOptions | null
 }): Effect.Effect<Publisher, ZmqBrokerError, Scope.Scope> =>
   Effect.gen(function*() {
-    const socket = yield* open(options.endpoint, options.highWaterMark)
+    // A context of its own: the CURVE allow-list's ZAP handler is per context.
+    const context = new zmq.Context()
+    let refusedConnections = 0
+    const allowed = options.curve?.allowedPublicKeys ?? null
+    if (allowed !== null) {
+      yield* serveAllowList(context, new Set(allowed), (refusal) => {
+        refusedConnections++
+        return Effect.logWarning("event stream subscriber refused: CURVE key not allowed").pipe(
+          Effect.annotateLogs({ address: refusal.address, publicKey: refusal.publicKey ?? `(${refusal.mechanism})` })
+        )
+      }).pipe(Effect.mapError((error) => new ZmqBrokerError({ reason: error.message })))
+    }
+    const socket = yield* open(options.endpoint, options.highWaterMark, context, options.curve)
     const prefix = headerPrefix(options.instanceId, crypto.randomBytes(6).toString("base64url"))
     const subscriptions = new Set<string>()
     // Per topic key (topics.ts): its frame, counter and whether it is wanted.
@@ -206,7 +228,12 @@ export const makePublisher = (options: {
 
     const endpoint = socket.lastEndpoint ?? options.endpoint
     yield* Effect.logInfo("event stream publishing").pipe(
-      Effect.annotateLogs({ endpoint, instance: options.instanceId, highWaterMark: options.highWaterMark })
+      Effect.annotateLogs({
+        endpoint,
+        instance: options.instanceId,
+        highWaterMark: options.highWaterMark,
+        curve: options.curve === null ? "off" : allowed === null ? "any key" : `${allowed.length} allowed key(s)`
+      })
     )
     return {
       endpoint,
@@ -218,6 +245,7 @@ export const makePublisher = (options: {
         waits,
         unmatched,
         sendFailed,
+        refusedConnections,
         subscriptions: Array.from(subscriptions).sort()
       })
     }

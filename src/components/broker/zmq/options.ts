@@ -1,6 +1,14 @@
 /** Options, errors and the inspection interface of the zmq EventBroker. */
 import { Context, type Effect, Schema } from "effect"
+import type { CurveServerOptions } from "../../registry/zmq/options.js"
 import type { DropReason } from "./envelope.js"
+
+/** How this scheduler connects to CURVE-protected peers: their server public key and its own client key pair (Z85). */
+export interface CurvePeerOptions {
+  readonly serverPublicKey: string
+  readonly publicKey: string
+  readonly secretKey: string
+}
 
 export interface ZmqBrokerOptions {
   /** Names this process in every message (default `<hostname>-<pid>-<random>`; full mode passes the scheduler id). */
@@ -14,6 +22,13 @@ export interface ZmqBrokerOptions {
    * dropped; receiving: messages queued from peers (default 10,000).
    */
   readonly highWaterMark?: number
+  /**
+   * CURVE-encrypt the stream with this server secret key (Z85); with `allowedPublicKeys`, only subscribers
+   * with those keys connect (others are refused in the handshake, counted and logged). Absent or null: plain TCP.
+   */
+  readonly curve?: CurveServerOptions | null
+  /** CURVE keys for connecting to peers whose streams are CURVE-protected (all peers share one server key). */
+  readonly peerCurve?: CurvePeerOptions | null
   /** Largest message accepted from a peer (default 1 MiB); a larger one closes that connection. */
   readonly maxMessageBytes?: number
 }
@@ -40,6 +55,8 @@ export interface PublisherStats {
   readonly unmatched: number
   /** Sends the socket refused (closed, or an unexpected error). */
   readonly sendFailed: number
+  /** Subscriber connections refused by the CURVE allow-list. */
+  readonly refusedConnections: number
   /** Distinct topic prefixes subscribed right now (across all subscribers). */
   readonly subscriptions: ReadonlyArray<string>
 }
