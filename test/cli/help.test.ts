@@ -13,7 +13,13 @@ const commands = [
   ["schedules", "run"],
   ["handlers", "list"],
   ["executions", "tail"],
-  ["governor", "status"]
+  ["governor", "status"],
+  ["edges", "list"],
+  ["edges", "schedules"],
+  ["edges", "assign"],
+  ["edges", "unassign"],
+  ["edges", "pause"],
+  ["edges", "resume"]
 ]
 
 describe("--help", () => {
