@@ -16,14 +16,13 @@ import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
 import { Hub } from "../../../src/components/edge/Hub.js"
 import { upstreamLayer } from "../../../src/components/edge/onSqlite.js"
 import { Upstream, type UpstreamCurve } from "../../../src/components/edge/Upstream.js"
-import { hashToken } from "../../../src/components/registry/zmq/credentials.js"
 import { generateKeys } from "../../../src/components/registry/zmq/keys.js"
 import { loadDeployment } from "../../../src/config/load.js"
 import * as ComponentManager from "../../../src/modes/ComponentManager.js"
 import { EventBroker } from "../../../src/services/EventBroker.js"
 import { ExecutionLog } from "../../../src/services/ExecutionLog.js"
 import { tempDirectory } from "../datastore/sqlite/tempDatabase.js"
-import { edgeToken, freeEndpoint, serverLayer, waitUntil } from "./harness.js"
+import { deploymentDir, edgeConfig, edgeToken, freeEndpoint, hubServerConfig, serverLayer, waitUntil } from "./harness.js"
 
 /** An edge (its SQLite store and the upstream) connecting with these CURVE keys. */
 const curveEdge = (filename: string, endpoint: string, curve: UpstreamCurve) =>
@@ -35,17 +34,6 @@ const curveEdge = (filename: string, endpoint: string, curve: UpstreamCurve) =>
       batchSize: 30, pollIntervalMs: 20, trimIntervalMs: 1_000, outbox: { maxRows: null, maxAgeMs: null }, curve
     }
   ).pipe(Layer.provideMerge(SqliteStore.layer({ filename })), Layer.provideMerge(LocalBroker.layer))
-
-const handlerModule = `export default { id: "meter", methods: { read: () => 1 } }`
-
-const deploymentWith = <E, R>(prepare: (dir: string) => Effect.Effect<ReadonlyArray<string>, E, R>) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-edge-curve-" })
-    yield* fs.writeFileString(path.join(dir, "meter.mjs"), handlerModule)
-    yield* fs.writeFileString(path.join(dir, "config.yaml"), [...(yield* prepare(dir)), ""].join("\n"))
-    return yield* loadDeployment(dir, { env: {} })
-  })
 
 describe("edge link with CURVE", () => {
   it.live("a key not on the allow-list is refused in the handshake and logged; the listed key syncs", () =>
@@ -92,62 +80,28 @@ describe("edge link with CURVE", () => {
   it.live("full + autonomous deployments with `edges.curve` / `upstream.curve` sync from config and key files", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
-      let edgePublicKey = ""
-      let serverPublicKey = ""
-      const edgeDeployment = (hubUrl: string) =>
-        deploymentWith((dir) =>
-          Effect.gen(function* () {
-            const keys = yield* generateKeys({ deploymentDir: dir, server: false, handlers: ["pump-7"] })
-            edgePublicKey = keys.handlers["pump-7"]!.publicKey
-            return [
-              "mode: autonomous",
-              "store: { type: sqlite }",
-              "handlers: { local: [meter.mjs] }",
-              "tasks:",
-              "  - { id: read, handler: meter, method: read }",
-              "schedules:",
-              "  - { id: read-often, task: read, trigger: { type: interval, seconds: 1 } }",
-              "upstream:",
-              `  endpoint: ${hubUrl}`,
-              "  edge_id: pump-7",
-              "  token: secret-7",
-              "  heartbeat_interval: 200ms",
-              "  backoff_initial: 20ms",
-              "  backoff_max: 200ms",
-              "  curve: true",
-              `  server_public_key: "${serverPublicKey}"`
-            ]
-          })
-        )
-      // the server's keys first (the edge names the server's public key); the edge's public key is then
-      // copied into the server's keys directory, where `edges.curve` looks by default
-      const serverDir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-edge-curve-server-" })
-      serverPublicKey = (yield* generateKeys({ deploymentDir: serverDir, server: true, handlers: [] })).server!.publicKey
-      const hubUrl = yield* freeEndpoint(yield* tempDirectory)
-      const edge = yield* edgeDeployment(hubUrl)
-      yield* fs.writeFileString(path.join(serverDir, "keys", "pump-7.pub"), `${edgePublicKey}\n`)
-      const serverConfig = [
-        "mode: full",
-        "store: { type: sqlite }",
-        "portal: { enabled: false }",
-        "governor: { enabled: false }",
-        "handlers: { remote: { enabled: false } }",
-        "edges:",
-        `  endpoint: ${hubUrl}`,
-        "  curve: true",
-        "  credentials:",
-        `    pump-7: { token: "${hashToken("secret-7")}" }`
-      ]
-      yield* fs.writeFileString(path.join(serverDir, "config.yaml"), [...serverConfig, ""].join("\n"))
+      // the operator makes the server's pair and the edge's in the server's keys directory (where
+      // `edges.curve` looks for keys/pump-7.pub) and ships the edge its pair and the server's public key
+      const serverDir = yield* deploymentDir(...hubServerConfig, "  curve: true")
+      const keys = yield* generateKeys({ deploymentDir: serverDir, server: true, handlers: ["pump-7"] })
       const serverContext = yield* Layer.build(ComponentManager.layer(yield* loadDeployment(serverDir, { env: {} })))
+      const hub = Context.unsafeGet(serverContext, Hub)
       // the wiring of both ends' broker: the edge records its scheduler's start, the server republishes it
       const edgeEvents = yield* Context.unsafeGet(serverContext, EventBroker).subscribe((event) => event._tag === "EdgeEvent")
-      yield* Layer.build(ComponentManager.layer(edge))
+
+      const edgeDir = yield* deploymentDir(
+        ...edgeConfig(hub.endpoint, "  - { id: read-often, task: read, trigger: { type: interval, seconds: 1 } }"),
+        "  curve: true",
+        `  server_public_key: "${keys.server!.publicKey}"`
+      )
+      yield* fs.makeDirectory(path.join(edgeDir, "keys"))
+      for (const file of ["pump-7.key", "pump-7.pub"]) yield* fs.copyFile(path.join(serverDir, "keys", file), path.join(edgeDir, "keys", file))
+      yield* Layer.build(ComponentManager.layer(yield* loadDeployment(edgeDir, { env: {} })))
 
       const log = Context.unsafeGet(serverContext, ExecutionLog)
       const page = yield* waitUntil(log.query({ limit: 10 }), (page) => page.entries.length >= 1)
       expect(page.entries[0]).toMatchObject({ handler: "meter", method: "read", outcome: "success" })
-      const [node] = yield* Context.unsafeGet(serverContext, Hub).edges
+      const [node] = yield* hub.edges
       expect(node).toMatchObject({ edgeId: "pump-7", status: "online" })
       const started = Chunk.unsafeHead(yield* Stream.runCollect(Stream.take(edgeEvents, 1)))
       expect(started).toMatchObject({ _tag: "EdgeEvent", edgeId: "pump-7", kind: "scheduler.started" })
