@@ -10,6 +10,7 @@ import * as os from "node:os"
 import { Clock, Deferred, Duration, Effect, Schema } from "effect"
 import * as zmq from "zeromq"
 import { decodeServerFrames } from "../protocol/framing.js"
+import { makeKeyProof } from "../protocol/keyProof.js"
 import { protocolVersion, RejectReason, type ServerMessage } from "../protocol/messages.js"
 import { makeOutbox, readFrames } from "../protocol/socketLoops.js"
 import { type HandlerDefinition, methodSpecs } from "./defineHandler.js"
@@ -45,6 +46,11 @@ export class HandlerRejected extends Schema.TaggedError<HandlerRejected>()("Hand
   override get message() {
     return `server rejected the handler (${this.reason}): ${this.detail}`
   }
+}
+
+const keyCredential = (curve: CurveClientKeys, handlerId: string, instanceId: string) => {
+  const keyProof = makeKeyProof(curve, handlerId, instanceId)
+  return keyProof === undefined ? {} : { curvePublicKey: curve.publicKey, keyProof }
 }
 
 const defaultInstanceId = (handlerId: string): string =>
@@ -91,7 +97,9 @@ export const runHandler = (
       instanceId,
       methods: methodSpecs(handler),
       concurrency: handler.concurrency ?? 1,
-      credential: options.credential ?? null
+      credential: options.credential ?? null,
+      // With CURVE the register also proves our key, which a deployment may accept instead of a token.
+      ...(curve === null ? {} : keyCredential(curve, handler.id, instanceId))
     }
     let registered = false
     let stopping = false

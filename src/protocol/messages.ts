@@ -34,8 +34,11 @@ export const Register = Schema.Struct({
   methods: Schema.Array(MethodSpec).pipe(Schema.maxItems(1000)),
   /** Jobs this instance runs at once; the server never sends more runs than this. */
   concurrency: Schema.Int.pipe(Schema.between(1, 1_000_000)),
-  /** The handler id's token; null when the deployment asks for none. */
-  credential: Schema.NullOr(Schema.String.pipe(Schema.maxLength(1024)))
+  /** The handler id's token; null when the deployment asks for none (or a key proof stands in for it). */
+  credential: Schema.NullOr(Schema.String.pipe(Schema.maxLength(1024))),
+  /** With CURVE: the handler's public key (Z85) and the proof that it holds its secret (see keyProof.ts). */
+  curvePublicKey: Schema.optionalWith(Schema.String.pipe(Schema.length(40)), { exact: true }),
+  keyProof: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/)), { exact: true })
 })
 export type Register = typeof Register.Type
 

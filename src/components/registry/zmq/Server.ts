@@ -10,6 +10,7 @@ import { HandlerFailed, HandlerNotFound, HandlerOffline, MethodNotFound } from "
 import type { Job } from "../../../domain/Job.js"
 import type { Task } from "../../../domain/Task.js"
 import { decodeHandlerFrames, type DropReason } from "../../../protocol/framing.js"
+import { keyProofMatches } from "../../../protocol/keyProof.js"
 import { type HandlerMessage, type RejectReason, type Register, supportedProtocolVersions } from "../../../protocol/messages.js"
 import { makeOutbox, readFrames } from "../../../protocol/socketLoops.js"
 import { HandlerDirectory, HandlerInstanceRecord } from "../../../services/HandlerDirectory.js"
@@ -96,6 +97,12 @@ export const make = (
       }
       digests.set(handlerId, digest)
     }
+    const curveKeys = new Map(Object.entries(options.curveKeys))
+    if (curveKeys.size > 0 && options.curve === null) {
+      return yield* new ZmqRegistryError({
+        reason: `CURVE keys are bound to handler ids (${Array.from(curveKeys.keys()).join(", ")}) but CURVE is off`
+      })
+    }
 
     const pools = new Map<string, Pool>()
     const peers = new Map<string, Instance>()
@@ -106,7 +113,7 @@ export const make = (
       pools.set(handlerId, pool)
       return pool
     }
-    for (const handlerId of digests.keys()) poolOf(handlerId)
+    for (const handlerId of [...digests.keys(), ...curveKeys.keys()]) poolOf(handlerId)
     for (const record of yield* directory.list()) {
       // Left online by a server that stopped without retiring it: offline until it registers again.
       if (record.status === "online") yield* directory.save(new HandlerInstanceRecord({ ...record, status: "offline" }))
@@ -213,15 +220,20 @@ export const make = (
         ]
       }
       const digest = digests.get(register.handlerId)
-      if (digest === undefined) {
+      const boundKey = curveKeys.get(register.handlerId)
+      if (digest === undefined && boundKey === undefined) {
         return options.allowUnauthenticated
           ? undefined
           : ["unknown_handler", `handler '${register.handlerId}' is not configured in this deployment`]
       }
-      if (register.credential === null || !tokenMatches(register.credential, digest)) {
-        return ["bad_credential", `credential for handler '${register.handlerId}' does not match`]
-      }
-      return undefined
+      // Either configured credential admits the id: its token, or proof of holding its CURVE key.
+      if (digest !== undefined && register.credential !== null && tokenMatches(register.credential, digest)) return undefined
+      if (
+        boundKey !== undefined && options.curve !== null && register.curvePublicKey === boundKey &&
+        register.keyProof !== undefined &&
+        keyProofMatches(options.curve.secretKey, boundKey, register.keyProof, register.handlerId, register.instanceId)
+      ) return undefined
+      return ["bad_credential", `credential for handler '${register.handlerId}' does not match`]
     }
 
     const onRegister = (peer: Buffer, register: Register, nowMs: number): Effect.Effect<void> => {

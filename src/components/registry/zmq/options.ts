@@ -16,7 +16,12 @@ export interface ZmqRegistryOptions {
   readonly maxFrameBytes?: number
   /** Handler id → `sha256:<hex>` of its token. Only these ids may register, each with its token. */
   readonly credentials?: Readonly<Record<string, string>>
-  /** Lets handler ids missing from `credentials` register without a token (development only). */
+  /**
+   * Handler id → the CURVE public key (Z85) whose holder may register it, proving the key
+   * in its register (keyProof) instead of a token. Needs `curve`.
+   */
+  readonly curveKeys?: Readonly<Record<string, string>>
+  /** Lets handler ids missing from `credentials` and `curveKeys` register without a credential (development only). */
   readonly allowUnauthenticated?: boolean
   /** CURVE-encrypt the channel with this server secret key (Z85); null = plain TCP. */
   readonly curve?: CurveServerOptions | null
@@ -38,6 +43,7 @@ export interface ResolvedZmqOptions {
   readonly missedHeartbeats: number
   readonly maxFrameBytes: number
   readonly credentials: Readonly<Record<string, string>>
+  readonly curveKeys: Readonly<Record<string, string>>
   readonly allowUnauthenticated: boolean
   readonly curve: CurveServerOptions | null
 }
@@ -48,6 +54,7 @@ export const resolveOptions = (options: ZmqRegistryOptions): ResolvedZmqOptions 
   missedHeartbeats: options.missedHeartbeats ?? 3,
   maxFrameBytes: options.maxFrameBytes ?? defaultMaxFrameBytes,
   credentials: options.credentials ?? {},
+  curveKeys: options.curveKeys ?? {},
   allowUnauthenticated: options.allowUnauthenticated ?? false,
   curve: options.curve ?? null
 })

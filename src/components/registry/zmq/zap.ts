@@ -8,24 +8,8 @@
  */
 import { Effect, type Scope } from "effect"
 import * as zmq from "zeromq"
+import { z85Encode } from "../../../protocol/keyProof.js"
 import { receiveLoop } from "../../../protocol/socketLoops.js"
-
-const z85Alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
-
-/** Z85 text of `bytes` (a length divisible by 4), as keys are written in config and key files. */
-export const z85Encode = (bytes: Uint8Array): string => {
-  let text = ""
-  for (let i = 0; i < bytes.length; i += 4) {
-    let value = ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) >>> 0
-    let chunk = ""
-    for (let j = 0; j < 5; j++) {
-      chunk = z85Alphabet[value % 85] + chunk
-      value = Math.floor(value / 85)
-    }
-    text += chunk
-  }
-  return text
-}
 
 export const zapEndpoint = "inproc://zeromq.zap.01"
 
