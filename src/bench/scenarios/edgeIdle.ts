@@ -19,7 +19,7 @@ const peakRssMb = (pid: number) =>
     return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) / 1024
   })
 
-const configYaml = (firstFire: Date) =>
+const configYaml = (firstFire: Date, extraConfig: ReadonlyArray<string>) =>
   [
     "mode: autonomous",
     "store: { type: sqlite, path: data/schedulezero.db }",
@@ -31,16 +31,18 @@ const configYaml = (firstFire: Date) =>
       return `  - { id: s${index}, task: sample, trigger: { type: interval, hours: 1, start_time: "${start}" } }`
     }),
     "logging: { level: info }",
+    ...extraConfig,
     ""
   ].join("\n")
 
-export const edgeIdle = (): Effect.Effect<Metrics, unknown, FileSystem.FileSystem> =>
+/** `extraConfig`: more config.yaml lines (edge-idle-upstream adds an `upstream` section). */
+export const edgeIdle = (extraConfig: ReadonlyArray<string> = []): Effect.Effect<Metrics, unknown, FileSystem.FileSystem> =>
   Effect.scoped(
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped({ prefix: "sz-bench-edge-" })
       yield* fs.writeFileString(`${dir}/sample.mjs`, `export default { id: "sample", methods: { sample: () => Date.now() } }\n`)
-      yield* fs.writeFileString(`${dir}/config.yaml`, configYaml(new Date(Date.now() + 10 * 60_000)))
+      yield* fs.writeFileString(`${dir}/config.yaml`, configYaml(new Date(Date.now() + 10 * 60_000), extraConfig))
       const product = yield* startProduct(dir)
       yield* product.waitForOutput(/"message":"ScheduleZero started"/)
       const before = yield* processCpuSeconds(product.pid)
