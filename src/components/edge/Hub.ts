@@ -177,7 +177,7 @@ export const make = (
           )
         )
         if (message.applied > pending.latest) {
-          yield* Effect.logWarning("edge runs an assignment version this server never issued (database replaced?)").pipe(
+          yield* Effect.logWarning("edge runs an assignment version this server never issued (database replaced?): it starts over from this server's").pipe(
             Effect.annotateLogs({ edgeId: message.edgeId, applied: message.applied, latest: pending.latest })
           )
         }

@@ -161,7 +161,9 @@ export const make = (
      */
     const takeAssignments = (assignments: Assignments) =>
       Effect.map(
-        assignments.ops.length === 0 ? assigned.applied : assigned.apply(assignments.ops),
+        assignments.ops.length === 0 && !assignments.reset
+          ? assigned.applied
+          : assigned.apply(assignments.ops, assignments.reset),
         (applied) => applied < assignments.latest
       ).pipe(
         Effect.catchAllDefect((defect) =>

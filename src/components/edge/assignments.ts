@@ -121,7 +121,7 @@ export interface EdgeAssignmentsShape {
     scheduleId: string
   ) => Effect.Effect<AssignedEntry, EdgeNotFound | AssignmentNotFound | AssignmentConflict>
   readonly remove: (edgeId: string, scheduleId: string) => Effect.Effect<void, EdgeNotFound | AssignmentNotFound>
-  /** For the hub: the ops after `applied` (at most maxOpsPerReply, oldest first) and the latest version. */
+  /** For the hub: the ops after `applied` (at most maxOpsPerReply, oldest first), the latest version, whether the edge must reset. */
   readonly pending: (edgeId: string, applied: number) => Effect.Effect<Assignments, SqlError.SqlError>
 }
 
@@ -358,11 +358,13 @@ export const make = (options: AssignmentsOptions): Effect.Effect<EdgeAssignments
 
     const pending = (edgeId: string, applied: number) =>
       Effect.gen(function* () {
-        const rows = yield* sql<OpRow>`SELECT version, schedule_id, op, schedule FROM edge_assignments
-            WHERE edge_id = ${edgeId} AND version > ${applied} ORDER BY version LIMIT ${maxOpsPerReply}`
         const [{ latest }] = (yield* sql<{ latest: number }>`SELECT COALESCE(MAX(version), 0) AS latest
             FROM edge_assignments WHERE edge_id = ${edgeId}`) as [{ latest: number }]
-        return { latest, ops: rows.map(opOf) }
+        // an edge ahead of this log ran another database's assignments: it starts over from ours
+        const reset = applied > latest
+        const rows = yield* sql<OpRow>`SELECT version, schedule_id, op, schedule FROM edge_assignments
+            WHERE edge_id = ${edgeId} AND version > ${reset ? 0 : applied} ORDER BY version LIMIT ${maxOpsPerReply}`
+        return { latest, reset, ops: rows.map(opOf) }
       })
 
     return {

@@ -9,7 +9,8 @@
  * the ones config.yaml declares or anything else made locally. An op that
  * cannot apply (its id is taken by such a schedule, its task id runs another
  * handler here) is logged and passed over: retrying it would fail the same way,
- * and the ops after it must still apply.
+ * and the ops after it must still apply. A reset (the server's log is not the
+ * one the edge followed) removes every assigned schedule before the ops apply.
  */
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Either, Option } from "effect"
@@ -29,8 +30,11 @@ export const assignmentKey = "schedulezero.edge_assignment"
 export interface AppliedShape {
   /** The version applied so far (0: none). */
   readonly applied: Effect.Effect<number>
-  /** Applies the ops that follow the applied version, in order; returns the new applied version. */
-  readonly apply: (ops: ReadonlyArray<AssignmentOp>) => Effect.Effect<number>
+  /**
+   * Applies the ops that follow the applied version, in order; returns the new applied version.
+   * With `reset`, first removes every assigned schedule and starts from version 0.
+   */
+  readonly apply: (ops: ReadonlyArray<AssignmentOp>, reset?: boolean) => Effect.Effect<number>
 }
 
 const isAssigned = (schedule: Schedule) => schedule.metadata[assignmentKey] !== undefined
@@ -129,10 +133,20 @@ export const make: Effect.Effect<AppliedShape, never, SqlClient.SqlClient | Data
     }
   }
 
-  const apply = (ops: ReadonlyArray<AssignmentOp>) =>
+  const removeAllAssigned = Effect.flatMap(store.getSchedules(), (schedules) =>
+    store.removeSchedules(schedules.filter(isAssigned).map((schedule) => schedule.id))
+  )
+
+  const apply = (ops: ReadonlyArray<AssignmentOp>, reset = false) =>
     immediate(
       Effect.gen(function* () {
-        const from = yield* applied
+        if (reset) {
+          const removed = yield* removeAllAssigned
+          yield* Effect.logWarning("edge assignments reset by the server: assigned schedules removed").pipe(
+            Effect.annotateLogs({ removed: removed.length, was: yield* applied })
+          )
+        }
+        const from = reset ? 0 : yield* applied
         let version = from
         for (const op of ops) {
           if (op.version <= version) continue
@@ -147,7 +161,7 @@ export const make: Effect.Effect<AppliedShape, never, SqlClient.SqlClient | Data
           )
           version = op.version
         }
-        if (version === from) return version
+        if (version === from && !reset) return version
         const now = yield* Clock.currentTimeMillis
         yield* sql`INSERT INTO edge_applied (id, version, applied_at) VALUES (1, ${version}, ${now})
             ON CONFLICT (id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`

@@ -122,6 +122,11 @@ const Backlog = { backlog: NonNegativeInt, dropped: NonNegativeInt, applied: Non
 /** The ops after the edge's applied version (oldest first, at most maxOpsPerReply) and the latest version. */
 const Assignments = Schema.Struct({
   latest: NonNegativeInt,
+  /**
+   * The edge reported a version beyond `latest` (the server's database was replaced): it drops
+   * every schedule the server assigned it and applies `ops` from version 1.
+   */
+  reset: Schema.Boolean,
   ops: Schema.Array(AssignmentOp).pipe(Schema.maxItems(maxOpsPerReply))
 })
 export type Assignments = typeof Assignments.Type
