@@ -16,14 +16,15 @@
  * replayed: events are notifications, the store stays the source of truth.
  */
 import { SqlClient } from "@effect/sql"
-import { Chunk, Deferred, Effect, FiberId, Layer, Option, Queue, Schedule, Schema, type Scope } from "effect"
+import { Chunk, Deferred, Effect, FiberId, Layer, Option, Queue, Schedule, type Scope } from "effect"
 import pg from "pg"
-import { SchedulerEvent } from "../../domain/events.js"
+import type { SchedulerEvent } from "../../domain/events.js"
 import { resolveOptions, type PostgresOptions } from "../datastore/Postgres.js"
 import { connectionSettings, locationOf, openClient, type PostgresStoreConfig } from "../datastore/postgres/Client.js"
 import type { PostgresRefused } from "../datastore/postgres/errors.js"
 import { applyMigrations } from "../datastore/postgres/migrator.js"
 import { EventBroker, type EventBrokerShape } from "../../services/EventBroker.js"
+import { decodeEvent } from "./fastDecode.js"
 import * as LocalBroker from "./Local.js"
 import { encodeEvent } from "./zmq/encode.js"
 
@@ -33,22 +34,12 @@ export const maxPayloadBytes = 7900
 /** The channel of a schema's events: schedulers on the same tables hear each other, other schemas do not. */
 export const channelOf = (schema: string): string => `schedulezero_${schema}`
 
-// Every process decodes every other's events (three or four per job): each by its own member schema,
-// chosen by tag, rather than through the union; they are encoded by hand (zmq/encode.ts).
-const memberDecoders = new Map(
-  SchedulerEvent.members.map((member) => [
-    member._tag as string,
-    Schema.decodeUnknownOption(member as Schema.Schema<SchedulerEvent, unknown>)
-  ])
-)
-
 /** The events of a notification; undefined when one of them does not decode. */
 const decodeEvents = (raw: ReadonlyArray<unknown>): Array<SchedulerEvent> | undefined => {
   const events: Array<SchedulerEvent> = []
   for (const item of raw) {
-    const tag = typeof item === "object" && item !== null ? (item as { readonly _tag?: unknown })._tag : undefined
-    const decoded = typeof tag === "string" ? memberDecoders.get(tag)?.(item) : undefined
-    if (decoded === undefined || Option.isNone(decoded)) return undefined
+    const decoded = decodeEvent(item)
+    if (Option.isNone(decoded)) return undefined
     events.push(decoded.value)
   }
   return events
