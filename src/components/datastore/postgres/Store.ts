@@ -76,18 +76,6 @@ export const make = Effect.gen(function* () {
    */
   const writeStatement = commitThenPublish
 
-  /**
-   * A transaction whose COMMIT does not wait for the disk (synchronous_commit off for it alone):
-   * only for schedule leases and releases, the path from a due fire time to its job. A crash of the
-   * server can lose such a commit, and that loses or duplicates nothing: a lost lease or release
-   * leaves the schedule as it was (its fire times still due, fired again later), and whatever
-   * makes a fire time run goes through a durable commit first: the acquireJobs that leases its
-   * job. WAL is flushed in order, so that commit makes every earlier one durable, the release
-   * that inserted the job included. What the caller of addJobs/addSchedule is told stays durable.
-   */
-  const writeUnsynced = <A, E, R>(what: string, body: Effect.Effect<readonly [A, ReadonlyArray<SchedulerEvent>], E, R>) =>
-    write(what, Effect.zipRight(sql`SET LOCAL synchronous_commit = off`, body))
-
   const read = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
     orDieOnStorage(retryTransient(options.reconnectTimeoutMs, what)(effect))
 
@@ -220,7 +208,8 @@ export const make = Effect.gen(function* () {
 
   const acquireSchedules = Effect.fn("PostgresDataStore.acquireSchedules")(
     (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
-      writeUnsynced(
+      // Commits without waiting for the disk (see queries.ts, unsynced).
+      writeStatement(
         "acquireSchedules",
         Effect.gen(function* () {
           const none: ReadonlyArray<SchedulerEvent> = []
@@ -235,7 +224,8 @@ export const make = Effect.gen(function* () {
 
   const releaseSchedules = Effect.fn("PostgresDataStore.releaseSchedules")(
     (schedulerId: SchedulerId, releases: ReadonlyArray<ScheduleRelease>) =>
-      writeUnsynced(
+      // Commits without waiting for the disk once it holds a schedule (see queries.ts, unsynced).
+      write(
         "releaseSchedules",
         Effect.gen(function* () {
           if (releases.length === 0) return [undefined, []] as const
