@@ -8,7 +8,9 @@
  *     enabled: true                        # absent: on when publish or peers is set (any mode); false: off even then
  *     publish: tcp://0.0.0.0:4243          # null/absent = no stream; port 0 picks one (logged)
  *     peers: [tcp://10.0.0.2:4243]         # other schedulers on the same store
- *     high_water_mark: 10000               # messages queued per subscriber before it loses them
+ *     high_water_mark: 10000               # messages queued per subscriber, and events waiting to be sent
+ *     curve: true                          # encrypt with keys/server.key (default false)
+ *     subscribers: [viewer]                # with curve: keys/<name>.pub or Z85 keys allowed (absent: any key)
  *     notifiers:
  *       - name: failures
  *         type: discord
@@ -92,6 +94,16 @@ const EventsFields = Schema.Struct({
   highWaterMark: Schema.optionalWith(PositiveInt, { exact: true, default: () => defaultHighWaterMark }).pipe(
     Schema.fromKey("high_water_mark")
   ),
+  /**
+   * CURVE-encrypt the stream with the deployment's keys/server.key (the registry's pair); peers connect with
+   * that pair too, so schedulers of one deployment follow each other. Default false: plain TCP.
+   */
+  curve: Schema.optionalWith(Flag, { exact: true, default: () => false }),
+  /**
+   * With `curve`: who may subscribe besides peers — key names in keys/ (`<name>.pub`) or Z85 public keys.
+   * Absent: any key (the stream is still encrypted).
+   */
+  subscribers: Schema.optionalWith(ListOf(NonEmptyText), { exact: true }),
   notifiers: Schema.optionalWith(ListOf(NotifierEntry), { exact: true, default: () => [] })
 }).pipe(containing("a mapping"))
 
@@ -103,6 +115,13 @@ export const EventsSection = EventsFields.pipe(
       events.peers.length > 0 || {
         path: ["enabled"],
         message: "the event stream is switched on but has nowhere to publish or listen: set publish or peers"
+      }
+  ),
+  Schema.filter(
+    (events) =>
+      events.subscribers === undefined || events.curve || {
+        path: ["subscribers"],
+        message: "subscribers is an allow-list of CURVE keys: it needs curve: true"
       }
   )
 )
