@@ -6,12 +6,14 @@
  * `ZmqBroker` (instance id, bound endpoint, counters).
  */
 import * as os from "node:os"
+import * as path from "node:path"
 import { Context, Effect, Layer, type Scope } from "effect"
+import { keysDir, readKey } from "../registry/zmq/keys.js"
 import { EventBroker, type EventBrokerShape } from "../../services/EventBroker.js"
 import * as LocalBroker from "./Local.js"
 import { connectPeers } from "./zmq/Peers.js"
 import { makePublisher } from "./zmq/Publisher.js"
-import { ZmqBroker, type ZmqBrokerError, type ZmqBrokerOptions, type ZmqBrokerShape } from "./zmq/options.js"
+import { ZmqBroker, ZmqBrokerError, type ZmqBrokerOptions, type ZmqBrokerShape } from "./zmq/options.js"
 
 export { isFromPeer } from "./zmq/origin.js"
 export {
@@ -83,19 +85,60 @@ export const layer = (options: ZmqBrokerOptions): Layer.Layer<EventBroker | ZmqB
       ))
   )
 
-/** The broker options a deployment's `events` section asks for. */
-export const optionsFromConfig = (
-  section: { readonly publish: string | null; readonly peers: ReadonlyArray<string>; readonly highWaterMark: number },
-  instanceId?: string
-): ZmqBrokerOptions => ({
+interface EventsSectionLike {
+  readonly publish: string | null
+  readonly peers: ReadonlyArray<string>
+  readonly highWaterMark: number
+  readonly curve?: boolean
+  readonly subscribers?: ReadonlyArray<string>
+}
+
+/** The broker options a deployment's `events` section asks for (without CURVE, which needs the key files). */
+export const optionsFromConfig = (section: EventsSectionLike, instanceId?: string): ZmqBrokerOptions => ({
   publish: section.publish,
   peers: section.peers,
   highWaterMark: section.highWaterMark,
   ...(instanceId !== undefined && { instanceId })
 })
 
-/** The zmq broker for a deployment's `events` section (`instanceId`: the scheduler's id when configured). */
-export const layerFromConfig = (
-  section: { readonly publish: string | null; readonly peers: ReadonlyArray<string>; readonly highWaterMark: number },
+const z85Key = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/
+
+/**
+ * The options with CURVE when the section asks for it: the stream's secret key
+ * is `keys/server.key`; peers connect with the server pair itself, so it is
+ * always allowed; `subscribers` adds Z85 keys, or key names read from
+ * `keys/<name>.pub` (absent: any key may subscribe).
+ */
+export const optionsFromDeployment = (
+  section: EventsSectionLike,
+  deploymentDir: string,
   instanceId?: string
-): Layer.Layer<EventBroker | ZmqBroker, ZmqBrokerError> => layer(optionsFromConfig(section, instanceId))
+): Effect.Effect<ZmqBrokerOptions, ZmqBrokerError> => {
+  const base = optionsFromConfig(section, instanceId)
+  if (section.curve !== true) return Effect.succeed(base)
+  const dir = keysDir(deploymentDir)
+  return Effect.gen(function*() {
+    const server = { publicKey: yield* readKey(path.join(dir, "server.pub")), secretKey: yield* readKey(path.join(dir, "server.key")) }
+    const subscribers = section.subscribers === undefined ? null : yield* Effect.forEach(
+      section.subscribers,
+      (entry) => (z85Key.test(entry) ? Effect.succeed(entry) : readKey(path.join(dir, `${entry}.pub`)))
+    )
+    return {
+      ...base,
+      curve: { secretKey: server.secretKey, allowedPublicKeys: subscribers === null ? null : [server.publicKey, ...subscribers] },
+      peerCurve: { serverPublicKey: server.publicKey, ...server }
+    }
+  }).pipe(Effect.mapError((error) => new ZmqBrokerError({ reason: `events.curve: ${error.message}` })))
+}
+
+/** The zmq broker for a deployment's `events` section (`instanceId`: the scheduler's id when configured). */
+export const layerFromConfig = (section: EventsSectionLike, instanceId?: string): Layer.Layer<EventBroker | ZmqBroker, ZmqBrokerError> =>
+  layer(optionsFromConfig(section, instanceId))
+
+/** As layerFromConfig, with CURVE keys read from the deployment's keys/ when `events.curve` is on. */
+export const layerFromDeployment = (
+  section: EventsSectionLike,
+  deploymentDir: string,
+  instanceId?: string
+): Layer.Layer<EventBroker | ZmqBroker, ZmqBrokerError> =>
+  Layer.unwrapEffect(Effect.map(optionsFromDeployment(section, deploymentDir, instanceId), layer))

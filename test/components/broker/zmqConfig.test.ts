@@ -2,9 +2,13 @@
  * The `events` config section: defaults, YAML keys, and bad values reported
  * at their key path with a message for the person editing the file.
  */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as ZmqBroker from "../../../src/components/broker/Zmq.js"
+import { generateKeys } from "../../../src/components/registry/zmq/keys.js"
 import { decodeConfigValue } from "../../../src/config/decode.js"
 import { DeploymentConfig } from "../../../src/config/DeploymentConfig.js"
 
@@ -13,11 +17,16 @@ const decode = (input: unknown) => decodeConfigValue(DeploymentConfig, "config.y
 const issuesOf = (input: unknown) =>
   Effect.map(Effect.flip(decode(input)), (error) => error.issues.map((issue) => `${issue.path}: ${issue.message}`))
 
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "sz-events-keys-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
 describe("events config section", () => {
   it.effect("defaults to no stream, no peers and no notifiers", () =>
     Effect.gen(function* () {
       const config = yield* decode({})
-      expect(config.events).toEqual({ publish: null, peers: [], highWaterMark: 10_000, notifiers: [] })
+      expect(config.events).toEqual({ publish: null, peers: [], highWaterMark: 10_000, curve: false, notifiers: [] })
     }))
 
   it.effect("reads endpoints, the high-water mark and notifier rules", () =>
@@ -64,5 +73,27 @@ describe("events config section", () => {
       expect(text).toContain("events.notifiers[0].topics[0]: expected a topic prefix such as job.released.error, got 'Job'")
       expect(text).toMatch(/events\.notifiers\[1\]\.secret: /)
       expect(text).toMatch(/events\.notifiers\[1\]\.outcomes\[0\]: expected one of success, error, .*got 'failed'/)
+    }))
+
+  it.scoped("curve: the server pair from keys/, peers always allowed, subscribers by key name or Z85 key; a missing file is named", () =>
+    Effect.gen(function* () {
+      const deploymentDir = yield* tempDir
+      const keys = yield* generateKeys({ deploymentDir, server: true, handlers: ["viewer"] })
+      const literal = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+      const config = yield* decode({ events: { publish: "tcp://127.0.0.1:0", curve: true, subscribers: ["viewer", literal] } })
+      const options = yield* ZmqBroker.optionsFromDeployment(config.events, deploymentDir, "sched-a")
+      expect(options.curve).toEqual({
+        secretKey: keys.server!.secretKey,
+        allowedPublicKeys: [keys.server!.publicKey, keys.handlers.viewer!.publicKey, literal]
+      })
+      expect(options.peerCurve).toEqual({ serverPublicKey: keys.server!.publicKey, ...keys.server! })
+      const open = yield* decode({ events: { publish: "tcp://127.0.0.1:0", curve: true } })
+      expect((yield* ZmqBroker.optionsFromDeployment(open.events, deploymentDir)).curve?.allowedPublicKeys).toBeNull()
+      const missing = yield* decode({ events: { publish: "tcp://127.0.0.1:0", curve: true, subscribers: ["nobody"] } })
+      const error = yield* Effect.flip(ZmqBroker.optionsFromDeployment(missing.events, deploymentDir))
+      expect(error.message).toContain(`events.curve: ${join(deploymentDir, "keys", "nobody.pub")}`)
+      expect(yield* issuesOf({ events: { publish: "tcp://127.0.0.1:0", subscribers: ["viewer"] } })).toEqual([
+        "events.subscribers: subscribers is an allow-list of CURVE keys: it needs curve: true"
+      ])
     }))
 })
