@@ -4,13 +4,15 @@
  * per event. Pretty lines by default; `--json` prints each message as JSON
  * with its topic added. Messages lost on the way (gaps in the publisher's
  * counters), publisher restarts and malformed messages are reported on
- * stderr, so a pipe on stdout gets events only.
+ * stderr, so a pipe on stdout gets events only. `--server-key` and `--keys`
+ * connect to a CURVE-protected stream.
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as zmq from "zeromq"
 import { decodeLooseMessage, type LooseEnvelope } from "../components/broker/zmq/envelope.js"
 import { makeSequenceTracker } from "../components/broker/zmq/sequence.js"
+import { type KeyPair, readKey } from "../components/registry/zmq/keys.js"
 import { CliUsageError } from "./errors.js"
 
 const showValue = (value: unknown): string => {
@@ -41,13 +43,48 @@ export interface EventsOptions {
   readonly filter: ReadonlyArray<string>
   readonly json: boolean
   readonly count: Option.Option<number>
+  /** The stream's CURVE server public key file (a deployment's keys/server.pub). */
+  readonly serverKey: Option.Option<string>
+  /** Path of this viewer's CURVE key pair without the extension: `<keys>.pub` and `<keys>.key`. */
+  readonly keys: Option.Option<string>
 }
 
-const openSubscriber = (options: EventsOptions) =>
+interface CurveClient {
+  readonly serverPublicKey: string
+  readonly pair: KeyPair
+}
+
+/** The CURVE keys asked for, read from their files; both options or neither. */
+const curveClient = (options: EventsOptions) =>
+  Effect.gen(function* () {
+    if (Option.isNone(options.serverKey) && Option.isNone(options.keys)) return null
+    if (Option.isNone(options.serverKey) || Option.isNone(options.keys)) {
+      return yield* new CliUsageError({ message: "--server-key and --keys: give both to connect with CURVE, or neither" })
+    }
+    const read = (option: string, file: string) =>
+      Effect.mapError(readKey(file), (error) => new CliUsageError({ message: `${option}: ${error.message}` }))
+    return {
+      serverPublicKey: yield* read("--server-key", options.serverKey.value),
+      pair: {
+        publicKey: yield* read("--keys", `${options.keys.value}.pub`),
+        secretKey: yield* read("--keys", `${options.keys.value}.key`)
+      }
+    } satisfies CurveClient
+  })
+
+const openSubscriber = (options: EventsOptions, curve: CurveClient | null) =>
   Effect.acquireRelease(
     Effect.try({
       try: () => {
-        const socket = new zmq.Subscriber({ linger: 0, maxMessageSize: 16 * 1024 * 1024 })
+        const socket = new zmq.Subscriber({
+          linger: 0,
+          maxMessageSize: 16 * 1024 * 1024,
+          ...(curve !== null && {
+            curveServerKey: curve.serverPublicKey,
+            curvePublicKey: curve.pair.publicKey,
+            curveSecretKey: curve.pair.secretKey
+          })
+        })
         socket.subscribe(...(options.filter.length === 0 ? [""] : options.filter))
         for (const endpoint of options.connect) socket.connect(endpoint)
         return socket
@@ -68,7 +105,7 @@ export const printEvents = (options: EventsOptions) =>
     if (Option.isSome(options.count) && options.count.value < 1) {
       return yield* new CliUsageError({ message: "--count: must be a positive integer" })
     }
-    const socket = yield* openSubscriber(options)
+    const socket = yield* openSubscriber(options, yield* curveClient(options))
     const filtered = options.filter.some((prefix) => prefix !== "")
     const tracker = makeSequenceTracker(filtered)
     let printed = 0
@@ -103,7 +140,15 @@ export const eventsCommand = Command.make(
       Options.repeated
     ),
     json: Options.boolean("json").pipe(Options.withDescription("Print JSON lines (the message with its topic) instead of pretty lines")),
-    count: Options.integer("count").pipe(Options.withDescription("Exit after printing this many events"), Options.optional)
+    count: Options.integer("count").pipe(Options.withDescription("Exit after printing this many events"), Options.optional),
+    serverKey: Options.text("server-key").pipe(
+      Options.withDescription("CURVE: the stream's server public key file (deployments/<name>/keys/server.pub)"),
+      Options.optional
+    ),
+    keys: Options.text("keys").pipe(
+      Options.withDescription("CURVE: this viewer's key pair, the path without .pub/.key (e.g. deployments/<name>/keys/viewer)"),
+      Options.optional
+    )
   },
   printEvents
 ).pipe(Command.withDescription("Print a deployment's live event stream (docs/events.md)"))

@@ -3,11 +3,15 @@
  * subscribes by prefix, prints JSON lines or pretty lines, reports gaps and
  * malformed messages on stderr, and refuses a bad endpoint with exit code 2.
  */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as zmq from "zeromq"
 import * as ZmqBroker from "../../src/components/broker/Zmq.js"
 import { encodeBody, headerPrefix } from "../../src/components/broker/zmq/envelope.js"
+import { generateKeys } from "../../src/components/registry/zmq/keys.js"
 import { everyKind, jobAdded, jobReleased, until } from "../components/broker/zmqFixtures.js"
 import { buildMain, startCli } from "./eventsProcess.js"
 
@@ -60,6 +64,32 @@ describe("events CLI", () => {
       expect(lines[1]).toContain("error=Timeout: took longer than 30s")
       expect(cli.stderr()).toContain("! dropped a malformed message (not_json)")
       expect(cli.stderr()).toContain("! missed 2 message(s) from edge-1")
+    })))
+
+  it.live("connects to a CURVE-protected stream with --server-key and --keys; a missing key file is a usage error", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const deploymentDir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "sz-events-curve-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+      const keys = yield* generateKeys({ deploymentDir, server: true, handlers: ["viewer"] })
+      const broker = yield* ZmqBroker.make({
+        publish: "tcp://127.0.0.1:0",
+        instanceId: "sched-a",
+        curve: { secretKey: keys.server!.secretKey, allowedPublicKeys: [keys.handlers.viewer!.publicKey] }
+      })
+      const cli = yield* startCli(
+        "events", "--connect", broker.endpoint!, "--json", "--count", "1",
+        "--server-key", join(keys.dir, "server.pub"), "--keys", join(keys.dir, "viewer")
+      )
+      yield* until("the CLI subscribed", Effect.map(broker.stats, (s) => s.publisher?.subscriptions.includes("") ?? false))
+      const added = jobAdded()
+      yield* broker.publish(added)
+      expect(yield* exitOf(cli)).toBe(0)
+      expect(JSON.parse(cli.stdout()).event.jobId).toBe(added.jobId)
+      const missing = yield* startCli("events", "--connect", broker.endpoint!, "--server-key", join(keys.dir, "server.pub"), "--keys", join(keys.dir, "nobody"))
+      expect(yield* exitOf(missing)).toBe(2)
+      expect(missing.stderr()).toContain(`--keys: ${join(keys.dir, "nobody.pub")}`)
     })))
 
   it.live("refuses a malformed endpoint with exit code 2", () =>
