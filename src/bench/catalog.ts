@@ -126,6 +126,14 @@ export const catalog: ReadonlyArray<ScenarioInfo> = [
     timeoutMs: 120_000
   },
   {
+    name: "edge-idle-upstream",
+    description:
+      "edge-idle with an upstream section whose server is unreachable (the upstream retrying in the background): CPU and RSS over 30 s idle",
+    bars: { rss_mb: { op: "<=", value: 70 }, cpu_s_idle: { op: "<=", value: 0.2 } },
+    store: "sqlite",
+    timeoutMs: 120_000
+  },
+  {
     name: "edge-sync",
     description:
       "an edge's SQLite outbox holds 10,000 executions while its server is down; the server's edge hub comes up: time until the server's log holds them all",

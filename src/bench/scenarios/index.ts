@@ -52,5 +52,6 @@ export const runners: Readonly<Record<string, Runner>> = {
   "event-stream": lazy(() => import("./eventStream.js"), (m) => () => m.eventStream()),
   startup: lazy(() => import("./startup.js"), (m) => () => m.startup()),
   "edge-idle": lazy(() => import("./edgeIdle.js"), (m) => () => m.edgeIdle()),
+  "edge-idle-upstream": lazy(() => import("./edgeIdleUpstream.js"), (m) => m.edgeIdleUpstream),
   "edge-sync": lazy(() => import("./edgeSync.js"), (m) => () => m.edgeSync())
 }
