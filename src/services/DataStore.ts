@@ -96,6 +96,18 @@ export interface DataStoreShape {
     limit: number
   ) => Effect.Effect<ReadonlyArray<Schedule>>
   /**
+   * Optional: as acquireSchedules, but for the free schedules due by `dueBy`, a moment
+   * ahead (this scheduler's own leases still count only once due). The scheduler leases
+   * the schedules of a coming fire time shortly before it and builds their jobs ahead;
+   * with a store without this, it acquires them when they are due.
+   */
+  readonly acquireSchedulesDueBy?: (
+    schedulerId: SchedulerId,
+    leaseDuration: Duration.Duration,
+    limit: number,
+    dueBy: Date
+  ) => Effect.Effect<ReadonlyArray<Schedule>>
+  /**
    * Stores the advanced schedules, adds their jobs and clears the leases, all at once.
    * A release for a schedule this scheduler no longer holds (removed, or lease taken
    * over) is dropped together with its jobs.
