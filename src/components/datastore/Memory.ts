@@ -296,7 +296,10 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
       }),
 
     acquireSchedules: (schedulerId, leaseDuration, limit) =>
-      change((now) => schedules.acquire(schedulerId, now, Duration.toMillis(leaseDuration), limit)),
+      change((now) => schedules.acquire(schedulerId, now, Duration.toMillis(leaseDuration), limit, now)),
+
+    acquireSchedulesDueBy: (schedulerId, leaseDuration, limit, dueBy) =>
+      change((now) => schedules.acquire(schedulerId, now, Duration.toMillis(leaseDuration), limit, dueBy.getTime())),
 
     releaseSchedules: (schedulerId, releases: ReadonlyArray<ScheduleRelease>) =>
       change((now, events) => {

@@ -82,7 +82,10 @@ export const startDeadline = (fireTime: Date, graceSeconds: number | null): Date
 /** Job ids are version-7 UUIDs (the JobId brand checks UUIDs): they sort by creation, so store indexes grow at one end. */
 export const newJobId = (): JobId => uuid7() as JobId
 
-/** The job for `fireTime`, moved by `jitterMs`; built directly (instanceOf) from the schedule's and task's already-valid fields. */
+/**
+ * The job for `fireTime`, moved by `jitterMs`; built directly (instanceOf) from
+ * the schedule's and task's already-valid fields.
+ */
 const jobAt = (schedule: Schedule, task: Task, fireTime: Date, jitterMs: number, createdAt: Date): Job => {
   const scheduledFireTime = jitterMs > 0 ? new Date(fireTime.getTime() + jitterMs) : fireTime
   return instanceOf(Job, {
@@ -130,7 +133,10 @@ export const jobsForFireTimes = (
   return Effect.forEach(fireTimes, (fireTime, i) => {
     const cap = jitterCapMs(schedule.maxJitter, fireTime, fireTimes[i + 1] ?? nextFireTime)
     if (cap === 0) return Effect.succeed(jobAt(schedule, task, fireTime, 0, createdAt))
-    return Effect.map(Random.nextIntBetween(0, cap + 1), (jitterMs) => jobAt(schedule, task, fireTime, jitterMs, createdAt))
+    return Effect.map(
+      Random.nextIntBetween(0, cap + 1),
+      (jitterMs) => jobAt(schedule, task, fireTime, jitterMs, createdAt)
+    )
   })
 }
 

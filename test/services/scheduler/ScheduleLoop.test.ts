@@ -10,6 +10,7 @@ import { next } from "../../../src/domain/triggers/Trigger.js"
 import { DataStore } from "../../../src/services/DataStore.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
+import { prepareLeadMs } from "../../../src/services/scheduler/ScheduleLoop.js"
 import { at, countOf, infrastructure, ofTag, recordEvents, schedulerStack, settle, T0 } from "./harness.js"
 
 const minute = 60_000
@@ -126,11 +127,13 @@ describe("schedule loop", () => {
       yield* withTask
       yield* scheduler.configureTask({ id: "doomed", handler: "probe", method: "noop" })
       const trigger = everyMinuteFrom(T0 + minute)
-      for (const [id, taskId, maxJitter] of [["p1", "task", null], ["jittered", "task", 20], ["orphan", "doomed", null], [
-        "p2",
-        "task",
-        null
-      ]] as const) {
+      const schedules = [
+        ["p1", "task", null],
+        ["jittered", "task", 20],
+        ["orphan", "doomed", null],
+        ["p2", "task", null]
+      ] as const
+      for (const [id, taskId, maxJitter] of schedules) {
         yield* scheduler.addSchedule({ id, taskId, trigger, maxJitter })
       }
       yield* store.removeTask("doomed" as TaskId)
@@ -301,4 +304,107 @@ describe("schedule loop", () => {
       const schedule = yield* store.getSchedule("orphan" as ScheduleId)
       expect(schedule).toMatchObject({ acquiredBy: null, nextFireTime: at(minute) })
     }).pipe(Effect.provide(infrastructure([probe]))))
+
+  describe("leased ahead of the fire time (a store with acquireSchedulesDueBy)", () => {
+    const lead = prepareLeadMs
+    const provideAhead = Effect.provide(schedulerStack([probe], { id: "ahead" }))
+    const leaseOf = (id: string) =>
+      Effect.map(Effect.flatMap(DataStore, (store) => store.getSchedule(id as ScheduleId)), (s) => s.acquiredBy)
+    const once = (id: string, atMs: number) =>
+      Effect.flatMap(Scheduler, (scheduler) =>
+        scheduler.addSchedule({ id, taskId: "task", trigger: DateTrigger.make({ runTime: at(atMs) }) }))
+
+    it.scoped("a schedule is leased shortly before its fire time; its job is added at that time, not before", () =>
+      Effect.gen(function*() {
+        const events = yield* recordEvents
+        yield* withTask
+        yield* once("soon", minute)
+        yield* TestClock.adjust(minute - lead - 1)
+        yield* settle
+        expect(yield* leaseOf("soon")).toBeNull()
+        yield* TestClock.adjust(1)
+        yield* settle
+        expect(yield* leaseOf("soon")).toBe("ahead")
+        yield* TestClock.adjust(lead - 1)
+        yield* settle
+        expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
+        yield* TestClock.adjust(1)
+        const seen = yield* events.waitFor(countOf("JobReleased", 1))
+        expect(ofTag(seen, "JobAdded")).toMatchObject([{ scheduleId: "soon", timestamp: at(minute) }])
+        expect(ofTag(seen, "JobReleased")).toMatchObject([{ startedAt: at(minute), scheduledFireTime: at(minute) }])
+      }).pipe(provideAhead))
+
+    it.scoped("a schedule paused or removed while leased ahead makes no job; the others fire", () =>
+      Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        const events = yield* recordEvents
+        yield* withTask
+        const trigger = everyMinuteFrom(T0 + minute)
+        for (const id of ["kept", "paused", "removed"]) yield* scheduler.addSchedule({ id, taskId: "task", trigger })
+        yield* TestClock.adjust(minute - lead / 2)
+        yield* settle
+        expect(yield* leaseOf("paused")).toBe("ahead")
+        yield* scheduler.pauseSchedule("paused" as ScheduleId)
+        yield* scheduler.removeSchedule("removed" as ScheduleId)
+        yield* TestClock.adjust(lead / 2)
+        const seen = yield* events.waitFor(countOf("JobReleased", 1))
+        expect(ofTag(seen, "JobAdded").map((event) => event.scheduleId)).toEqual(["kept"])
+        expect(yield* scheduler.getSchedule("paused" as ScheduleId)).toMatchObject({
+          paused: true,
+          acquiredBy: null,
+          nextFireTime: at(minute),
+          lastFireTime: null
+        })
+        expect(yield* scheduler.getSchedule("kept" as ScheduleId)).toMatchObject({
+          acquiredBy: null,
+          nextFireTime: at(2 * minute)
+        })
+      }).pipe(provideAhead))
+
+    it.scoped("a schedule due within the lead fires at its own time, before the prepared ones", () =>
+      Effect.gen(function*() {
+        const events = yield* recordEvents
+        yield* withTask
+        yield* once("later", minute)
+        yield* TestClock.adjust(minute - lead + 10)
+        yield* settle
+        expect(yield* leaseOf("later")).toBe("ahead")
+        yield* once("sooner", minute - 40)
+        yield* TestClock.adjust(lead - 50)
+        const [sooner] = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")
+        expect(sooner).toMatchObject({ scheduleId: "sooner", startedAt: at(minute - 40) })
+        yield* TestClock.adjust(40)
+        const released = ofTag(yield* events.waitFor(countOf("JobReleased", 2)), "JobReleased")
+        expect(released[1]).toMatchObject({ scheduleId: "later", startedAt: at(minute) })
+      }).pipe(provideAhead))
+
+    it.scoped("a scheduler stopped while holding schedules leased ahead gives them back unchanged", () =>
+      Effect.gen(function*() {
+        const store = yield* DataStore
+        const events = yield* recordEvents
+        yield* store.addTask(Task.make({ id: "task" as TaskId, handler: "probe" as HandlerId, method: "noop" }))
+        const first = Either.getOrThrow(next(everyMinuteFrom(T0 + minute)))
+        yield* store.addSchedule(
+          Schedule.make({
+            id: "held" as ScheduleId,
+            taskId: "task" as TaskId,
+            trigger: first.trigger,
+            nextFireTime: first.fireTime
+          }),
+          "exception"
+        )
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* Layer.build(SchedulerLive.layer({ id: "stopping" }))
+          yield* TestClock.adjust(minute - lead / 2)
+          yield* settle
+          expect(yield* leaseOf("held")).toBe("stopping")
+        }))
+        expect(yield* store.getSchedule("held" as ScheduleId)).toMatchObject({
+          acquiredBy: null,
+          nextFireTime: at(minute),
+          lastFireTime: null
+        })
+        expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
+      }).pipe(Effect.provide(infrastructure([probe]))))
+  })
 })

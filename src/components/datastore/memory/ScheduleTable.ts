@@ -77,10 +77,11 @@ export class ScheduleTable {
   }
 
   /**
-   * Leases up to `limit` due schedules to `schedulerId`, earliest nextFireTime
-   * first: free ones, ones whose lease expired, and ones it already holds.
+   * Leases up to `limit` schedules to `schedulerId`, earliest nextFireTime first:
+   * free ones (their lease may have expired) due by `dueBy` (now, or a moment
+   * ahead), and ones it already holds that are due now.
    */
-  acquire(schedulerId: SchedulerId, now: number, leaseMs: number, limit: number): Array<Schedule> {
+  acquire(schedulerId: SchedulerId, now: number, leaseMs: number, limit: number, dueBy: number): Array<Schedule> {
     if (limit <= 0) return []
     this.expireLeases(now)
     const candidates: Array<Stored> = []
@@ -91,7 +92,7 @@ export class ScheduleTable {
     const fromDue: Array<Stored> = []
     for (;;) {
       const top = this.due.peek()
-      if (top === undefined || top.time > now || fromDue.length >= limit) break
+      if (top === undefined || top.time > dueBy || fromDue.length >= limit) break
       this.unindex(top)
       fromDue.push(top)
     }
