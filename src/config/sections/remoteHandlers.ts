@@ -17,7 +17,8 @@
  *     credentials:
  *       billing:
  *         token: sha256:<64 hex>       # the hash of the handler's token, never the token
- *         curve_public_key: <Z85>      # optional; with curve on, default keys/billing.pub
+ *         curve_public_key: <Z85>      # with curve on (default keys/billing.pub): admits the process,
+ *                                      # and proving it in register stands in for the token
  * ```
  */
 import { Schema } from "effect"
@@ -47,14 +48,14 @@ const CurvePublicKey = Schema.String.pipe(
 )
 
 /**
- * What a handler id needs to register. The token is required: it is what ties
- * a register to the id. The CURVE key decides which processes may connect at
- * all (the channel's allow-list), not which id they serve.
+ * What a handler id needs to register: its token, or, with curve on, proof of
+ * holding its CURVE key (`curve_public_key`, else keys/<id>.pub), which also
+ * admits the process to the channel. Either one ties a register to the id.
  */
 export const HandlerCredential = Schema.Struct({
-  token: TokenHash,
+  token: optionalKey("token", TokenHash),
   curvePublicKey: optionalKey("curve_public_key", CurvePublicKey)
-}).pipe(containing("a mapping with token (and optionally curve_public_key)"))
+}).pipe(containing("a mapping with token and/or curve_public_key"))
 export type HandlerCredential = typeof HandlerCredential.Type
 
 export const RemoteHandlersSection = Schema.Struct({
