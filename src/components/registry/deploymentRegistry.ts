@@ -26,7 +26,7 @@ import * as Combined from "./Combined.js"
 import { LocalHandlers } from "./Local.js"
 import { type KeyFileError, keysDir, readKey } from "./zmq/keys.js"
 import * as MemoryDirectory from "./zmq/MemoryDirectory.js"
-import { resolveOptions, ZmqRegistry, type ZmqRegistryError, type ZmqRegistryOptions } from "./zmq/options.js"
+import { resolveOptions, ZmqRegistry, ZmqRegistryError, type ZmqRegistryOptions } from "./zmq/options.js"
 import { make as makeZmqRegistry } from "./zmq/Server.js"
 import * as SqliteDirectory from "./zmq/SqliteDirectory.js"
 
@@ -58,14 +58,25 @@ const directoryLayer = (
  * The zmq registry's options from the section. With `curve` on, the server's
  * secret key is `keys/server.key`, and the handlers allowed to connect are
  * those with a configured public key (`curve_public_key`, else
- * `keys/<handler id>.pub`); `allow_unauthenticated` lets any key connect.
+ * `keys/<handler id>.pub`), each bound to its id; `allow_unauthenticated`
+ * lets any key connect.
  */
 export const zmqOptionsOf = (
   section: RemoteHandlersSection,
   deploymentDir: string
-): Effect.Effect<ZmqRegistryOptions, KeyFileError> =>
+): Effect.Effect<ZmqRegistryOptions, KeyFileError | ZmqRegistryError> =>
   Effect.gen(function*() {
-    const credentials = Object.fromEntries(Object.entries(section.credentials).map(([id, credential]) => [id, credential.token]))
+    const tokenless = Object.keys(section.credentials).filter((id) => section.credentials[id]!.token === undefined)
+    if (!section.curve && tokenless.length > 0) {
+      return yield* new ZmqRegistryError({
+        reason: `handlers.remote.credentials of ${tokenless.map((id) => `'${id}'`).join(", ")} need a token (a CURVE key alone needs curve: true)`
+      })
+    }
+    const credentials = Object.fromEntries(
+      Object.entries(section.credentials).flatMap(([id, credential]) =>
+        credential.token === undefined ? [] : [[id, credential.token]]
+      )
+    )
     const base: ZmqRegistryOptions = {
       endpoint: section.endpoint,
       credentials,
@@ -77,12 +88,16 @@ export const zmqOptionsOf = (
     if (!section.curve) return base
     const dir = keysDir(deploymentDir)
     const secretKey = yield* readKey(path.join(dir, "server.key"))
-    const allowedPublicKeys = section.allowUnauthenticated ? null : yield* Effect.forEach(
-      Object.entries(section.credentials),
-      ([id, credential]) =>
-        credential.curvePublicKey === undefined ? readKey(path.join(dir, `${id}.pub`)) : Effect.succeed(credential.curvePublicKey)
+    // Each configured id's key: admitted to the channel, and bound to the id (a register may prove it instead of a token).
+    const curveKeys = Object.fromEntries(
+      yield* Effect.forEach(Object.entries(section.credentials), ([id, credential]) =>
+        Effect.map(
+          credential.curvePublicKey === undefined ? readKey(path.join(dir, `${id}.pub`)) : Effect.succeed(credential.curvePublicKey),
+          (key) => [id, key] as const
+        ))
     )
-    return { ...base, curve: { secretKey, allowedPublicKeys } }
+    const allowedPublicKeys = section.allowUnauthenticated ? null : Object.values(curveKeys)
+    return { ...base, curveKeys, curve: { secretKey, allowedPublicKeys } }
   })
 
 /**

@@ -46,7 +46,6 @@ describe("handlers.remote section", () => {
     expect(problem({ endpoint: "localhost:4242" })).toContain("expected a ZeroMQ endpoint")
     expect(problem({ endpoint: "tcp://127.0.0.1:70000" })).toContain("expected a ZeroMQ endpoint")
     expect(problem({ credentials: { billing: { token: "plain-secret" } } })).toContain("the hash, never the token")
-    expect(problem({ credentials: { billing: { curve_public_key: "a".repeat(40) } } })).toContain("token")
     expect(problem({ credentials: { "bad id!": { token: Zmq.hashToken("t") } } })).toMatch(/\["bad id!"\][\s\S]*is unexpected/)
     expect(problem({ missed_heartbeats: 0 })).toContain("expected a positive integer")
   })
@@ -60,9 +59,15 @@ describe("deployment registry", () => {
     Effect.gen(function*() {
       const deploymentDir = fs.mkdtempSync(path.join(os.tmpdir(), "sz-deployment-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(deploymentDir, { recursive: true, force: true })))
-      const keys = yield* Zmq.generateKeys({ deploymentDir, server: true, handlers: ["test"] })
+      const keys = yield* Zmq.generateKeys({ deploymentDir, server: true, handlers: ["test", "keyed"] })
+      // "keyed" has no token: holding keys/keyed.key is its credential.
       const section = Either.getOrThrow(
-        decode({ endpoint: "tcp://127.0.0.1:0", heartbeat_interval: "100ms", curve: true, credentials: { test: { token: Zmq.hashToken(token) } } })
+        decode({
+          endpoint: "tcp://127.0.0.1:0",
+          heartbeat_interval: "100ms",
+          curve: true,
+          credentials: { test: { token: Zmq.hashToken(token) }, keyed: {} }
+        })
       )
       const filename = path.join(deploymentDir, "data", "sz.db")
       const registryLayer = DeploymentRegistry.layer(LocalRegistry.layer([here]), {
@@ -82,16 +87,33 @@ describe("deployment registry", () => {
           curve: { serverPublicKey: keys.server!.publicKey, ...keys.handlers.test! }
         })
       )
+      const keyed = yield* Effect.fork(
+        runHandler(defineHandler({ id: "keyed", methods: { where: () => "keyed" } }), {
+          endpoint,
+          instanceId: "keyed-1",
+          curve: { serverPublicKey: keys.server!.publicKey, ...keys.handlers.keyed! }
+        })
+      )
       expect(yield* registry.run(job(), task("where", { handler: "here" }))).toBe("local")
       expect(yield* registry.run(job(), task("where"))).toBe("remote")
+      expect(yield* registry.run(job(), task("where", { handler: "keyed" }))).toBe("keyed")
+      yield* Fiber.interrupt(keyed)
       yield* registry.validate("here", "where")
       expect((yield* Effect.flip(registry.validate("here", "nope")))._tag).toBe("MethodNotFound")
       expect((yield* Effect.flip(registry.validate("nobody", "where")))._tag).toBe("HandlerNotFound")
       const listed = yield* registry.list()
-      expect(listed.map((h) => [h.id, h.kind, h.status])).toEqual([["here", "local", "online"], ["test", "remote", "online"]])
+      expect(listed.map((h) => [h.id, h.kind])).toEqual([["here", "local"], ["test", "remote"], ["keyed", "remote"]])
+      expect(listed.find((h) => h.id === "test")?.status).toBe("online")
       const directory = Effect.runSync(Effect.provide(HandlerDirectory, context))
-      expect((yield* directory.list()).map((r) => r.instanceId)).toEqual(["remote-1"])
+      expect((yield* directory.list()).map((r) => r.instanceId)).toEqual(["keyed-1", "remote-1"])
       yield* Fiber.interrupt(handler)
+    }))
+
+  it.live("a credential without a token needs curve on", () =>
+    Effect.gen(function*() {
+      const section = Either.getOrThrow(decode({ credentials: { keyed: { curve_public_key: "a".repeat(40) } } }))
+      const error = yield* Effect.flip(DeploymentRegistry.zmqOptionsOf(section, os.tmpdir()))
+      expect(error.message).toContain("'keyed' need a token")
     }))
 
   it.live("a missing key file stops the registry from starting, naming the file", () =>
