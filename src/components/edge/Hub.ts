@@ -176,7 +176,7 @@ export const make = (
             Effect.all([lastReceived(message.edgeId), assignments.pending(message.edgeId, message.applied)])
           )
         )
-        if (message.applied > pending.latest) {
+        if (pending.reset) {
           yield* Effect.logWarning("edge runs an assignment version this server never issued (database replaced?): it starts over from this server's").pipe(
             Effect.annotateLogs({ edgeId: message.edgeId, applied: message.applied, latest: pending.latest })
           )
