@@ -194,12 +194,16 @@ const edgeAssignments = statements(
   ) STRICT`
 )
 
+// Why an edge could not apply the current version of an assigned schedule (null: applied, or not reported yet).
+const edgeAssignmentRejections = statements(`ALTER TABLE edge_schedules ADD COLUMN rejected TEXT`)
+
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_core": core,
   "2_execution_log": executionLog,
   "3_handler_instances": handlerInstances,
   "4_edge_sync": edgeSync,
-  "5_edge_assignments": edgeAssignments
+  "5_edge_assignments": edgeAssignments,
+  "6_edge_assignment_rejections": edgeAssignmentRejections
 }
 
 /** The schema version this build writes. */

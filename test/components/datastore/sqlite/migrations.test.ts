@@ -26,7 +26,9 @@ const earlierLevels: Record<number, EarlierLevel> = {
   // Version 3 added only the handler directory table: the same rows as version 2.
   3: Level2,
   // Version 4 added only the edge-sync tables: the same rows again.
-  4: Level2
+  4: Level2,
+  // Version 5 added only the edge-assignment tables.
+  5: Level2
 }
 
 /** Compares field by field, so a failure names the field that did not survive. */
@@ -100,7 +102,8 @@ describe("sqlite migrations", () => {
         [2, "pending"],
         [3, "pending"],
         [4, "pending"],
-        [5, "pending"]
+        [5, "pending"],
+        [6, "pending"]
       ])
       expect(fs.existsSync(filename)).toBe(false)
       expect(yield* migrateUp({ filename })).toEqual([
@@ -108,7 +111,8 @@ describe("sqlite migrations", () => {
         { version: 2, name: "execution_log" },
         { version: 3, name: "handler_instances" },
         { version: 4, name: "edge_sync" },
-        { version: 5, name: "edge_assignments" }
+        { version: 5, name: "edge_assignments" },
+        { version: 6, name: "edge_assignment_rejections" }
       ])
       const applied = yield* migrationStatus(filename)
       expect(applied.databaseVersion).toBe(latestVersion)
