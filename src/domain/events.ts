@@ -3,7 +3,7 @@
  * EventBroker; encoded to JSON for the portal's SSE stream and ZeroMQ.
  */
 import { Schema } from "effect"
-import { HandlerId, JobId, ScheduleId, SchedulerId, TaskId } from "./ids.js"
+import { JobId, ScheduleId, SchedulerId, TaskId } from "./ids.js"
 import { JobError, JobOutcome } from "./JobResult.js"
 
 const timestamp = Schema.Date
@@ -96,20 +96,22 @@ export class JobCancelRequested extends Schema.TaggedClass<JobCancelRequested>()
 /** A handler instance registered (or came back) with the registry. */
 export class HandlerOnline extends Schema.TaggedClass<HandlerOnline>()("HandlerOnline", {
   timestamp,
-  handlerId: HandlerId,
+  /** As the handler registered (the registry takes any non-empty name). */
+  handlerId: Schema.NonEmptyString,
   instanceId: Schema.NonEmptyString,
   /** This handler's instances online after the change. */
   instancesOnline: Schema.Int
 }) {}
 
 /** Why a handler instance went offline. */
-export const HandlerOfflineReason = Schema.Literal("heartbeat_lost", "drained", "replaced", "stopped")
+export const HandlerOfflineReason = Schema.Literal("heartbeat_lost", "drained", "replaced")
 export type HandlerOfflineReason = typeof HandlerOfflineReason.Type
 
 /** A handler instance left the registry: its heartbeats stopped, it drained and left, or a new connection replaced it. */
 export class HandlerOffline extends Schema.TaggedClass<HandlerOffline>()("HandlerOffline", {
   timestamp,
-  handlerId: HandlerId,
+  /** As the handler registered (the registry takes any non-empty name). */
+  handlerId: Schema.NonEmptyString,
   instanceId: Schema.NonEmptyString,
   reason: HandlerOfflineReason,
   /** This handler's instances online after the change (0: the handler is gone). */
