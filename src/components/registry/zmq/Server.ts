@@ -4,15 +4,22 @@
  * checks). Incoming frame sets are decoded, bad frames dropped and counted
  * with a log line naming the peer, and each message applied to the pools.
  */
-import { Clock, Deferred, Duration, Effect, Exit, Fiber, FiberId, Schedule, type Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, FiberId, Option, Schedule, type Scope } from "effect"
 import * as zmq from "zeromq"
 import { HandlerFailed, HandlerNotFound, HandlerOffline, MethodNotFound } from "../../../domain/errors.js"
+import {
+  HandlerOffline as HandlerOfflineEvent,
+  type HandlerOfflineReason,
+  HandlerOnline,
+  type SchedulerEvent
+} from "../../../domain/events.js"
 import type { Job } from "../../../domain/Job.js"
 import type { Task } from "../../../domain/Task.js"
 import { decodeHandlerFrames, type DropReason } from "../../../protocol/framing.js"
 import { keyProofMatches } from "../../../protocol/keyProof.js"
 import { type HandlerMessage, type RejectReason, type Register, supportedProtocolVersions } from "../../../protocol/messages.js"
 import { makeOutbox, readFrames } from "../../../protocol/socketLoops.js"
+import { EventBroker } from "../../../services/EventBroker.js"
 import { HandlerDirectory, HandlerInstanceRecord } from "../../../services/HandlerDirectory.js"
 import type { HandlerInfo, HandlerRegistryShape } from "../../../services/HandlerRegistry.js"
 import { parseTokenHash, tokenMatches } from "./credentials.js"
@@ -191,13 +198,33 @@ export const make = (
         })
       )
 
+    // handler.online / handler.offline on the event stream, when the deployment has a broker.
+    const broker = yield* Effect.serviceOption(EventBroker)
+    const announce = (event: SchedulerEvent): Effect.Effect<void> =>
+      Option.isSome(broker) ? broker.value.publish(event) : Effect.void
+    const onlineCount = (handlerId: string): number => {
+      let count = 0
+      for (const instance of poolOf(handlerId).instances.values()) if (instance.peer !== null) count++
+      return count
+    }
+
     /** Takes the instance off its connection; its runs fail with HandlerLost. */
-    const retire = (instance: Instance, nowMs: number) => {
+    const retire = (instance: Instance, nowMs: number, reason: HandlerOfflineReason) => {
+      const wasOnline = instance.peer !== null
       const lost = dispatcher.lose(instance)
       if (instance.peer !== null && peers.get(peerKey(instance.peer)) === instance) peers.delete(peerKey(instance.peer))
       instance.peer = null
       instance.draining = false
-      return Effect.as(save(instance, nowMs), lost)
+      const saved = Effect.as(save(instance, nowMs), lost)
+      if (!wasOnline) return saved
+      const offline = new HandlerOfflineEvent({
+        timestamp: new Date(nowMs),
+        handlerId: instance.handlerId,
+        instanceId: instance.instanceId,
+        reason,
+        instancesOnline: onlineCount(instance.handlerId)
+      })
+      return Effect.zipLeft(saved, announce(offline))
     }
 
     const reject = (peer: Buffer, reason: RejectReason, message: string, register?: Register) => {
@@ -244,7 +271,8 @@ export const make = (
       const pool = poolOf(register.handlerId)
       let instance = pool.instances.get(register.instanceId)
       const previous = peers.get(key)
-      if (previous !== undefined && previous !== instance) effects.push(retire(previous, nowMs))
+      if (previous !== undefined && previous !== instance) effects.push(retire(previous, nowMs, "replaced"))
+      const cameOnline = instance === undefined || instance.peer === null
       if (instance === undefined) {
         instance = {
           handlerId: register.handlerId,
@@ -282,6 +310,16 @@ export const make = (
         missedHeartbeats: options.missedHeartbeats
       })
       dispatcher.serve(pool)
+      if (cameOnline) {
+        effects.push(announce(
+          new HandlerOnline({
+            timestamp: new Date(nowMs),
+            handlerId: instance.handlerId,
+            instanceId: instance.instanceId,
+            instancesOnline: onlineCount(instance.handlerId)
+          })
+        ))
+      }
       effects.push(
         save(instance, nowMs),
         Effect.logInfo("handler instance registered").pipe(
@@ -361,7 +399,7 @@ export const make = (
         }
       }
       if (instance !== undefined) {
-        if (instance.draining && instance.inFlight.size === 0) effects.push(Effect.asVoid(retire(instance, nowMs)))
+        if (instance.draining && instance.inFlight.size === 0) effects.push(Effect.asVoid(retire(instance, nowMs, "drained")))
         else if (completed > 0) dispatcher.serve(poolOf(instance.handlerId))
       }
       if (problems.length > 0) {
@@ -391,7 +429,7 @@ export const make = (
         const silentMs = nowMs - Math.max(instance.lastSeenMs ?? nowMs, countSilenceFromMs)
         if (silentMs > offlineAfterMs) {
           effects.push(
-            Effect.flatMap(retire(instance, nowMs), (lost) =>
+            Effect.flatMap(retire(instance, nowMs, "heartbeat_lost"), (lost) =>
               Effect.logWarning("handler instance lost: missed heartbeats").pipe(
                 Effect.annotateLogs({
                   handlerId: instance.handlerId,
