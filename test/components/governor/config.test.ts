@@ -52,7 +52,7 @@ describe("governor config section", () => {
         "governor.processes[0].max_restarts: expected a non-negative integer, got -1",
         "governor.processes[1].name: expected a name of letters, digits, '.', '_' or '-' (at most 64), got 'b c'",
         "governor.processes[1].command: expected a non-empty string, got ''",
-        "governor.processes[2].colour: unknown key (expected one of: name, command, args, env, cwd, restart, backoff, max_restarts, restart_window, stop_grace_period)"
+        "governor.processes[2].colour: unknown key (expected one of: name, command, args, env, cwd, restart, backoff, max_restarts, restart_window, stop_grace_period, curve_keys)"
       ])
     }))
 
