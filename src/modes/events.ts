@@ -40,7 +40,7 @@ export const brokerLayer = (
     lazyLayer(
       () => import("../components/broker/Zmq.js"),
       (ZmqBroker) => {
-        const broker = ZmqBroker.layerFromDeployment(events, deployment.dir, schedulerId)
+        const broker = ZmqBroker.layerFromDeployment(events, deployment.root, schedulerId)
         const report = Layer.effectDiscard(
           ZmqBroker.ZmqBroker.pipe(Effect.flatMap((zmq) => reportEndpoint("event_pub", zmq.endpoint)))
         )
