@@ -55,7 +55,8 @@ export const composeLayer = (deployment: Deployment, defaults: ComponentDefaults
   const bound = BoundAddresses.layer
   const broker = brokerLayer(deployment, schedulerId).pipe(Layer.provide(bound))
   const store = storeLayer(deployment).pipe(Layer.provide(broker))
-  const handlers = handlersLayer(deployment, defaults.remoteHandlers).pipe(Layer.provide(bound))
+  // The zmq registry publishes handler.online/offline on the broker (an optional service there).
+  const handlers = handlersLayer(deployment, defaults.remoteHandlers).pipe(Layer.provide(Layer.merge(bound, broker)))
   const jobLog = Layer.scopedDiscard(logJobOutcomes).pipe(Layer.provide(broker))
   const notifiers = notifiersLayer(deployment).pipe(Layer.provide(Layer.merge(broker, store)))
   // edge sync (issue 7): the upstream's outbox trigger is in place before the first job is logged;
