@@ -252,6 +252,7 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
     : fireAhead(deps, store.acquireSchedulesDueBy, drainDue)
   return Effect.gen(function*() {
     while (true) {
+      const lookedAtMs = yield* Clock.currentTimeMillis
       const processed = yield* processBatch
       if (processed === options.scheduleBatchSize) {
         // More are due: let the job loop start this batch's jobs before taking the next.
@@ -262,7 +263,8 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
       const nowMs = yield* Clock.currentTimeMillis
       const target = Option.match(next, { onNone: () => Number.POSITIVE_INFINITY, onSome: (at) => at.getTime() })
       if (target <= nowMs) {
-        if (processed > 0) continue
+        // Processed some, or it fell due after the batch looked: take it now. Else another scheduler holds it.
+        if (processed > 0 || target > lookedAtMs) continue
         yield* wakeUp.sleepUntil(nowMs + contendedRecheckMs)
       } else if (fireAt === undefined) {
         yield* wakeUp.sleepUntil(target)
