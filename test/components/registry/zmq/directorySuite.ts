@@ -124,7 +124,10 @@ export const directorySuite = <L>(name: string, sql: DirectoryStore<L>) => {
             const fiber = yield* Effect.fork(runHandler(handler, { endpoint, credential: token, instanceId: "keeper" }))
             expect(yield* Fiber.join(waiting)).toBe("pong")
             expect((yield* listed)?.status).toBe("online")
-            expect((yield* directory.list()).map((r) => [r.instanceId, r.status])).toEqual([
+            // The registry writes the record after it answers the register: wait for the write.
+            const statuses = Effect.map(directory.list(), (records) => records.map((r) => [r.instanceId, r.status]))
+            for (let i = 0; i < 500 && (yield* statuses)[1]?.[1] !== "online"; i++) yield* Effect.sleep("10 millis")
+            expect(yield* statuses).toEqual([
               ["ghost-1", "offline"],
               ["keeper", "online"]
             ])
