@@ -88,9 +88,13 @@ export interface Outbox<K> {
 }
 
 /**
- * Messages posted during one turn of the event loop (every fiber that runs in
- * it) leave together: the write starts in the next check phase (setImmediate),
+ * Messages posted by the code running now (a fiber's synchronous stretch, a
+ * frame set being applied) leave together: the write starts in a microtask,
  * and whatever is posted while a write is under way follows in the next one.
+ * A microtask rather than the next event-loop phase: the reply leaves before
+ * the loop polls again (tens of microseconds per round trip), and a batch is
+ * still as large as what one synchronous stretch posts (a whole acquired batch
+ * of runs, the results of a whole frame set).
  */
 export const makeOutbox = <K>(
   keyOf: (to: K) => string,
@@ -160,7 +164,7 @@ export const makeOutbox = <K>(
         queued.push({ to, message })
         if (!writing && !scheduled && !closed) {
           scheduled = true
-          setImmediate(writeAll)
+          queueMicrotask(writeAll)
         }
       },
       drain: Effect.async<never>(() =>
