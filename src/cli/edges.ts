@@ -66,7 +66,7 @@ const schedules = Command.make("schedules", { ...connectionOptions, edge }, (fla
             `${schedule.handler}.${schedule.method}`,
             schedule.trigger.description,
             schedule.paused ? "paused" : "active",
-            `${schedule.version}${schedule.applied ? "" : " (not on the edge yet)"}`
+            `${schedule.version}${schedule.rejected !== null ? ` (rejected by the edge: ${schedule.rejected})` : schedule.applied ? "" : " (not on the edge yet)"}`
           ])
         )
       )

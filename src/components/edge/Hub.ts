@@ -173,7 +173,10 @@ export const make = (
                 ON CONFLICT (edge_id) DO UPDATE SET status = 'online', registered_at = excluded.registered_at,
                   last_seen_at = excluded.last_seen_at, backlog = excluded.backlog, dropped = excluded.dropped,
                   clock_skew_ms = excluded.clock_skew_ms, applied_version = excluded.applied_version`,
-            Effect.all([lastReceived(message.edgeId), assignments.pending(message.edgeId, message.applied)])
+            Effect.zipRight(
+              assignments.rejected(message.edgeId, message.rejected),
+              Effect.all([lastReceived(message.edgeId), assignments.pending(message.edgeId, message.applied)])
+            )
           )
         )
         if (pending.reset) {
@@ -200,11 +203,14 @@ export const make = (
             last_received_id = MAX(last_received_id, ${lastId ?? 0})
           WHERE edge_id = ${edgeId}`
 
-    /** The ack: the highest row id held, and the assignment ops the edge has not applied yet. */
+    /** The ack: the highest row id held, and the assignment ops the edge has not applied yet (its rejections noted). */
     const ack = (edgeId: string, message: Reported, received: number) =>
-      Effect.map(
-        assignments.pending(edgeId, message.applied),
-        (pending) => ({ _tag: "ack", ref: message.ref, received, assignments: pending }) as const
+      Effect.zipRight(
+        assignments.rejected(edgeId, message.rejected),
+        Effect.map(
+          assignments.pending(edgeId, message.applied),
+          (pending) => ({ _tag: "ack", ref: message.ref, received, assignments: pending }) as const
+        )
       )
 
     // the edge's events are republished on the server's broker (when it has one), after their rows commit

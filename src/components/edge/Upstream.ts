@@ -23,7 +23,15 @@ import { receiveLoop } from "../../protocol/socketLoops.js"
 import type { DataStore } from "../../services/DataStore.js"
 import * as Applied from "./assignmentsEdge.js"
 import * as Outbox from "./Outbox.js"
-import { type Assignments, decodeHubMessage, type EdgeMessage, encodeEdgeMessage, type HubMessage } from "./protocol.js"
+import {
+  type Assignments,
+  decodeHubMessage,
+  type EdgeMessage,
+  encodeEdgeMessage,
+  type HubMessage,
+  maxOpsPerReply,
+  type Rejection
+} from "./protocol.js"
 
 export interface UpstreamOptions {
   /** The server's edge hub, e.g. tcp://server:4250. */
@@ -152,20 +160,30 @@ export const make = (
         return answer
       })
 
-    const counts = Effect.all({ backlog: outbox.backlog, dropped: outbox.dropped, applied: assigned.applied })
+    // Ops the edge passed over, reported with the next requests until one is answered.
+    const rejections = yield* Ref.make<ReadonlyArray<Rejection>>([])
+    const counts = Effect.all({
+      backlog: outbox.backlog,
+      dropped: outbox.dropped,
+      applied: assigned.applied,
+      rejected: Effect.map(Ref.get(rejections), (pending) => pending.slice(0, maxOpsPerReply))
+    })
+    /** After an answered request: its rejections reached the server. */
+    const reported = (sent: ReadonlyArray<Rejection>) => Ref.update(rejections, (pending) => pending.slice(sent.length))
 
     /**
-     * Applies the ops a reply carries; true while the server holds more than the edge has applied.
+     * Applies the ops a reply carries; true while the server holds more than the edge has applied
+     * or there are rejections to report (the next request then goes at once).
      * A store failure is logged and leaves the version where it was: the next request gets the
      * same ops again, and the outbox keeps flowing meanwhile.
      */
     const takeAssignments = (assignments: Assignments) =>
-      Effect.map(
-        assignments.ops.length === 0 && !assignments.reset
-          ? assigned.applied
-          : assigned.apply(assignments.ops, assignments.reset),
-        (applied) => applied < assignments.latest
-      ).pipe(
+      Effect.gen(function* () {
+        if (assignments.ops.length === 0 && !assignments.reset) return (yield* assigned.applied) < assignments.latest
+        const { applied, rejected } = yield* assigned.apply(assignments.ops, assignments.reset)
+        const pending = yield* Ref.updateAndGet(rejections, (sofar) => [...sofar, ...rejected])
+        return applied < assignments.latest || pending.length > 0
+      }).pipe(
         Effect.catchAllDefect((defect) =>
           Effect.as(
             Effect.logError("edge assignments not applied; asked for again with the next request").pipe(
@@ -179,11 +197,12 @@ export const make = (
     const register = Effect.gen(function* () {
       yield* Queue.takeAll(replies)
       const sentAt = clock.unsafeCurrentTimeMillis()
-      const { backlog, dropped, applied } = yield* counts
+      const { backlog, dropped, applied, rejected } = yield* counts
       const welcome = yield* request((ref) => ({
-        _tag: "hello", ref, edgeId: options.edgeId, token: options.token, sentAt, backlog, dropped, applied
+        _tag: "hello", ref, edgeId: options.edgeId, token: options.token, sentAt, backlog, dropped, applied, rejected
       }))
       if (welcome._tag !== "welcome") return yield* new SessionEnded({ reason: `expected welcome, got ${welcome._tag}` })
+      yield* reported(rejected)
       const clockSkewMs = Math.round((sentAt + clock.unsafeCurrentTimeMillis()) / 2 - welcome.serverTime)
       yield* outbox.acknowledge(welcome.received)
       yield* Ref.set(status, { connected: true, clockSkewMs, lastError: null })
@@ -204,12 +223,13 @@ export const make = (
         while (true) {
           const rows = yield* outbox.next(options.batchSize)
           if (rows.length > 0 || behind || clock.unsafeCurrentTimeMillis() - lastRequestAt >= options.heartbeatIntervalMs) {
-            const { backlog, dropped, applied } = yield* counts
+            const { backlog, dropped, applied, rejected } = yield* counts
             const ack = yield* request((ref) =>
               rows.length > 0
-                ? { _tag: "rows", ref, rows, backlog, dropped, applied }
-                : { _tag: "heartbeat", ref, backlog, dropped, applied }
+                ? { _tag: "rows", ref, rows, backlog, dropped, applied, rejected }
+                : { _tag: "heartbeat", ref, backlog, dropped, applied, rejected }
             )
+            yield* reported(rejected)
             if (ack._tag === "ack") {
               yield* outbox.acknowledge(ack.received)
               behind = yield* takeAssignments(ack.assignments)

@@ -23,7 +23,8 @@ import {
   type AssignmentOp,
   type AssignmentOpKind,
   type Assignments,
-  maxOpsPerReply
+  maxOpsPerReply,
+  type Rejection
 } from "./protocol.js"
 
 export class EdgeNotFound extends Data.TaggedError("EdgeNotFound")<{ readonly edgeId: string; readonly reason: string }> {
@@ -71,6 +72,8 @@ export interface AssignedEntry {
   /** Version of the last op on this schedule: the edge runs it once its applied version reaches this. */
   readonly version: number
   readonly updatedAt: Date
+  /** Why the edge could not apply this version (null: applied, or not reported). */
+  readonly rejected: string | null
 }
 
 export type EdgeState = "online" | "offline" | "never_seen"
@@ -123,6 +126,8 @@ export interface EdgeAssignmentsShape {
   readonly remove: (edgeId: string, scheduleId: string) => Effect.Effect<void, EdgeNotFound | AssignmentNotFound>
   /** For the hub: the ops after `applied` (at most maxOpsPerReply, oldest first), the latest version, whether the edge must reset. */
   readonly pending: (edgeId: string, applied: number) => Effect.Effect<Assignments, SqlError.SqlError>
+  /** For the hub: ops the edge passed over; kept (and logged) while they are the schedule's current version. */
+  readonly rejected: (edgeId: string, rejections: ReadonlyArray<Rejection>) => Effect.Effect<void, SqlError.SqlError>
 }
 
 export class EdgeAssignments extends Context.Tag("schedulezero/EdgeAssignments")<EdgeAssignments, EdgeAssignmentsShape>() {}
@@ -150,6 +155,7 @@ interface ScheduleRow {
   readonly paused: 0 | 1
   readonly version: number
   readonly updated_at: number
+  readonly rejected: string | null
 }
 
 interface OpRow {
@@ -164,7 +170,8 @@ const entryOf = (row: ScheduleRow): AssignedEntry => ({
   schedule: decodeSchedule(row.schedule),
   paused: row.paused === 1,
   version: row.version,
-  updatedAt: new Date(row.updated_at)
+  updatedAt: new Date(row.updated_at),
+  rejected: row.rejected
 })
 
 const opOf = (row: OpRow): AssignmentOp => {
@@ -269,13 +276,13 @@ export const make = (options: AssignmentsOptions): Effect.Effect<EdgeAssignments
       )
 
     const assignedRow = (edgeId: string, scheduleId: string) =>
-      sql<ScheduleRow>`SELECT schedule_id, schedule, paused, version, updated_at FROM edge_schedules
+      sql<ScheduleRow>`SELECT schedule_id, schedule, paused, version, updated_at, rejected FROM edge_schedules
           WHERE edge_id = ${edgeId} AND schedule_id = ${scheduleId}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
     const schedules = (edgeId: string) =>
       Effect.gen(function* () {
         const summary = yield* edge(edgeId)
-        const rows = yield* sql<ScheduleRow>`SELECT schedule_id, schedule, paused, version, updated_at FROM edge_schedules
+        const rows = yield* sql<ScheduleRow>`SELECT schedule_id, schedule, paused, version, updated_at, rejected FROM edge_schedules
             WHERE edge_id = ${edgeId} ORDER BY schedule_id`.pipe(Effect.orDie)
         return { edge: summary, schedules: rows.map(entryOf) }
       })
@@ -315,7 +322,7 @@ export const make = (options: AssignmentsOptions): Effect.Effect<EdgeAssignments
             sql`INSERT INTO edge_schedules (edge_id, schedule_id, schedule, paused, version, updated_at)
                 VALUES (${edgeId}, ${scheduleId}, ${json}, ${paused}, ${version}, ${now})
                 ON CONFLICT (edge_id, schedule_id) DO UPDATE SET schedule = excluded.schedule, paused = excluded.paused,
-                  version = excluded.version, updated_at = excluded.updated_at`
+                  version = excluded.version, updated_at = excluded.updated_at, rejected = NULL`
           )
         ).pipe(Effect.orDie)
         return yield* Effect.map(assignedRow(edgeId, scheduleId), Option.getOrThrow).pipe(Effect.map(entryOf), Effect.orDie)
@@ -332,7 +339,7 @@ export const make = (options: AssignmentsOptions): Effect.Effect<EdgeAssignments
               return yield* new AssignmentConflict({ edgeId, scheduleId, reason: paused ? "already paused" : "not paused" })
             }
             yield* append(edgeId, scheduleId, paused ? "pause" : "resume", null, (version, now) =>
-              sql`UPDATE edge_schedules SET paused = ${paused ? 1 : 0}, version = ${version}, updated_at = ${now}
+              sql`UPDATE edge_schedules SET paused = ${paused ? 1 : 0}, version = ${version}, updated_at = ${now}, rejected = NULL
                   WHERE edge_id = ${edgeId} AND schedule_id = ${scheduleId}`
             )
             return yield* assignedRow(edgeId, scheduleId)
@@ -367,6 +374,18 @@ export const make = (options: AssignmentsOptions): Effect.Effect<EdgeAssignments
         return { latest, reset, ops: rows.map(opOf) }
       })
 
+    const rejected = (edgeId: string, rejections: ReadonlyArray<Rejection>) =>
+      Effect.forEach(
+        rejections,
+        (rejection) =>
+          Effect.zipRight(
+            sql`UPDATE edge_schedules SET rejected = ${rejection.reason}
+                WHERE edge_id = ${edgeId} AND schedule_id = ${rejection.scheduleId} AND version = ${rejection.version}`,
+            Effect.logWarning("edge could not apply an assignment").pipe(Effect.annotateLogs({ edgeId, ...rejection }))
+          ),
+        { discard: true }
+      )
+
     return {
       endpoint: options.endpoint,
       edges: summaries(null),
@@ -376,6 +395,7 @@ export const make = (options: AssignmentsOptions): Effect.Effect<EdgeAssignments
       pause: (edgeId, scheduleId) => setPaused(edgeId, scheduleId, true),
       resume: (edgeId, scheduleId) => setPaused(edgeId, scheduleId, false),
       remove,
-      pending
+      pending,
+      rejected
     }
   })

@@ -22,7 +22,7 @@ import { next } from "../../domain/triggers/Trigger.js"
 import { DataStore } from "../../services/DataStore.js"
 import { skipFireTimesBefore } from "../../services/scheduler/FireTimes.js"
 import { makeImmediateTransaction } from "../datastore/sqlite/transaction.js"
-import type { AssignedSchedule, AssignmentOp } from "./protocol.js"
+import type { AssignedSchedule, AssignmentOp, Rejection } from "./protocol.js"
 
 /** Metadata key marking a schedule the server assigned; its value is the version of the op that last changed it. */
 export const assignmentKey = "schedulezero.edge_assignment"
@@ -31,10 +31,13 @@ export interface AppliedShape {
   /** The version applied so far (0: none). */
   readonly applied: Effect.Effect<number>
   /**
-   * Applies the ops that follow the applied version, in order; returns the new applied version.
-   * With `reset`, first removes every assigned schedule and starts from version 0.
+   * Applies the ops that follow the applied version, in order; returns the new applied version
+   * and the ops passed over. With `reset`, first removes every assigned schedule and starts from version 0.
    */
-  readonly apply: (ops: ReadonlyArray<AssignmentOp>, reset?: boolean) => Effect.Effect<number>
+  readonly apply: (
+    ops: ReadonlyArray<AssignmentOp>,
+    reset?: boolean
+  ) => Effect.Effect<{ readonly applied: number; readonly rejected: ReadonlyArray<Rejection> }>
 }
 
 const isAssigned = (schedule: Schedule) => schedule.metadata[assignmentKey] !== undefined
@@ -147,26 +150,28 @@ export const make: Effect.Effect<AppliedShape, never, SqlClient.SqlClient | Data
           )
         }
         const from = reset ? 0 : yield* applied
+        const rejected: Array<Rejection> = []
         let version = from
         for (const op of ops) {
           if (op.version <= version) continue
           // a gap means ops are missing: stop, and the next request asks for them again
           if (op.version !== version + 1) break
           yield* applyOne(op).pipe(
-            Effect.catchAll((reason) =>
-              Effect.logWarning("edge assignment not applied").pipe(
+            Effect.catchAll((reason) => {
+              rejected.push({ version: op.version, scheduleId: op.scheduleId, reason })
+              return Effect.logWarning("edge assignment not applied").pipe(
                 Effect.annotateLogs({ version: op.version, op: op._tag, scheduleId: op.scheduleId, reason })
               )
-            )
+            })
           )
           version = op.version
         }
-        if (version === from && !reset) return version
+        if (version === from && !reset) return { applied: version, rejected }
         const now = yield* Clock.currentTimeMillis
         yield* sql`INSERT INTO edge_applied (id, version, applied_at) VALUES (1, ${version}, ${now})
             ON CONFLICT (id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`
         yield* Effect.logInfo("edge assignments applied").pipe(Effect.annotateLogs({ from, to: version }))
-        return version
+        return { applied: version, rejected }
       })
     ).pipe(Effect.orDie)
 

@@ -113,11 +113,21 @@ export type AssignmentOpKind = AssignmentOp["_tag"]
 /** Assignment ops per reply, at most. */
 export const maxOpsPerReply = 100
 
+/** An assignment op the edge passed over, and why (e.g. its id is taken by a schedule from the edge's config). */
+export const Rejection = Schema.Struct({ version: Version, scheduleId: AssignedScheduleId, reason: Schema.String })
+export type Rejection = typeof Rejection.Type
+
 /**
- * What the edge reports with every request: its outbox, and the assignment
- * version it has applied (the hub answers with the ops after it).
+ * What the edge reports with every request: its outbox, the assignment
+ * version it has applied (the hub answers with the ops after it), and the ops
+ * it could not apply since its last answered request.
  */
-const Backlog = { backlog: NonNegativeInt, dropped: NonNegativeInt, applied: NonNegativeInt }
+const Backlog = {
+  backlog: NonNegativeInt,
+  dropped: NonNegativeInt,
+  applied: NonNegativeInt,
+  rejected: Schema.Array(Rejection).pipe(Schema.maxItems(maxOpsPerReply))
+}
 
 /** The ops after the edge's applied version (oldest first, at most maxOpsPerReply) and the latest version. */
 const Assignments = Schema.Struct({

@@ -46,6 +46,9 @@ export const AssignedScheduleView = Schema.Struct({
   ...Struct.omit(ScheduleView.fields, "next_fire_time", "last_fire_time"),
   version: Schema.Number.annotations({ description: "Version of the last assignment op on this schedule" }),
   applied: Schema.Boolean.annotations({ description: "The edge reports it runs this version (or a later one)" }),
+  rejected: Schema.NullOr(Schema.String).annotations({
+    description: "Why the edge could not apply this version (e.g. the id is taken by a schedule from its config); null otherwise"
+  }),
   updated_at: Time
 })
 export type AssignedScheduleView = typeof AssignedScheduleView.Type
@@ -96,7 +99,8 @@ export const assignedScheduleView = (entry: AssignedEntry, appliedVersion: numbe
     job_result_expiration_time: schedule.jobResultExpirationTime,
     metadata: schedule.metadata,
     version: entry.version,
-    applied: appliedVersion >= entry.version,
+    applied: appliedVersion >= entry.version && entry.rejected === null,
+    rejected: entry.rejected,
     updated_at: isoTime(entry.updatedAt)
   }
 }

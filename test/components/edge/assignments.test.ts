@@ -85,14 +85,19 @@ describe("schedule assignment to an edge", () => {
       expect((yield* admin("POST", "/api/edges/pump-7/schedules/c/resume")).status).toBe(200)
       yield* waitUntil(scheduler.getSchedule("c" as ScheduleId), (schedule) => !schedule.paused)
       const assigned = yield* waitUntil(call(base, viewerToken, "GET", "/api/edges/pump-7/schedules"), (answer) =>
-        answer.body.schedules.every((schedule: { applied: boolean }) => schedule.applied)
+        answer.body.schedules.every((schedule: { applied: boolean; rejected: string | null }) => schedule.applied || schedule.rejected !== null)
       )
       expect(assigned.body).toMatchObject({ edge_id: "pump-7", applied_version: 9, latest_version: 9 })
       const local = yield* scheduler.getSchedule("local" as ScheduleId)
       expect(local.metadata[assignmentKey]).toBeUndefined()
       expect(local.trigger).toMatchObject({ _tag: "IntervalTrigger", hours: 1, seconds: 0 })
       expect(edgeLogs.some((line) => line.startsWith("edge assignment not applied") && line.includes('"scheduleId":"local"'))).toBe(true)
-      expect(assigned.body.schedules.map((schedule: { id: string }) => schedule.id)).toEqual(["a", "c", "local"])
+      // the edge reported why it passed over "local": the server shows it
+      expect(assigned.body.schedules).toMatchObject([
+        { id: "a", applied: true, rejected: null },
+        { id: "c", applied: true, rejected: null },
+        { id: "local", version: 8, applied: false, rejected: "the schedule id is taken by a schedule not assigned by the server" }
+      ])
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 

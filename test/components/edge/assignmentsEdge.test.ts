@@ -54,13 +54,16 @@ describe("edge assignments applied to the edge's store", () => {
         Effect.gen(function* () {
           const store = yield* DataStore
           yield* store.addTask(Task.make({ id: TaskId.make("pump"), handler: HandlerId.make("pump"), method: "flush" }))
-          expect(yield* applied.apply(ops.slice(0, 2))).toBe(2)
+          expect(yield* applied.apply(ops.slice(0, 2))).toEqual({ applied: 2, rejected: [] })
           // the same reply again: skipped by version
-          expect(yield* applied.apply(ops.slice(0, 2))).toBe(2)
+          expect(yield* applied.apply(ops.slice(0, 2))).toEqual({ applied: 2, rejected: [] })
           // a gap: nothing after it applies
-          expect(yield* applied.apply([ops[3]!, ops[4]!])).toBe(2)
+          expect(yield* applied.apply([ops[3]!, ops[4]!])).toEqual({ applied: 2, rejected: [] })
           expect((yield* store.getSchedules()).map((s) => s.id)).toEqual(["a", "b"])
-          expect(yield* applied.apply(ops.slice(2))).toBe(5)
+          expect(yield* applied.apply(ops.slice(2))).toEqual({
+            applied: 5,
+            rejected: [{ version: 4, scheduleId: "c", reason: "task 'pump' here runs pump.flush, not meter.read" }]
+          })
         })
       )
       yield* withEdge(filename, (applied) =>
@@ -93,13 +96,13 @@ describe("an edge ahead of the server's assignment log (the server's database wa
       yield* withEdge(path.join(dir, "edge.db"), (applied) =>
         Effect.gen(function* () {
           const store = yield* DataStore
-          expect(yield* applied.apply([put(1, "old-1", { handler: "meter", method: "read" }), put(2, "old-2", { handler: "meter", method: "read" })])).toBe(2)
+          expect(yield* applied.apply([put(1, "old-1", { handler: "meter", method: "read" }), put(2, "old-2", { handler: "meter", method: "read" })])).toMatchObject({ applied: 2 })
           const own = (yield* store.getSchedule(ScheduleId.make("old-1"))).trigger
           yield* store.addSchedule(
             new Schedule({ id: ScheduleId.make("own"), taskId: TaskId.make("meter.read"), trigger: own, nextFireTime: now }),
             "exception"
           )
-          expect(yield* applied.apply(pending.ops, pending.reset)).toBe(1)
+          expect(yield* applied.apply(pending.ops, pending.reset)).toEqual({ applied: 1, rejected: [] })
           expect((yield* store.getSchedules()).map((s) => s.id)).toEqual(["fresh", "own"])
         })
       )
