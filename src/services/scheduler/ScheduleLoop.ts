@@ -127,6 +127,13 @@ export const processDueSchedules = (
  */
 export const prepareLeadMs = 100
 
+/**
+ * A fire time closer than this is waited for and processed as it comes: there is
+ * no idle time before it to prepare in (fires 1 ms apart would pay the preparation's
+ * extra store calls for nothing).
+ */
+const prepareMinAheadMs = 10
+
 /** Schedules leased ahead of their fire time, with the releases built for them then. */
 interface Prepared {
   readonly schedules: ReadonlyArray<Schedule>
@@ -266,7 +273,7 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
         // Processed some, or it fell due after the batch looked: take it now. Else another scheduler holds it.
         if (processed > 0 || target > lookedAtMs) continue
         yield* wakeUp.sleepUntil(nowMs + contendedRecheckMs)
-      } else if (fireAt === undefined) {
+      } else if (fireAt === undefined || target - nowMs < prepareMinAheadMs) {
         yield* wakeUp.sleepUntil(target)
       } else if (target - nowMs > prepareLeadMs) {
         yield* wakeUp.sleepUntil(target - prepareLeadMs)
