@@ -36,7 +36,8 @@ const byTimeOfFire = (a: Stored, b: Stored): number =>
 export class ScheduleTable {
   private readonly byId = new Map<ScheduleId, Stored>()
   private readonly due = new IndexedHeap<Stored>(byTimeThenId)
-  private readonly leases = new IndexedHeap<Stored>(byTimeThenId)
+  // Ties between lease ends need no order: comparing ids there would only cost (a burst leases thousands at once).
+  private readonly leases = new IndexedHeap<Stored>((a, b) => a.time - b.time)
   private readonly leasesByScheduler = new Map<SchedulerId, Set<ScheduleId>>()
   /** Schedules with no next fire time, so cleanup finds them without a scan. */
   private readonly withoutNextFireTime = new Set<ScheduleId>()
@@ -97,7 +98,8 @@ export class ScheduleTable {
       fromDue.push(top)
     }
     candidates.push(...fromDue)
-    candidates.sort(byTimeOfFire)
+    // Those from `due` come in order: only the scheduler's own leases, if any, need merging in.
+    if (candidates.length > fromDue.length) candidates.sort(byTimeOfFire)
     const taken = candidates.slice(0, limit)
     // Due schedules taken out but not leased go back into the index unchanged.
     for (const stored of candidates.slice(limit)) if (stored.heap === null) this.index(stored, now)
