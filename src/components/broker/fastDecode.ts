@@ -12,7 +12,7 @@ import { Option, Schema } from "effect"
 import { JobAcquired, JobAdded, JobReleased, SchedulerEvent, ScheduleUpdated } from "../../domain/events.js"
 import type { JobId, ScheduleId, SchedulerId, TaskId } from "../../domain/ids.js"
 import { instanceOf } from "../../domain/instances.js"
-import { JobError, type JobOutcome } from "../../domain/JobResult.js"
+import { JobError, JobOutcome } from "../../domain/JobResult.js"
 
 const memberDecoders = new Map(
   SchedulerEvent.members.map((member) => [
@@ -56,14 +56,7 @@ const int = (value: unknown): number => {
   return value
 }
 
-const outcomes: ReadonlySet<unknown> = new Set<JobOutcome>([
-  "success",
-  "error",
-  "missed_start_deadline",
-  "cancelled",
-  "abandoned",
-  "deserialization_failed"
-])
+const outcomes: ReadonlySet<unknown> = new Set(JobOutcome.literals)
 const outcome = (value: unknown): JobOutcome => {
   if (!outcomes.has(value)) throw unchecked
   return value as JobOutcome
@@ -82,32 +75,27 @@ const bool = (value: unknown): boolean => {
   return value
 }
 
+/** The fields every job event has. */
+const jobFields = (e: Fields) => ({
+  timestamp: date(e.timestamp),
+  jobId: jobId(e.jobId),
+  taskId: taskId(e.taskId),
+  scheduleId: scheduleIdOrNull(e.scheduleId)
+})
+
 const checked = new Map<string, (e: Fields) => SchedulerEvent>(Object.entries({
-  JobAdded: (e: Fields) =>
-    instanceOf(JobAdded, {
-      _tag: "JobAdded",
-      timestamp: date(e.timestamp),
-      jobId: jobId(e.jobId),
-      taskId: taskId(e.taskId),
-      scheduleId: scheduleIdOrNull(e.scheduleId)
-    }),
+  JobAdded: (e: Fields) => instanceOf(JobAdded, { _tag: "JobAdded", ...jobFields(e) }),
   JobAcquired: (e: Fields) =>
     instanceOf(JobAcquired, {
       _tag: "JobAcquired",
-      timestamp: date(e.timestamp),
-      jobId: jobId(e.jobId),
-      taskId: taskId(e.taskId),
-      scheduleId: scheduleIdOrNull(e.scheduleId),
+      ...jobFields(e),
       schedulerId: schedulerId(e.schedulerId),
       attempt: int(e.attempt)
     }),
   JobReleased: (e: Fields) =>
     instanceOf(JobReleased, {
       _tag: "JobReleased",
-      timestamp: date(e.timestamp),
-      jobId: jobId(e.jobId),
-      taskId: taskId(e.taskId),
-      scheduleId: scheduleIdOrNull(e.scheduleId),
+      ...jobFields(e),
       schedulerId: schedulerId(e.schedulerId),
       attempt: int(e.attempt),
       outcome: outcome(e.outcome),

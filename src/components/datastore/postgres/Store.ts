@@ -46,8 +46,8 @@ import {
   makeCommitThenPublish,
   makeSettlement,
   orDieOnStorage,
+  releaseSettlements,
   scheduleReleaseWrites,
-  type Settlement,
   type StorageError,
   unique
 } from "../sql/rules.js"
@@ -365,16 +365,9 @@ export const make = Effect.gen(function* () {
       write(
         "releaseJobs",
         Effect.gen(function* () {
-          const settlements = releases.map(
-            (release): Settlement => ({
-              job: release.job,
-              result: release.result,
-              retryAt: release._tag === "Retry" ? release.availableAt : null,
-              schedulerId
-            })
-          )
           // A job this scheduler no longer holds was reaped or taken over: its late release is dropped.
-          return [undefined, yield* settle(settlements, yield* now, schedulerId)] as const
+          const settled = yield* settle(releaseSettlements(schedulerId, releases), yield* now, schedulerId)
+          return [undefined, settled] as const
         })
       )
   )

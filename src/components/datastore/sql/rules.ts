@@ -25,7 +25,7 @@ import type { Job } from "../../../domain/Job.js"
 import { JobError, JobResult } from "../../../domain/JobResult.js"
 import type { Schedule } from "../../../domain/Schedule.js"
 import { hasAttemptsLeft, retryDelayMs, type Task } from "../../../domain/Task.js"
-import type { ScheduleRelease } from "../../../services/DataStore.js"
+import type { JobRelease, ScheduleRelease } from "../../../services/DataStore.js"
 import type { EventBrokerShape } from "../../../services/EventBroker.js"
 import { type ExecutionRecordFields, executionRecord } from "../../../services/ExecutionLog.js"
 
@@ -221,6 +221,17 @@ export const makeSettlement = (statements: SettleStatements) => {
 }
 
 export type SettlementRules = ReturnType<typeof makeSettlement>
+
+/** What a scheduler's releases of its jobs settle: each attempt, finished or retried at its `availableAt`. */
+export const releaseSettlements = (schedulerId: SchedulerId, releases: ReadonlyArray<JobRelease>) =>
+  releases.map(
+    (release): Settlement => ({
+      job: release.job,
+      result: release.result,
+      retryAt: release._tag === "Retry" ? release.availableAt : null,
+      schedulerId
+    })
+  )
 
 /** How many of each task's jobs hold a slot, against the tasks' `maxRunningJobs`. */
 export class TaskSlots {

@@ -36,8 +36,8 @@ import {
   jobAdded,
   makeCommitThenPublish,
   makeSettlement,
+  releaseSettlements,
   scheduleReleaseWrites,
-  type Settlement,
   unique,
   orDieOnStorage
 } from "../sql/rules.js"
@@ -342,16 +342,9 @@ export const make = Effect.gen(function* () {
     (schedulerId: SchedulerId, releases: ReadonlyArray<JobRelease>) =>
       write(
         Effect.gen(function* () {
-          const settlements = releases.map(
-            (release): Settlement => ({
-              job: release.job,
-              result: release.result,
-              retryAt: release._tag === "Retry" ? release.availableAt : null,
-              schedulerId
-            })
-          )
           // A job this scheduler no longer holds was reaped or taken over: its late release is dropped.
-          return [undefined, yield* settle(settlements, yield* now, schedulerId)] as const
+          const settled = yield* settle(releaseSettlements(schedulerId, releases), yield* now, schedulerId)
+          return [undefined, settled] as const
         })
       )
   )
