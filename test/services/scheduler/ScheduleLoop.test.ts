@@ -26,6 +26,18 @@ const withTask = Effect.flatMap(Scheduler, (scheduler) =>
 
 const provide = Effect.provide(schedulerStack([probe]))
 
+/** Task "task" and a schedule of it every minute from `startMs`, written to the store directly (no scheduler needed). */
+const storeEveryMinute = (id: string, startMs: number) =>
+  Effect.gen(function*() {
+    const store = yield* DataStore
+    yield* store.addTask(Task.make({ id: "task" as TaskId, handler: "probe" as HandlerId, method: "noop" }))
+    const first = Either.getOrThrow(next(everyMinuteFrom(startMs)))
+    yield* store.addSchedule(
+      Schedule.make({ id: id as ScheduleId, taskId: "task" as TaskId, trigger: first.trigger, nextFireTime: first.fireTime }),
+      "exception"
+    )
+  })
+
 describe("schedule loop", () => {
   const coalesceCase = (policy: CoalescePolicy, jobs: number, fireTimes: ReadonlyArray<number>) =>
     it.scoped(`coalesce ${policy}: an interval of 1 minute started 3m05s ago gives ${jobs} job(s)`, () =>
@@ -275,17 +287,7 @@ describe("schedule loop", () => {
     Effect.gen(function*() {
       const store = yield* DataStore
       const events = yield* recordEvents
-      yield* store.addTask(Task.make({ id: "task" as TaskId, handler: "probe" as HandlerId, method: "noop" }))
-      const first = Either.getOrThrow(next(everyMinuteFrom(T0)))
-      yield* store.addSchedule(
-        Schedule.make({
-          id: "orphan" as ScheduleId,
-          taskId: "task" as TaskId,
-          trigger: first.trigger,
-          nextFireTime: first.fireTime
-        }),
-        "exception"
-      )
+      yield* storeEveryMinute("orphan", T0)
       // Another scheduler leased the schedule, then died without releasing it.
       expect(yield* store.acquireSchedules("dead" as SchedulerId, Duration.seconds(30), 10)).toHaveLength(1)
       yield* Layer.build(SchedulerLive.layer({ id: "survivor" }))
@@ -382,17 +384,7 @@ describe("schedule loop", () => {
       Effect.gen(function*() {
         const store = yield* DataStore
         const events = yield* recordEvents
-        yield* store.addTask(Task.make({ id: "task" as TaskId, handler: "probe" as HandlerId, method: "noop" }))
-        const first = Either.getOrThrow(next(everyMinuteFrom(T0 + minute)))
-        yield* store.addSchedule(
-          Schedule.make({
-            id: "held" as ScheduleId,
-            taskId: "task" as TaskId,
-            trigger: first.trigger,
-            nextFireTime: first.fireTime
-          }),
-          "exception"
-        )
+        yield* storeEveryMinute("held", T0 + minute)
         yield* Effect.scoped(Effect.gen(function*() {
           yield* Layer.build(SchedulerLive.layer({ id: "stopping" }))
           yield* TestClock.adjust(minute - lead / 2)
