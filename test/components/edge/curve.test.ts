@@ -107,4 +107,23 @@ describe("edge link with CURVE", () => {
       expect(started).toMatchObject({ _tag: "EdgeEvent", edgeId: "pump-7", kind: "scheduler.started" })
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
+
+  it.scoped("bad CURVE config is refused naming the key, and a missing key file naming the file", () =>
+    Effect.gen(function* () {
+      // hubServerConfig ends with the credentials listing pump-7: list it with a malformed key instead
+      const badKeyDir = yield* deploymentDir(
+        ...hubServerConfig.slice(0, -2),
+        "  curve: true",
+        "  credentials:",
+        `    pump-7: { token: "sha256:${"0".repeat(64)}", curve_public_key: too-short }`
+      )
+      const badKey = yield* Effect.flip(loadDeployment(badKeyDir, { env: {} }))
+      expect(badKey.message).toContain("edges.credentials.pump-7.curve_public_key: expected a CURVE public key as 40 Z85 characters")
+
+      // curve on, but `keys generate` never ran: the hub does not start, and says which file is missing
+      const noKeys = yield* deploymentDir(...hubServerConfig, "  curve: true")
+      const failed = yield* Effect.flip(Layer.build(ComponentManager.layer(yield* loadDeployment(noKeys, { env: {} }))))
+      expect(String(failed.message)).toMatch(/edge hub.*keys\/server\.key/s)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
 })
