@@ -26,14 +26,19 @@ const withTask = Effect.flatMap(Scheduler, (scheduler) =>
 
 const provide = Effect.provide(schedulerStack([probe]))
 
-/** Task "task" and a schedule of it every minute from `startMs`, written to the store directly (no scheduler needed). */
+/** Task "task" and a schedule of it every minute from `startMs`, written to the store directly. */
 const storeEveryMinute = (id: string, startMs: number) =>
   Effect.gen(function*() {
     const store = yield* DataStore
     yield* store.addTask(Task.make({ id: "task" as TaskId, handler: "probe" as HandlerId, method: "noop" }))
     const first = Either.getOrThrow(next(everyMinuteFrom(startMs)))
     yield* store.addSchedule(
-      Schedule.make({ id: id as ScheduleId, taskId: "task" as TaskId, trigger: first.trigger, nextFireTime: first.fireTime }),
+      Schedule.make({
+        id: id as ScheduleId,
+        taskId: "task" as TaskId,
+        trigger: first.trigger,
+        nextFireTime: first.fireTime
+      }),
       "exception"
     )
   })
