@@ -5,7 +5,10 @@
  * and acknowledges the highest id it holds. Rows arrive in id order, so one
  * high-water mark per edge (`edge_nodes.last_received_id`), read and advanced
  * in the transaction that inserts the rows, makes redelivery harmless: each
- * execution is in the server's log exactly once.
+ * execution is in the server's log exactly once. Event rows (a schedule
+ * added, paused, ...; the edge's scheduler started or stopped) share the id
+ * space and are republished once, after their transaction commits, as
+ * EdgeEvent on the server's broker.
  *
  * Edges are tracked in `edge_nodes` (migration 4): online/offline (silent for
  * `missedHeartbeats` intervals = offline), last seen, the backlog and drop
