@@ -2,9 +2,9 @@
  * The Scheduler's public operations over the store, broker and registry:
  * tasks, schedules (add with a first fire time, pause, resume, remove), one-off
  * jobs and their results. Waiting (runJob, getJobResult with `wait`) is woken by
- * the JobReleased event (see ReleaseWaiters); nothing polls.
+ * the job's release (see ReleaseWaiters); nothing polls.
  */
-import { Clock, Deferred, Effect, Either, Option, ParseResult, Predicate, type Ref, Schema } from "effect"
+import { Clock, Effect, Either, Option, ParseResult, Predicate, type Ref, Schema } from "effect"
 import { CoalescePolicy } from "../../domain/Coalesce.js"
 import { JobCancelRequested, SchedulePaused, ScheduleResumed } from "../../domain/events.js"
 import {
@@ -39,11 +39,9 @@ export interface ApiDeps {
   readonly registry: HandlerRegistryShape
   readonly options: ResolvedSchedulerOptions
   readonly state: Ref.Ref<SchedulerState>
-  /** Completed once the scheduler has stopped and released its jobs. */
-  readonly stopped: Deferred.Deferred<void>
   /** Wakes this scheduler's job loop at once (the JobAdded event would too, a few hops later). */
   readonly jobsAdded: () => void
-  /** Callers waiting for jobs to end, woken by the scheduler's event listener. */
+  /** Callers waiting for jobs to end, woken by the job runner, the event listener and the stop. */
   readonly waiters: ReleaseWaiters
   /** Interrupts a job this scheduler runs and waits for its release (see JobRunner.cancel). */
   readonly cancelRunning: (jobId: JobId, reason: string | undefined) => Effect.Effect<Option.Option<JobRelease>>
@@ -111,7 +109,7 @@ const isEmpty = (record: object): boolean => {
  * microseconds, more than the operation itself.
  */
 export const makeApi = (deps: ApiDeps): SchedulerShape => {
-  const { broker, cancelRunning, jobsAdded, options, registry, state, stopped, store, waiters } = deps
+  const { broker, cancelRunning, jobsAdded, options, registry, state, store, waiters } = deps
 
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
@@ -365,37 +363,39 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
     addJob: (input) => enqueueJob(newJobId(), input, 0),
     addJobs: enqueueJobs,
 
-    runJob: Effect.fnUntraced(
-      function*(input) {
-        yield* ensureRunning
+    // No scope, race or fiber: the waiter is completed in place (see ReleaseWaiters).
+    runJob: (input) =>
+      Effect.flatMap(ensureRunning, () => {
         const jobId = newJobId()
-        // Subscribed before the job exists, so its release cannot be missed.
-        const released = yield* waiters.waitFor(jobId)
-        yield* enqueueJob(jobId, input, runJobResultRetentionSeconds)
-        yield* Effect.race(released, Deferred.await(stopped))
-        const result = yield* store.getJobResult(jobId)
-        if (Option.isSome(result)) return result.value
-        if (yield* Deferred.isDone(stopped)) return yield* new SchedulerNotRunning({ state: yield* state.get })
-        return yield* Effect.dieMessage(`job '${jobId}' was released but its result is gone`)
-      },
-      Effect.scoped
-    ),
+        // Waiting starts before the job exists, so its release cannot be missed.
+        const wait = waiters.waitFor(jobId)
+        return enqueueJob(jobId, input, runJobResultRetentionSeconds).pipe(
+          Effect.zipRight(wait.await),
+          Effect.zipRight(Effect.suspend(() => store.getJobResult(jobId))),
+          Effect.flatMap((result) => {
+            if (Option.isSome(result)) return Effect.succeed(result.value)
+            if (waiters.closed()) return Effect.flatMap(state.get, (current) => new SchedulerNotRunning({ state: current }))
+            return Effect.dieMessage(`job '${jobId}' was released but its result is gone`)
+          }),
+          Effect.ensuring(Effect.sync(wait.cancel))
+        )
+      }),
 
-    getJobResult: Effect.fnUntraced(
-      function*(jobId, resultOptions) {
-        const wait = resultOptions?.wait
-        if (wait !== undefined) {
-          const released = yield* waiters.waitFor(jobId)
-          const ready = yield* findResult(jobId)
-          if (Option.isSome(ready)) return ready.value
-          yield* released.pipe(Effect.timeout(wait), Effect.ignore)
-        }
-        const result = yield* findResult(jobId)
-        if (Option.isSome(result)) return result.value
-        return yield* new JobResultNotReady({ jobId })
-      },
-      Effect.scoped
-    ),
+    getJobResult: (jobId, resultOptions) => {
+      const result = Effect.flatMap(findResult(jobId), (found) =>
+        Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(new JobResultNotReady({ jobId })))
+      const timeout = resultOptions?.wait
+      if (timeout === undefined) return result
+      return Effect.suspend(() => {
+        const wait = waiters.waitFor(jobId)
+        return Effect.flatMap(findResult(jobId), (ready) =>
+          Option.isSome(ready)
+            ? Effect.succeed(ready.value)
+            : Effect.zipRight(Effect.ignore(Effect.timeout(wait.await, timeout)), result)).pipe(
+            Effect.ensuring(Effect.sync(wait.cancel))
+          )
+      })
+    },
 
     cancelJob: (jobId, cancelOptions) => cancelJob(jobId, cancelOptions?.reason, cancelRereads),
     cleanup: () => store.cleanup(),

@@ -36,6 +36,8 @@ export interface JobRunnerDeps {
   readonly store: DataStoreShape
   readonly registry: HandlerRegistryShape
   readonly options: ResolvedSchedulerOptions
+  /** Told of each job whose final release is written, before its JobReleased event goes round the broker. */
+  readonly finished: (jobId: JobId) => void
 }
 
 interface CancelRequest {
@@ -96,7 +98,7 @@ const awaitGrace = (done: Effect.Effect<void>, graceMs: number): Effect.Effect<v
   }))
 
 /** Starts the runner's fibers in the current scope. */
-export const startJobRunner = Effect.fnUntraced(function*({ options, registry, store, wakeUp }: JobRunnerDeps) {
+export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished, options, registry, store, wakeUp }: JobRunnerDeps) {
   const schedulerId = options.id
   const schedulerFiberId = yield* Effect.fiberId
   const executors = yield* FiberSet.make<void, never>()
@@ -267,6 +269,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ options, registry, s
     Effect.map(store.releaseJobs(schedulerId, releases), () => {
       for (const release of releases) {
         running.delete(release.job.id)
+        if (release._tag === "Finished") onFinished(release.job.id)
         if (cancelRequests.size > 0) answerCancelRequest(release)
       }
       inFlight -= releases.length

@@ -1,58 +1,102 @@
 /**
- * Callers waiting for jobs to end (runJob, getJobResult with a wait), woken by
- * the scheduler's own event listener: one map lookup per JobReleased event,
- * instead of a broker subscription and a stream per waiting caller.
+ * Callers waiting for jobs to end (runJob, getJobResult with a wait). A waiter
+ * is a plain record completed in place: by this scheduler's job runner as soon
+ * as it has written a job's final release, by the JobReleased event (another
+ * scheduler ran the job), or by the scheduler's stop. No scope, fiber or race
+ * per wait: runJob is called one job at a time in latency-bound loops, where
+ * each of those costs tens of microseconds.
  */
-import { Deferred, Effect, Exit, FiberId, type Scope } from "effect"
+import { Effect } from "effect"
 import type { JobReleased } from "../../domain/events.js"
 import type { JobId } from "../../domain/ids.js"
 
-export interface ReleaseWaiters {
+export interface ReleaseWait {
   /**
-   * Starts waiting now (until the caller's scope closes), so a release published
-   * after this returns is not missed; the effect returned completes at the job's
-   * final release (one with no retry following).
+   * Completes at the job's final release (one with no retry following) or when
+   * the scheduler stops, whichever is first; at once if that already happened.
    */
-  readonly waitFor: (jobId: JobId) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
+  readonly await: Effect.Effect<void>
+  /** Stops waiting; call it when done (idempotent), so a job that never ends leaves nothing behind. */
+  readonly cancel: () => void
+}
+
+export interface ReleaseWaiters {
+  /** Starts waiting now, so a release written or published after this returns is not missed. */
+  readonly waitFor: (jobId: JobId) => ReleaseWait
   /** Wakes the callers waiting for the released job, if the release is final. */
   readonly released: (event: JobReleased) => void
+  /** Wakes the callers waiting for a job whose final release this scheduler has just written. */
+  readonly finished: (jobId: JobId) => void
+  /** The scheduler stopped: wakes every caller, and any later wait completes at once. */
+  readonly close: () => void
+  /** Whether close was called. */
+  readonly closed: () => boolean
+}
+
+interface Waiter {
+  done: boolean
+  resume: ((effect: Effect.Effect<void>) => void) | undefined
+}
+
+const wake = (waiter: Waiter): void => {
+  waiter.done = true
+  const resume = waiter.resume
+  if (resume === undefined) return
+  waiter.resume = undefined
+  resume(Effect.void)
 }
 
 export const makeReleaseWaiters = (): ReleaseWaiters => {
-  const waiting = new Map<JobId, Set<Deferred.Deferred<void>>>()
+  // One waiter per job is the rule (runJob); a Set only when several callers wait for the same job.
+  const waiting = new Map<JobId, Waiter | Set<Waiter>>()
+  let isClosed = false
 
-  const add = (jobId: JobId, deferred: Deferred.Deferred<void>): void => {
-    const set = waiting.get(jobId)
-    if (set === undefined) waiting.set(jobId, new Set([deferred]))
-    else set.add(deferred)
+  const remove = (jobId: JobId, waiter: Waiter): void => {
+    const entry = waiting.get(jobId)
+    if (entry === waiter) waiting.delete(jobId)
+    else if (entry instanceof Set) {
+      entry.delete(waiter)
+      if (entry.size === 0) waiting.delete(jobId)
+    }
   }
 
-  const remove = (jobId: JobId, deferred: Deferred.Deferred<void>): void => {
-    const set = waiting.get(jobId)
-    if (set === undefined) return
-    set.delete(deferred)
-    if (set.size === 0) waiting.delete(jobId)
+  const finished = (jobId: JobId): void => {
+    const entry = waiting.get(jobId)
+    if (entry === undefined) return
+    waiting.delete(jobId)
+    if (entry instanceof Set) entry.forEach(wake)
+    else wake(entry)
   }
 
   return {
-    waitFor: (jobId) =>
-      Effect.map(
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            const deferred = Deferred.unsafeMake<void>(FiberId.none)
-            add(jobId, deferred)
-            return deferred
-          }),
-          (deferred) => Effect.sync(() => remove(jobId, deferred))
-        ),
-        Deferred.await
-      ),
+    waitFor: (jobId) => {
+      const waiter: Waiter = { done: isClosed, resume: undefined }
+      if (!isClosed) {
+        const entry = waiting.get(jobId)
+        if (entry === undefined) waiting.set(jobId, waiter)
+        else if (entry instanceof Set) entry.add(waiter)
+        else waiting.set(jobId, new Set([entry, waiter]))
+      }
+      return {
+        await: Effect.async<void>((resume) => {
+          if (waiter.done) resume(Effect.void)
+          else waiter.resume = resume
+        }),
+        cancel: () => {
+          waiter.resume = undefined
+          if (!waiter.done) remove(jobId, waiter)
+        }
+      }
+    },
     released: (event) => {
-      if (event.willRetry || waiting.size === 0) return
-      const set = waiting.get(event.jobId)
-      if (set === undefined) return
-      waiting.delete(event.jobId)
-      for (const deferred of set) Deferred.unsafeDone(deferred, Exit.void)
-    }
+      if (!event.willRetry && waiting.size > 0) finished(event.jobId)
+    },
+    finished,
+    close: () => {
+      isClosed = true
+      const all = Array.from(waiting.keys())
+      for (const jobId of all) finished(jobId)
+    },
+    closed: () => isClosed
   }
 }
