@@ -5,7 +5,7 @@
  * it gracefully (stop acquiring, let running jobs finish within the grace
  * period, cancel the rest, release everything, announce the stop).
  */
-import { Clock, Deferred, Effect, Fiber, Layer, Queue, Ref, Stream } from "effect"
+import { Clock, Effect, Fiber, Layer, Queue, Ref, Stream } from "effect"
 import {
   type JobCancelRequested,
   type SchedulerEvent,
@@ -47,7 +47,6 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
   const broker = yield* EventBroker
   const registry = yield* HandlerRegistry
   const state = yield* Ref.make<SchedulerState>("starting")
-  const stopped = yield* Deferred.make<void>()
   const timestamp = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
   const scheduleWakeUp = makeWakeUp()
@@ -77,7 +76,7 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
   yield* store.reapAbandonedJobs(options.id)
   yield* broker.publish(new SchedulerStarted({ timestamp: yield* timestamp, schedulerId: options.id }))
 
-  const runner = yield* startJobRunner({ options, registry, store, wakeUp: jobWakeUp })
+  const runner = yield* startJobRunner({ finished: waiters.finished, options, registry, store, wakeUp: jobWakeUp })
   const jobsAdded = () => jobWakeUp.notify(Number.NEGATIVE_INFINITY)
   const api = makeApi({
     broker,
@@ -86,7 +85,6 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
     options,
     registry,
     state,
-    stopped,
     store,
     waiters
   })
@@ -111,7 +109,7 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
       yield* runner.stop
       yield* broker.publish(new SchedulerStopped({ timestamp: yield* timestamp, schedulerId: options.id }))
       yield* Ref.set(state, "stopped")
-      yield* Deferred.succeed(stopped, undefined)
+      waiters.close()
     })
   )
 
