@@ -155,7 +155,14 @@ const throughputWith = (kind: BrokerKind) =>
       for (let i = 0; i < jobCount; i++) yield* scheduler.addJob({ taskId: "bench" })
       yield* Deferred.await(ran.reached)
       while ((yield* store.getJobs()).length > 0) yield* Effect.sleep("1 millis")
-      return { perS: jobCount / ((monotonicMs() - start) / 1000), perCpuS: jobCount / cpuSeconds() }
+      const perS = jobCount / ((monotonicMs() - start) / 1000)
+      const perCpuS = jobCount / cpuSeconds()
+      // Of the events somebody wanted, the share sent (the rest were dropped at the queue, unencoded).
+      const publisher = (yield* Effect.provide(ZmqBroker.ZmqBroker, context).pipe(Effect.flatMap((zmq) => zmq.stats))).publisher
+      const sentShare = publisher === null || publisher.published + publisher.dropped === 0
+        ? Number.NaN
+        : publisher.published / (publisher.published + publisher.dropped + publisher.queued)
+      return { perS, perCpuS, sentShare }
     }))
   })
 
@@ -163,7 +170,7 @@ export const eventStream = (): Effect.Effect<Metrics, unknown> =>
   Effect.gen(function*() {
     const stream = yield* streamToSubscriber
     const kinds: ReadonlyArray<BrokerKind> = ["local", "zmq", "zmq-live", "zmq-stalled"]
-    const runs: Record<BrokerKind, Array<{ perS: number; perCpuS: number }>> = {
+    const runs: Record<BrokerKind, Array<{ perS: number; perCpuS: number; sentShare: number }>> = {
       local: [],
       zmq: [],
       "zmq-live": [],
@@ -184,6 +191,8 @@ export const eventStream = (): Effect.Effect<Metrics, unknown> =>
       jobs_per_cpu_s_no_subscriber: perCpuS("zmq"),
       jobs_per_cpu_s_live_subscriber: perCpuS("zmq-live"),
       jobs_per_cpu_s_stalled: perCpuS("zmq-stalled"),
+      sent_share_live_subscriber: median(runs["zmq-live"].map((run) => run.sentShare)),
+      sent_share_stalled: median(runs["zmq-stalled"].map((run) => run.sentShare)),
       stalled_vs_no_subscriber: perS("zmq-stalled") / perS("zmq"),
       stalled_vs_no_subscriber_cpu: perCpuS("zmq-stalled") / perCpuS("zmq"),
       stalled_vs_live_subscriber: perS("zmq-stalled") / perS("zmq-live"),
