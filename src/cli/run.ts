@@ -6,7 +6,7 @@
  * A second signal during that stop forces the exit.
  */
 import { Command, Options } from "@effect/cli"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, ExecutionStrategy, Layer, Option, Scope } from "effect"
 import {
   type LogFormat,
   type LogLevelName,
@@ -83,12 +83,15 @@ const serve = (deployment: Deployment) =>
       // Acquired first, so it stays installed until every component has stopped.
       yield* exitOnSecondSignal
       yield* Effect.logInfo("ScheduleZero starting")
-      const context = yield* Layer.build(ComponentManager.layer(deployment))
+      // The components get a scope of their own, closed after the line below is
+      // logged: a signal while they are still starting (a due job may already
+      // be running) stops them as gracefully, and says so, as one after startup.
+      const components = yield* Effect.flatMap(Effect.scope, (scope) => Scope.fork(scope, ExecutionStrategy.sequential))
+      yield* Effect.addFinalizer(() => Effect.logInfo("ScheduleZero stopping"))
+      const context = yield* Layer.buildWithScope(ComponentManager.layer(deployment), components)
       const scheduler = Context.get(context, Scheduler)
       const handlers = yield* Context.get(context, HandlerRegistry).list()
       const schedules = yield* scheduler.getSchedules()
-      // Added after the components, so it runs first when the scope closes.
-      yield* Effect.addFinalizer(() => Effect.logInfo("ScheduleZero stopping"))
       yield* Effect.logInfo("ScheduleZero started").pipe(
         Effect.annotateLogs({
           schedulerId: scheduler.id,
