@@ -67,18 +67,36 @@ const sharedSecret = (secretKey: string, publicKey: string): Buffer | undefined 
   }
 }
 
-const proofOf = (secret: Buffer, handlerId: string, instanceId: string): Buffer =>
-  createHmac("sha256", secret).update(`sz-register|${handlerId}|${instanceId}`, "utf8").digest()
+const proofOf = (secret: Buffer, message: string): Buffer => createHmac("sha256", secret).update(message, "utf8").digest()
+
+const registerMessage = (handlerId: string, instanceId: string) => `sz-register|${handlerId}|${instanceId}`
+
+/**
+ * Proof (hex) that the sender holds `keys.secretKey`, over `message`: each use
+ * signs its own labelled message, so a proof made for one cannot pass for another.
+ * Undefined when a key is malformed.
+ */
+export const makeProof = (
+  keys: { readonly secretKey: string; readonly serverPublicKey: string },
+  message: string
+): string | undefined => {
+  const secret = sharedSecret(keys.secretKey, keys.serverPublicKey)
+  return secret === undefined ? undefined : proofOf(secret, message).toString("hex")
+}
+
+/** Whether `proof` over `message` shows that its sender holds the secret of `publicKey` (constant time). */
+export const proofMatches = (serverSecretKey: string, publicKey: string, proof: string, message: string): boolean => {
+  const secret = sharedSecret(serverSecretKey, publicKey)
+  if (secret === undefined || !/^[0-9a-f]{64}$/.test(proof)) return false
+  return timingSafeEqual(proofOf(secret, message), Buffer.from(proof, "hex"))
+}
 
 /** The handler's proof for a register (hex); undefined when a key is malformed. */
 export const makeKeyProof = (
   keys: { readonly secretKey: string; readonly serverPublicKey: string },
   handlerId: string,
   instanceId: string
-): string | undefined => {
-  const secret = sharedSecret(keys.secretKey, keys.serverPublicKey)
-  return secret === undefined ? undefined : proofOf(secret, handlerId, instanceId).toString("hex")
-}
+): string | undefined => makeProof(keys, registerMessage(handlerId, instanceId))
 
 /** Whether `proof` shows that the register's sender holds the secret of `handlerPublicKey` (constant time). */
 export const keyProofMatches = (
@@ -87,8 +105,4 @@ export const keyProofMatches = (
   proof: string,
   handlerId: string,
   instanceId: string
-): boolean => {
-  const secret = sharedSecret(serverSecretKey, handlerPublicKey)
-  if (secret === undefined || !/^[0-9a-f]{64}$/.test(proof)) return false
-  return timingSafeEqual(proofOf(secret, handlerId, instanceId), Buffer.from(proof, "hex"))
-}
+): boolean => proofMatches(serverSecretKey, handlerPublicKey, proof, registerMessage(handlerId, instanceId))
