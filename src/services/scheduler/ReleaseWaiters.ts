@@ -61,6 +61,8 @@ export const makeReleaseWaiters = (): ReleaseWaiters => {
   }
 
   const finished = (jobId: JobId): void => {
+    // Told of every release, waited for or not: most are not.
+    if (waiting.size === 0) return
     const entry = waiting.get(jobId)
     if (entry === undefined) return
     waiting.delete(jobId)
@@ -89,7 +91,7 @@ export const makeReleaseWaiters = (): ReleaseWaiters => {
       }
     },
     released: (event) => {
-      if (!event.willRetry && waiting.size > 0) finished(event.jobId)
+      if (!event.willRetry) finished(event.jobId)
     },
     finished,
     close: () => {
