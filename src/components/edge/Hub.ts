@@ -1,6 +1,7 @@
 /**
  * The server side of edge sync (full mode): a ROUTER socket edges connect out
- * to. An edge registers (`hello`) with its id and token, then heartbeats and
+ * to. An edge registers (`hello`) with its id and token (or, with CURVE, proof
+ * of holding the key bound to its id), then heartbeats and
  * delivers its outbox; the hub writes the rows into the server's execution log
  * and acknowledges the highest id it holds. Rows arrive in id order, so one
  * high-water mark per edge (`edge_nodes.last_received_id`), read and advanced
@@ -22,6 +23,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Data, Effect, Either, Layer, Schedule, Schema, type Scope } from "effect"
 import * as zmq from "zeromq"
+import { proofMatches } from "../../protocol/keyProof.js"
 import { receiveLoop } from "../../protocol/socketLoops.js"
 import { parseTokenHash, tokenMatches } from "../registry/zmq/credentials.js"
 import type { CurveServerOptions } from "../registry/zmq/options.js"
@@ -34,6 +36,7 @@ import {
   decodeEdgeMessage,
   type EdgeMessage,
   encodeHubMessage,
+  helloProofMessage,
   type HubMessage,
   type OutboxEntry,
   type OutboxEvent,
@@ -43,16 +46,22 @@ import {
 export interface HubOptions {
   /** ZeroMQ endpoint to bind; port 0 picks a free port (see `Hub.endpoint`). */
   readonly endpoint: string
-  /** Edge id → `sha256:<hex>` of its token. */
+  /** Edge id → `sha256:<hex>` of its token (an edge with a bound CURVE key may have none). */
   readonly credentials: Readonly<Record<string, string>>
   readonly heartbeatIntervalMs: number
   readonly missedHeartbeats: number
   /**
    * CURVE-encrypt the link with this secret key; only the listed edge public
-   * keys may connect (others are refused in the handshake and logged). The
-   * token still ties a hello to its edge id. Absent or null: plain TCP.
+   * keys may connect (others are refused in the handshake and logged). A hello
+   * is tied to its edge id by the token, or by proof of the key bound to the id
+   * in `edgeKeys`. Absent or null: plain TCP.
    */
-  readonly curve?: CurveServerOptions | null
+  readonly curve?: HubCurve | null
+}
+
+export interface HubCurve extends CurveServerOptions {
+  /** Edge id → its public key (Z85): a hello proving it (helloProofMessage) needs no token. */
+  readonly edgeKeys?: Readonly<Record<string, string>>
 }
 
 export const EdgeStatus = Schema.Literal("online", "offline")
@@ -90,7 +99,7 @@ const decodeEdgeNodes = Schema.decodeUnknown(Schema.Array(EdgeNode))
 /** Rows per INSERT (19 columns each, well under SQLite's variable limit). */
 const insertChunk = 500
 
-const bindRouter = (endpoint: string, curve: CurveServerOptions | null, context: zmq.Context) =>
+const bindRouter = (endpoint: string, curve: HubCurve | null, context: zmq.Context) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
@@ -137,7 +146,9 @@ export const make = (
     }
     const socket = yield* bindRouter(options.endpoint, curve, context)
     const endpoint = socket.lastEndpoint ?? options.endpoint
-    const assignments = yield* Assignments.make({ endpoint, configured: Object.keys(options.credentials) })
+    const edgeKeys = curve?.edgeKeys ?? {}
+    const configured = new Set([...Object.keys(options.credentials), ...Object.keys(edgeKeys)])
+    const assignments = yield* Assignments.make({ endpoint, configured: Array.from(configured) })
     // ROUTER identity → edge id, set by an accepted hello.
     const registered = new Map<string, string>()
 
@@ -146,10 +157,15 @@ export const make = (
         Effect.catchAll((error) => Effect.logWarning("edge hub: reply not sent").pipe(Effect.annotateLogs({ error: String(error) })))
       )
 
-    const credentialOk = (edgeId: string, token: string) => {
+    type Hello = Extract<EdgeMessage, { _tag: "hello" }>
+    /** Either credential ties a hello to its edge id: the id's token, or proof of holding the key bound to the id. */
+    const credentialOk = ({ edgeId, token, curveKey, proof }: Hello) => {
       const stored = options.credentials[edgeId]
       const digest = stored === undefined ? undefined : parseTokenHash(stored)
-      return digest !== undefined && tokenMatches(token, digest)
+      if (digest !== undefined && token !== undefined && tokenMatches(token, digest)) return true
+      const boundKey = edgeKeys[edgeId]
+      return curve !== null && boundKey !== undefined && curveKey === boundKey && proof !== undefined &&
+        proofMatches(curve.secretKey, boundKey, proof, helloProofMessage(edgeId))
     }
 
     const lastReceived = (edgeId: string) =>
@@ -157,13 +173,14 @@ export const make = (
         Effect.map((rows) => rows[0]?.last_received_id ?? 0)
       )
 
-    const hello = (peer: Buffer, message: Extract<EdgeMessage, { _tag: "hello" }>) =>
+    const hello = (peer: Buffer, message: Hello) =>
       Effect.gen(function* () {
-        if (!credentialOk(message.edgeId, message.token)) {
-          yield* Effect.logWarning("edge refused: unknown edge id or wrong token").pipe(
-            Effect.annotateLogs({ edgeId: message.edgeId, peer: peerName(peer) })
+        if (!credentialOk(message)) {
+          const reason = `unknown edge id or wrong ${message.token === undefined ? "key proof" : "token"}`
+          yield* Effect.logWarning(`edge refused: ${reason}`).pipe(
+            Effect.annotateLogs({ edgeId: message.edgeId, peer: peerName(peer), curveKey: message.curveKey ?? null })
           )
-          return { _tag: "refused", ref: message.ref, reason: "unknown edge id or wrong token" } as const
+          return { _tag: "refused", ref: message.ref, reason } as const
         }
         const now = clock.unsafeCurrentTimeMillis()
         const skew = message.sentAt - now

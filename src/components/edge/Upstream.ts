@@ -1,7 +1,8 @@
 /**
  * The edge side of edge sync (autonomous mode): a DEALER socket that connects
  * out to the server's edge hub (so the edge needs no open port), registers
- * with its edge id and token, then delivers its outbox oldest first in
+ * with its edge id and token (with CURVE also proving its key, which the hub
+ * may accept instead), then delivers its outbox oldest first in
  * batches, one request at a time, deleting what the hub acknowledges —
  * at least once, the hub deduplicates. Idle, it heartbeats.
  *
@@ -19,6 +20,7 @@
 import type { SqlClient } from "@effect/sql"
 import { Context, Data, Effect, Either, Layer, Queue, Ref, type Scope } from "effect"
 import * as zmq from "zeromq"
+import { makeProof } from "../../protocol/keyProof.js"
 import { receiveLoop } from "../../protocol/socketLoops.js"
 import type { DataStore } from "../../services/DataStore.js"
 import * as Applied from "./assignmentsEdge.js"
@@ -28,6 +30,7 @@ import {
   decodeHubMessage,
   type EdgeMessage,
   encodeEdgeMessage,
+  helloProofMessage,
   type HubMessage,
   maxOpsPerReply,
   type Rejection
@@ -37,7 +40,8 @@ export interface UpstreamOptions {
   /** The server's edge hub, e.g. tcp://server:4250. */
   readonly endpoint: string
   readonly edgeId: string
-  readonly token: string
+  /** Null: the edge proves its CURVE key instead (the hub must bind that key to the edge id). */
+  readonly token: string | null
   readonly heartbeatIntervalMs: number
   /** A request without a reply for this long ends the session. */
   readonly replyTimeoutMs: number
@@ -194,12 +198,19 @@ export const make = (
         )
       )
 
+    // with CURVE the hello also proves our key, which the hub may accept instead of a token
+    const proof = options.curve == null ? undefined : makeProof(options.curve, helloProofMessage(options.edgeId))
+    const credential = {
+      ...(options.token !== null && { token: options.token }),
+      ...(options.curve != null && proof !== undefined && { curveKey: options.curve.publicKey, proof })
+    }
+
     const register = Effect.gen(function* () {
       yield* Queue.takeAll(replies)
       const sentAt = clock.unsafeCurrentTimeMillis()
       const { backlog, dropped, applied, rejected } = yield* counts
       const welcome = yield* request((ref) => ({
-        _tag: "hello", ref, edgeId: options.edgeId, token: options.token, sentAt, backlog, dropped, applied, rejected
+        _tag: "hello", ref, edgeId: options.edgeId, ...credential, sentAt, backlog, dropped, applied, rejected
       }))
       if (welcome._tag !== "welcome") return yield* new SessionEnded({ reason: `expected welcome, got ${welcome._tag}` })
       yield* reported(rejected)

@@ -144,11 +144,18 @@ export type Assignments = typeof Assignments.Type
 export const Hello = Schema.TaggedStruct("hello", {
   ref: NonNegativeInt,
   edgeId: EdgeId,
-  token: Schema.String,
+  /** The edge's token; absent when a key proof stands in for it. */
+  token: Schema.optionalWith(Schema.String, { exact: true }),
+  /** With CURVE: the edge's public key (Z85) and the proof that it holds its secret (helloProofMessage). */
+  curveKey: Schema.optionalWith(Schema.String.pipe(Schema.length(40)), { exact: true }),
+  proof: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/)), { exact: true }),
   /** The edge's clock when it sent this (ms since the epoch, UTC): the hub measures the skew from it. */
   sentAt: Int,
   ...Backlog
 })
+/** What an edge's key proof signs (src/protocol/keyProof.ts): its own label, so a handler's register proof cannot pass. */
+export const helloProofMessage = (edgeId: string) => `sz-edge-hello|${edgeId}`
+
 export const Heartbeat = Schema.TaggedStruct("heartbeat", { ref: NonNegativeInt, ...Backlog })
 export const Rows = Schema.TaggedStruct("rows", {
   ref: NonNegativeInt,
