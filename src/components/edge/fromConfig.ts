@@ -27,7 +27,7 @@ const millisOrNull = (duration: Duration.Duration | null | undefined, fallback: 
 export const upstreamOptionsOf = (section: UpstreamSection): UpstreamOptions => ({
   endpoint: section.endpoint,
   edgeId: section.edgeId,
-  token: section.token,
+  token: section.token ?? null,
   heartbeatIntervalMs: millis(section.heartbeatInterval, defaults.heartbeatIntervalMs),
   replyTimeoutMs: millis(section.replyTimeout, defaults.replyTimeoutMs),
   backoffInitialMs: millis(section.backoffInitial, defaults.backoffInitialMs),
@@ -43,7 +43,10 @@ export const upstreamOptionsOf = (section: UpstreamSection): UpstreamOptions => 
 
 export const hubOptionsOf = (section: EdgesSection): HubOptions => ({
   endpoint: section.endpoint,
-  credentials: Object.fromEntries(Object.entries(section.credentials).map(([edgeId, { token }]) => [edgeId, token])),
+  // edges without a token register by proving their CURVE key (curveKeys.ts binds it)
+  credentials: Object.fromEntries(
+    Object.entries(section.credentials).flatMap(([edgeId, { token }]) => (token === undefined ? [] : [[edgeId, token]]))
+  ),
   heartbeatIntervalMs: millis(section.heartbeatInterval, defaults.heartbeatIntervalMs),
   missedHeartbeats: section.missedHeartbeats ?? defaults.missedHeartbeats
 })
