@@ -12,7 +12,8 @@
  *   credentials:
  *     pump-station-7:
  *       token: sha256:<64 hex>     # the hash of the edge's token, never the token
- *       curve_public_key: <Z85>    # with curve on: this edge's public key (default keys/<edge id>.pub)
+ *       curve_public_key: <Z85>    # with curve on: this edge's public key (default keys/<edge id>.pub);
+ *                                  # proving it in the hello stands in for the token (then optional)
  * ```
  */
 import { Schema } from "effect"
@@ -26,7 +27,7 @@ const TokenHash = Schema.String.pipe(
   expecting("'sha256:' followed by the token's SHA-256 as 64 lowercase hex digits (the hash, never the token)")
 )
 
-export const EdgesSection = Schema.Struct({
+const EdgesFields = Schema.Struct({
   enabled: Schema.optionalWith(Flag, { exact: true }),
   endpoint: Schema.optionalWith(ZmqEndpoint, { exact: true, default: () => defaultEdgesEndpoint }),
   heartbeatInterval: optionalKey("heartbeat_interval", PositiveDuration),
@@ -36,11 +37,26 @@ export const EdgesSection = Schema.Struct({
     Schema.Record({
       key: EdgeIdText,
       value: Schema.Struct({
-        token: TokenHash,
+        token: optionalKey("token", TokenHash),
         curvePublicKey: optionalKey("curve_public_key", CurvePublicKey)
-      }).pipe(containing("a mapping with token (and optionally curve_public_key)"))
+      }).pipe(containing("a mapping with token and/or curve_public_key"))
     }).pipe(containing("a mapping of edge id to credential")),
     { exact: true, default: () => ({}) }
   )
 }).pipe(containing("a mapping"))
+
+/** Each edge needs a credential: its token, or with curve on its bound key (which has a default). */
+export const EdgesSection = EdgesFields.pipe(
+  Schema.filter((edges) => {
+    if (edges.curve) return true
+    const tokenless = Object.keys(edges.credentials).find((edgeId) => edges.credentials[edgeId]!.token === undefined)
+    return tokenless === undefined || {
+      path: ["credentials", tokenless, "token"],
+      message: "missing: an edge needs a token, or curve: true so that its CURVE key stands in for it"
+    }
+  })
+)
 export type EdgesSection = typeof EdgesSection.Type
+
+/** The section when config.yaml has none: no credentials, so no hub unless enabled. */
+export const noEdges: EdgesSection = EdgesFields.make({})

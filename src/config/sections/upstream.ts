@@ -7,13 +7,14 @@
  * upstream:
  *   endpoint: tcp://server.example:4250   # the server's edges.endpoint
  *   edge_id: pump-station-7
- *   token: <the token whose sha256 the server lists>   # or SZ_UPSTREAM_TOKEN
+ *   token: <the token whose sha256 the server lists>   # or SZ_UPSTREAM_TOKEN; optional with curve on
  *   heartbeat_interval: 5s
  *   reply_timeout: 10s       # a request unanswered this long = link lost
  *   backoff_initial: 500ms   # reconnect backoff, doubling up to backoff_max
  *   backoff_max: 30s
  *   batch_size: 500          # outbox rows per request
- *   curve: false             # encrypt; this edge's key pair is keys/<edge_id>.key|.pub (`keys generate`)
+ *   curve: false             # encrypt; this edge's key pair is keys/<edge_id>.key|.pub (`keys generate`);
+ *                            # the hello proves the key, which the server may accept instead of a token
  *   server_public_key: <Z85> # with curve on: the server's keys/server.pub (default: keys/server.pub here)
  *   outbox:
  *     max_rows: 1000000      # null = unbounded; beyond it the oldest rows are dropped (counted, logged)
@@ -38,10 +39,10 @@ export const CurvePublicKey = Schema.String.pipe(
   expecting("a CURVE public key as 40 Z85 characters")
 )
 
-export const UpstreamSection = Schema.Struct({
+const UpstreamFields = Schema.Struct({
   endpoint: ZmqEndpoint,
   edgeId: EdgeIdText.pipe(Schema.propertySignature, Schema.fromKey("edge_id")),
-  token: NonEmptyText,
+  token: optionalKey("token", NonEmptyText),
   heartbeatInterval: optionalKey("heartbeat_interval", PositiveDuration),
   replyTimeout: optionalKey("reply_timeout", PositiveDuration),
   backoffInitial: optionalKey("backoff_initial", PositiveDuration),
@@ -57,4 +58,14 @@ export const UpstreamSection = Schema.Struct({
     { exact: true }
   )
 }).pipe(containing("a mapping with endpoint, edge_id and token"))
+
+export const UpstreamSection = UpstreamFields.pipe(
+  Schema.filter(
+    (upstream) =>
+      upstream.token !== undefined || upstream.curve || {
+        path: ["token"],
+        message: "missing: the edge needs a token, or curve: true so that proving its CURVE key stands in for it"
+      }
+  )
+)
 export type UpstreamSection = typeof UpstreamSection.Type
