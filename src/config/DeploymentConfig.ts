@@ -23,7 +23,7 @@ import {
   PositiveDuration,
   PositiveInt
 } from "./fields.js"
-import { EdgesSection } from "./sections/edges.js"
+import { EdgesSection, noEdges } from "./sections/edges.js"
 import { EventsSection, noEvents } from "./sections/events.js"
 import { GovernorSection } from "./sections/governor.js"
 import { PostgresStore } from "./sections/postgresStore.js"
@@ -188,7 +188,7 @@ export const DeploymentConfig = Schema.Struct({
   /** The server an edge box syncs with (see sections/upstream.ts); null = none. */
   upstream: Schema.optionalWith(Schema.NullOr(UpstreamSection), { exact: true, default: () => null }),
   /** The edge hub edge boxes sync with (see sections/edges.ts). */
-  edges: Schema.optionalWith(EdgesSection, { exact: true, default: () => EdgesSection.make({}) })
+  edges: Schema.optionalWith(EdgesSection, { exact: true, default: () => noEdges })
 }).pipe(containing("a mapping"))
 export type DeploymentConfig = typeof DeploymentConfig.Type
 
