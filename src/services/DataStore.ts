@@ -97,7 +97,8 @@ export interface DataStoreShape {
   ) => Effect.Effect<ReadonlyArray<Schedule>>
   /**
    * Optional: as acquireSchedules, but for the free schedules due by `dueBy`, a moment
-   * ahead (this scheduler's own leases still count only once due). The scheduler leases
+   * ahead, and never this scheduler's own leases (it calls this repeatedly to take them
+   * all, maybe past `dueBy` on a busy machine). The scheduler leases
    * the schedules of a coming fire time shortly before it and builds their jobs ahead;
    * with a store without this, it acquires them when they are due.
    */
