@@ -296,7 +296,7 @@ export const make: Effect.Effect<DataStoreShape, never, EventBroker> = Effect.ge
       }),
 
     acquireSchedules: (schedulerId, leaseDuration, limit) =>
-      change((now) => schedules.acquire(schedulerId, now, Duration.toMillis(leaseDuration), limit, now)),
+      change((now) => schedules.acquire(schedulerId, now, Duration.toMillis(leaseDuration), limit)),
 
     acquireSchedulesDueBy: (schedulerId, leaseDuration, limit, dueBy) =>
       change((now) => schedules.acquire(schedulerId, now, Duration.toMillis(leaseDuration), limit, dueBy.getTime())),

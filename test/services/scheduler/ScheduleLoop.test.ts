@@ -385,6 +385,20 @@ describe("schedule loop", () => {
         expect(released[1]).toMatchObject({ scheduleId: "later", startedAt: at(minute) })
       }).pipe(provideAhead))
 
+    it.scoped("acquireSchedulesDueBy leaves out the scheduler's own leases, even once they are due", () =>
+      Effect.gen(function*() {
+        const store = yield* DataStore
+        for (const id of ["a", "b", "c"]) yield* storeEveryMinute(id, T0)
+        const take = Effect.map(
+          store.acquireSchedulesDueBy!("preparer" as SchedulerId, Duration.seconds(30), 2, at(0)),
+          (taken) => taken.map((schedule) => schedule.id)
+        )
+        // The clock is at their fire time: a preparation that ran late still takes each once.
+        expect(yield* take).toEqual(["a", "b"])
+        expect(yield* take).toEqual(["c"])
+        expect(yield* take).toEqual([])
+      }).pipe(Effect.provide(infrastructure([probe]))))
+
     it.scoped("a scheduler stopped while holding schedules leased ahead gives them back unchanged", () =>
       Effect.gen(function*() {
         const store = yield* DataStore

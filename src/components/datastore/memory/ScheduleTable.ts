@@ -79,16 +79,21 @@ export class ScheduleTable {
 
   /**
    * Leases up to `limit` schedules to `schedulerId`, earliest nextFireTime first:
-   * free ones (their lease may have expired) due by `dueBy` (now, or a moment
-   * ahead), and ones it already holds that are due now.
+   * free ones (their lease may have expired) due now, and ones it already holds
+   * that are due now. With `ahead`, the free ones due by then instead, and none
+   * it holds: it is preparing those, and handing them out again would make a
+   * preparation that runs past their fire time take the same ones forever.
    */
-  acquire(schedulerId: SchedulerId, now: number, leaseMs: number, limit: number, dueBy: number): Array<Schedule> {
+  acquire(schedulerId: SchedulerId, now: number, leaseMs: number, limit: number, ahead?: number): Array<Schedule> {
     if (limit <= 0) return []
     this.expireLeases(now)
+    const dueBy = ahead ?? now
     const candidates: Array<Stored> = []
-    for (const id of this.leasesByScheduler.get(schedulerId) ?? []) {
-      const stored = this.byId.get(id)!
-      if (this.isDue(stored.schedule, now)) candidates.push(stored)
+    if (ahead === undefined) {
+      for (const id of this.leasesByScheduler.get(schedulerId) ?? []) {
+        const stored = this.byId.get(id)!
+        if (this.isDue(stored.schedule, now)) candidates.push(stored)
+      }
     }
     const fromDue: Array<Stored> = []
     for (;;) {
