@@ -14,7 +14,7 @@ import * as path from "node:path"
 import * as zmq from "zeromq"
 import * as LocalBroker from "../../../src/components/broker/Local.js"
 import * as SqliteStore from "../../../src/components/datastore/Sqlite.js"
-import { Hub } from "../../../src/components/edge/Hub.js"
+import { Hub, type HubOptions } from "../../../src/components/edge/Hub.js"
 import { upstreamLayer } from "../../../src/components/edge/onSqlite.js"
 import { decodeHubMessage, encodeEdgeMessage } from "../../../src/components/edge/protocol.js"
 import { Upstream, type UpstreamCurve } from "../../../src/components/edge/Upstream.js"
@@ -38,21 +38,24 @@ const curveEdge = (filename: string, endpoint: string, curve: UpstreamCurve, tok
     }
   ).pipe(Layer.provideMerge(SqliteStore.layer({ filename })), Layer.provideMerge(LocalBroker.layer))
 
+/** A hub with CURVE on a free endpoint (options from the key pairs: the server's, edge-1's, another's); its log lines. */
+const curveServer = (hubOptions: (keys: Record<"server" | "edge" | "other", ReturnType<typeof zmq.curveKeyPair>>) => Partial<HubOptions>) =>
+  Effect.gen(function* () {
+    const dir = yield* tempDirectory
+    const endpoint = yield* freeEndpoint(dir)
+    const keys = { server: zmq.curveKeyPair(), edge: zmq.curveKeyPair(), other: zmq.curveKeyPair() }
+    const logs: Array<string> = []
+    const server = yield* Layer.build(serverLayer(path.join(dir, "server.db"), endpoint, logs, hubOptions(keys)))
+    return { dir, endpoint, keys, logs, hub: Context.get(server, Hub) }
+  })
+
 describe("edge link with CURVE", () => {
   it.live("a key not on the allow-list is refused in the handshake and logged; the listed key syncs", () =>
     Effect.gen(function* () {
-      const dir = yield* tempDirectory
-      const endpoint = yield* freeEndpoint(dir)
-      const serverKeys = zmq.curveKeyPair()
-      const edgeKeys = zmq.curveKeyPair()
-      const stranger = zmq.curveKeyPair()
-      const logs: Array<string> = []
-      const server = yield* Layer.build(
-        serverLayer(path.join(dir, "server.db"), endpoint, logs, {
-          curve: { secretKey: serverKeys.secretKey, allowedPublicKeys: [edgeKeys.publicKey] }
-        })
-      )
-      const hub = Context.get(server, Hub)
+      const { dir, endpoint, keys, logs, hub } = yield* curveServer(({ server, edge }) => ({
+        curve: { secretKey: server.secretKey, allowedPublicKeys: [edge.publicKey] }
+      }))
+      const { server: serverKeys, edge: edgeKeys, other: stranger } = keys
 
       // the right token with an unlisted key: refused at every reconnect, before any hello
       yield* Effect.scoped(
@@ -82,24 +85,16 @@ describe("edge link with CURVE", () => {
 
   it.live("a key bound to the edge id stands in for the token; another admitted key claiming the id is refused and logged", () =>
     Effect.gen(function* () {
-      const dir = yield* tempDirectory
-      const endpoint = yield* freeEndpoint(dir)
-      const serverKeys = zmq.curveKeyPair()
-      const edgeKeys = zmq.curveKeyPair()
-      const otherKeys = zmq.curveKeyPair()
-      const logs: Array<string> = []
       // no tokens at all: each edge id is tied to its key; both keys may connect
-      const server = yield* Layer.build(
-        serverLayer(path.join(dir, "server.db"), endpoint, logs, {
-          credentials: {},
-          curve: {
-            secretKey: serverKeys.secretKey,
-            allowedPublicKeys: [edgeKeys.publicKey, otherKeys.publicKey],
-            edgeKeys: { "edge-1": edgeKeys.publicKey, "edge-2": otherKeys.publicKey }
-          }
-        })
-      )
-      const hub = Context.get(server, Hub)
+      const { dir, endpoint, keys, logs, hub } = yield* curveServer(({ server, edge, other }) => ({
+        credentials: {},
+        curve: {
+          secretKey: server.secretKey,
+          allowedPublicKeys: [edge.publicKey, other.publicKey],
+          edgeKeys: { "edge-1": edge.publicKey, "edge-2": other.publicKey }
+        }
+      }))
+      const { server: serverKeys, edge: edgeKeys, other: otherKeys } = keys
 
       // edge-2's key, admitted to the link, with a valid proof of itself, but claiming edge-1
       yield* Effect.scoped(
@@ -126,22 +121,11 @@ describe("edge link with CURVE", () => {
 
   it.live("a forged proof is refused: wrong secret, another label, or another key than the one sent", () =>
     Effect.gen(function* () {
-      const dir = yield* tempDirectory
-      const endpoint = yield* freeEndpoint(dir)
-      const serverKeys = zmq.curveKeyPair()
-      const edgeKeys = zmq.curveKeyPair()
-      const otherKeys = zmq.curveKeyPair()
-      const logs: Array<string> = []
-      yield* Layer.build(
-        serverLayer(path.join(dir, "server.db"), endpoint, logs, {
-          credentials: {},
-          curve: {
-            secretKey: serverKeys.secretKey,
-            allowedPublicKeys: [edgeKeys.publicKey, otherKeys.publicKey],
-            edgeKeys: { "edge-1": edgeKeys.publicKey }
-          }
-        })
-      )
+      const { endpoint, keys, logs } = yield* curveServer(({ server, edge, other }) => ({
+        credentials: {},
+        curve: { secretKey: server.secretKey, allowedPublicKeys: [edge.publicKey, other.publicKey], edgeKeys: { "edge-1": edge.publicKey } }
+      }))
+      const { server: serverKeys, edge: edgeKeys, other: otherKeys } = keys
       // a raw DEALER holding edge-1's admitted key pair sends hellos by hand
       const dealer = yield* Effect.acquireRelease(
         Effect.sync(() => {
