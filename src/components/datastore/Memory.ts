@@ -11,8 +11,6 @@ import { Clock, Duration, Effect, Either, Layer, Option, Random } from "effect"
 import type { ConflictPolicy } from "../../domain/Coalesce.js"
 import { ConflictingId, JobNotFound, ScheduleNotFound, TaskNotFound } from "../../domain/errors.js"
 import {
-  JobAcquired,
-  JobAdded,
   JobReleased,
   ScheduleAdded,
   ScheduleRemoved,
@@ -40,6 +38,7 @@ import { JobTable, type LeaseSnapshot } from "./memory/JobTable.js"
 import { Results } from "./memory/Results.js"
 import { ScheduleTable } from "./memory/ScheduleTable.js"
 import { instanceOf, withFields } from "../../domain/instances.js"
+import { jobAcquired, jobAdded } from "./jobEvents.js"
 
 /** The error recorded for a job whose scheduler stopped holding it mid-run. */
 export const abandonedErrorTag = "JobAbandoned"
@@ -72,20 +71,6 @@ const jobReleased = (job: Job, schedulerId: SchedulerId, end: AttemptEnd, willRe
     finishedAt: end.finishedAt,
     error: end.error
   })
-
-const jobAcquired = (job: Job, schedulerId: SchedulerId, timestamp: Date): JobAcquired =>
-  instanceOf(JobAcquired, {
-    _tag: "JobAcquired",
-    timestamp,
-    jobId: job.id,
-    taskId: job.taskId,
-    scheduleId: job.scheduleId,
-    schedulerId,
-    attempt: job.attempt
-  })
-
-const jobAdded = (job: Job, timestamp: Date): JobAdded =>
-  instanceOf(JobAdded, { _tag: "JobAdded", timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId })
 
 const scheduleChanged = (Event: typeof ScheduleAdded | typeof ScheduleUpdated, schedule: Schedule, now: number) =>
   instanceOf<ScheduleAdded | ScheduleUpdated>(Event, {

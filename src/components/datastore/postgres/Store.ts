@@ -38,11 +38,11 @@ import {
   type ScheduleRelease
 } from "../../../services/DataStore.js"
 import { EventBroker } from "../../../services/EventBroker.js"
+import { jobAdded } from "../jobEvents.js"
 import {
   acquireFreeJobs,
   type AcquireStatements,
   cleanupPass,
-  jobAdded,
   makeCommitThenPublish,
   makeSettlement,
   orDieOnStorage,

@@ -12,8 +12,6 @@
 import { SqlError } from "@effect/sql"
 import { Effect, type Either, ParseResult, Random } from "effect"
 import {
-  JobAcquired,
-  JobAdded,
   JobReleased,
   ScheduleRemoved,
   ScheduleUpdated,
@@ -28,6 +26,7 @@ import { hasAttemptsLeft, retryDelayMs, type Task } from "../../../domain/Task.j
 import type { JobRelease, ScheduleRelease } from "../../../services/DataStore.js"
 import type { EventBrokerShape } from "../../../services/EventBroker.js"
 import { type ExecutionRecordFields, executionRecord } from "../../../services/ExecutionLog.js"
+import { jobAcquired, jobAdded } from "../jobEvents.js"
 
 /** One attempt being released: finished (retryAt null) or retried at `retryAt`. */
 export interface Settlement {
@@ -68,20 +67,6 @@ export const makeCommitThenPublish =
     )
 
 // Events of the per-job paths, built without their Schema constructors (see domain/instances.ts).
-
-export const jobAdded = (job: Job, timestamp: Date): JobAdded =>
-  instanceOf(JobAdded, { _tag: "JobAdded", timestamp, jobId: job.id, taskId: job.taskId, scheduleId: job.scheduleId })
-
-export const jobAcquired = (job: Job, schedulerId: SchedulerId, timestamp: Date): JobAcquired =>
-  instanceOf(JobAcquired, {
-    _tag: "JobAcquired",
-    timestamp,
-    jobId: job.id,
-    taskId: job.taskId,
-    scheduleId: job.scheduleId,
-    schedulerId,
-    attempt: job.attempt
-  })
 
 export const jobReleased = ({ job, result, retryAt, schedulerId }: Settlement, timestamp: Date): JobReleased =>
   instanceOf(JobReleased, {
