@@ -10,6 +10,18 @@ import { Trigger } from "./triggers/schema.js"
 
 const NullableDate = Schema.optionalWith(Schema.NullOr(Schema.Date), { default: () => null })
 
+/** A schedule's settings as required fields (the Schedule class below gives each a default). */
+export const scheduleSettingsFields = {
+  args: Args,
+  kwargs: Kwargs,
+  paused: Schema.Boolean,
+  coalesce: CoalescePolicy,
+  misfireGraceTime: Schema.NullOr(Schema.NonNegative),
+  maxJitter: Schema.NullOr(Schema.NonNegative),
+  jobResultExpirationTime: Schema.NonNegative,
+  metadata: Metadata
+}
+
 export class Schedule extends Schema.Class<Schedule>("Schedule")({
   id: ScheduleId,
   taskId: TaskId,

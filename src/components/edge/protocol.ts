@@ -7,9 +7,8 @@
  * Decoding never throws: a bad frame set becomes a string naming what is wrong.
  */
 import { Either, ParseResult, Schema } from "effect"
-import { CoalescePolicy } from "../../domain/Coalesce.js"
 import { EdgeEventKind } from "../../domain/events.js"
-import { Args, Kwargs, Metadata } from "../../domain/ids.js"
+import { scheduleSettingsFields } from "../../domain/Schedule.js"
 import { Trigger } from "../../domain/triggers/schema.js"
 import { executionOutcomes } from "../../services/ExecutionLog.js"
 
@@ -85,14 +84,7 @@ export const AssignedSchedule = Schema.Struct({
   handler: Schema.NonEmptyTrimmedString,
   method: Schema.NonEmptyTrimmedString,
   trigger: Trigger,
-  args: Args,
-  kwargs: Kwargs,
-  paused: Schema.Boolean,
-  coalesce: CoalescePolicy,
-  misfireGraceTime: Schema.NullOr(Schema.NonNegative),
-  maxJitter: Schema.NullOr(Schema.NonNegative),
-  jobResultExpirationTime: Schema.NonNegative,
-  metadata: Metadata
+  ...scheduleSettingsFields
 })
 export type AssignedSchedule = typeof AssignedSchedule.Type
 

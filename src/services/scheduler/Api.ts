@@ -5,7 +5,6 @@
  * the job's release (see ReleaseWaiters); nothing polls.
  */
 import { Clock, Effect, Either, Option, ParseResult, Predicate, type Ref, Schema } from "effect"
-import { CoalescePolicy } from "../../domain/Coalesce.js"
 import { JobCancelRequested, SchedulePaused, ScheduleResumed } from "../../domain/events.js"
 import {
   InvalidTrigger,
@@ -15,11 +14,11 @@ import {
   ScheduleNotFound,
   SchedulerNotRunning
 } from "../../domain/errors.js"
-import { Args, type HandlerId, type JobId, Kwargs, Metadata, ScheduleId, type TaskId } from "../../domain/ids.js"
+import { type HandlerId, type JobId, type Metadata, ScheduleId, type TaskId } from "../../domain/ids.js"
 import { instanceOf } from "../../domain/instances.js"
 import { Job } from "../../domain/Job.js"
 import type { JobResult } from "../../domain/JobResult.js"
-import { Schedule } from "../../domain/Schedule.js"
+import { Schedule, scheduleSettingsFields } from "../../domain/Schedule.js"
 import { RetryPolicy, Task } from "../../domain/Task.js"
 import { next } from "../../domain/triggers/Trigger.js"
 import type { CancelJobOutcome, DataStoreShape, JobRelease } from "../DataStore.js"
@@ -69,17 +68,7 @@ const construct = <A>(build: () => A): Effect.Effect<A, ParseResult.ParseError> 
  * call, which costs most of a millisecond.
  */
 const validateScheduleFields = Schema.validate(
-  Schema.Struct({
-    id: ScheduleId,
-    args: Args,
-    kwargs: Kwargs,
-    paused: Schema.Boolean,
-    coalesce: CoalescePolicy,
-    misfireGraceTime: Schema.NullOr(Schema.NonNegative),
-    maxJitter: Schema.NullOr(Schema.NonNegative),
-    jobResultExpirationTime: Schema.NonNegative,
-    metadata: Metadata
-  })
+  Schema.Struct({ id: ScheduleId, ...scheduleSettingsFields })
 )
 
 /** A field given in the config, else the stored value, else the default. */
