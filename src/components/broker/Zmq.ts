@@ -38,7 +38,13 @@ export const make = (
     const local = yield* LocalBroker.make()
     const publisher = options.publish === null
       ? null
-      : yield* makePublisher({ endpoint: options.publish, instanceId, highWaterMark, curve: options.curve ?? null })
+      : yield* makePublisher({
+        endpoint: options.publish,
+        instanceId,
+        highWaterMark,
+        stallTimeoutMs: options.stallTimeoutMs ?? 2_000,
+        curve: options.curve ?? null
+      })
     const peers = (options.peers ?? []).length === 0 ? null : yield* connectPeers({
       peers: options.peers ?? [],
       instanceId,
@@ -89,6 +95,7 @@ interface EventsSectionLike {
   readonly publish: string | null
   readonly peers: ReadonlyArray<string>
   readonly highWaterMark: number
+  readonly stallTimeoutMs?: number
   readonly curve?: boolean
   readonly subscribers?: ReadonlyArray<string>
 }
@@ -98,6 +105,7 @@ export const optionsFromConfig = (section: EventsSectionLike, instanceId?: strin
   publish: section.publish,
   peers: section.peers,
   highWaterMark: section.highWaterMark,
+  ...(section.stallTimeoutMs !== undefined && { stallTimeoutMs: section.stallTimeoutMs }),
   ...(instanceId !== undefined && { instanceId })
 })
 

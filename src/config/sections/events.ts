@@ -9,6 +9,7 @@
  *     publish: tcp://0.0.0.0:4243          # null/absent = no stream; port 0 picks one (logged)
  *     peers: [tcp://10.0.0.2:4243]         # other schedulers on the same store
  *     high_water_mark: 10000               # messages queued per subscriber, and events waiting to be sent
+ *     stall_timeout_ms: 2000               # a subscriber that far behind for this long stops holding the others up
  *     curve: true                          # encrypt with keys/server.key (default false)
  *     subscribers: [viewer]                # with curve: keys/<name>.pub or Z85 keys allowed (absent: any key)
  *     notifiers:
@@ -94,6 +95,8 @@ const EventsFields = Schema.Struct({
   highWaterMark: Schema.optionalWith(PositiveInt, { exact: true, default: () => defaultHighWaterMark }).pipe(
     Schema.fromKey("high_water_mark")
   ),
+  /** Milliseconds a subscriber at its high-water mark may hold the stream up before it alone loses messages (default 2000). */
+  stallTimeoutMs: optionalKey("stall_timeout_ms", PositiveInt),
   /**
    * CURVE-encrypt the stream with the deployment's keys/server.key (the registry's pair); peers connect with
    * that pair too, so schedulers of one deployment follow each other. Default false: plain TCP.

@@ -134,6 +134,25 @@ describe("zmq EventBroker: publishing", () => {
       expect(received + missed).toBe(lastSeq)
     })))
 
+  it.live("a subscriber stalled past the stall timeout stops holding the stream up: the others keep receiving", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const made = yield* build({ highWaterMark: 100, stallTimeoutMs: 200 })
+      // Connected, subscribed to everything, never read. The live one reads only once the publisher gave up waiting.
+      yield* subscriber(made.endpoint!, [""], { receiveHighWaterMark: 10 })
+      const live = yield* subscriber(made.endpoint!, ["job."], { receiveHighWaterMark: 10 })
+      yield* subscribedTo(made, "")
+      yield* subscribedTo(made, "job.")
+      // Published until the stalled subscriber's queues and socket buffers are full, and on.
+      const burst = Array.from({ length: 1000 }, () => jobAdded())
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(made.publishAll(burst), Effect.sleep("1 millis"))))
+      yield* until("the publisher giving up on the stalled subscriber", Effect.map(made.stats, (s) => (s.publisher?.stalls ?? 0) > 0))
+      // Events numbered after the stall reach the live subscriber although the stalled one still reads nothing.
+      const target = (yield* made.stats).publisher!.published + 10_000
+      let lastSeq = 0
+      while (lastSeq < target) lastSeq = (yield* receive(live)).body.seq as number
+      expect((yield* made.stats).publisher!.stalls).toBe(1)
+    })))
+
   it.live("a subscriber that reads slowly gets everything but what its full queue refused mid-batch: the publisher waits, every loss counted", () =>
     Effect.scoped(Effect.gen(function* () {
       const made = yield* build({ highWaterMark: 100 })

@@ -12,8 +12,11 @@
  * each leaving a gap in `seq`/`topicSeq` for listeners to see. (Sends go out
  * in batches; a message refused while a later one of its batch went through
  * is lost too, counted the same way.) So a stalled subscriber costs the
- * scheduler almost nothing; the price is that it holds the stream up for
- * every subscriber until it reads again or disconnects.
+ * scheduler almost nothing. Waiting holds the stream up for every subscriber,
+ * so it is bounded: after `stallTimeoutMs` the socket leaves no-drop mode and
+ * ZeroMQ drops what the stalled subscriber has no room for, for it alone (the
+ * others, peer schedulers among them, keep receiving everything); a minute
+ * later no-drop waiting is tried again.
  * Events no subscriber wants (or all events, with nobody connected) are
  * neither queued nor numbered.
  */
@@ -76,6 +79,8 @@ const batchSize = 256
 /** Backoff while a subscriber is at its high-water mark: the first retry, and the longest wait. */
 const firstRetryMs = 1
 const maxRetryMs = 50
+/** How long the publisher sends without waiting after a stall before it tries no-drop waiting again. */
+const lossyMs = 60_000
 
 interface TopicState {
   readonly frame: Buffer
@@ -91,6 +96,7 @@ export const makePublisher = (options: {
   readonly endpoint: string
   readonly instanceId: string
   readonly highWaterMark: number
+  readonly stallTimeoutMs: number
   readonly curve: CurveServerOptions | null
 }): Effect.Effect<Publisher, ZmqBrokerError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -117,6 +123,7 @@ export const makePublisher = (options: {
     let dropped = 0
     let sendFailed = 0
     let waits = 0
+    let stalls = 0
 
     // The ring: events numbered and waiting for the sender, in parallel arrays (no object per event).
     const capacity = Math.max(1, options.highWaterMark)
@@ -189,11 +196,25 @@ export const makePublisher = (options: {
       head = (head + 1) % capacity
       queued--
     }
-    const waitAndRetry = () => {
+    // When the current wait began, and since when the socket drops for full subscribers instead (0: it waits).
+    let blockedSince = 0
+    let lossySince = 0
+    const waitAndRetry = (): Promise<void> | undefined => {
+      const now = Date.now()
+      if (!blocked) blockedSince = now
+      if (now - blockedSince >= options.stallTimeoutMs) {
+        stalls++
+        blocked = false
+        retryMs = firstRetryMs
+        lossySince = now
+        socket.noDrop = false
+        return drain()
+      }
       waits++
       blocked = true
       setTimeout(() => void drain(), retryMs)
       retryMs = Math.min(maxRetryMs, retryMs * 2)
+      return undefined
     }
     const pendingCount = () => queued + retryFrames.length
 
@@ -203,6 +224,10 @@ export const makePublisher = (options: {
     // microtask turn each, so it keeps pace with a scheduler publishing hundreds of events per turn.
     const drain = async (): Promise<void> => {
       while (pendingCount() > 0 && !closed) {
+        if (lossySince > 0 && Date.now() - lossySince >= lossyMs) {
+          lossySince = 0
+          socket.noDrop = true
+        }
         if (blocked) {
           // Probe: one message, kept while refused.
           if (retryFrames.length === 0) {
@@ -313,6 +338,7 @@ export const makePublisher = (options: {
         dropped,
         queued: pendingCount() + uncounted(),
         waits,
+        stalls,
         unmatched,
         sendFailed,
         refusedConnections,

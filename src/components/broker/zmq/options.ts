@@ -23,6 +23,12 @@ export interface ZmqBrokerOptions {
    */
   readonly highWaterMark?: number
   /**
+   * How long a subscriber at its high-water mark may hold the stream up (default 2,000 ms). Past it the publisher
+   * stops waiting: ZeroMQ then drops what that subscriber has no room for, for it alone, so the others (peer
+   * schedulers among them) keep receiving; waiting is tried again a minute later.
+   */
+  readonly stallTimeoutMs?: number
+  /**
    * CURVE-encrypt the stream with this server secret key (Z85); with `allowedPublicKeys`, only subscribers
    * with those keys connect (others are refused in the handshake, counted and logged). Absent or null: plain TCP.
    */
@@ -53,6 +59,8 @@ export interface PublisherStats {
   readonly waits: number
   /** Events no subscriber's prefix matched (or nobody connected): not queued, not encoded, no seq taken. */
   readonly unmatched: number
+  /** Times a subscriber held the stream up past the stall timeout and the publisher stopped waiting for it. */
+  readonly stalls: number
   /** Sends the socket refused (closed, or an unexpected error). */
   readonly sendFailed: number
   /** Subscriber connections refused by the CURVE allow-list. */
