@@ -14,7 +14,10 @@
  *    to everything, never reading). `stalled_vs_no_subscriber` is the ratio
  *    the bar checks (>= 0.9): once the stalled subscriber's queue is full the
  *    publisher waits and drops events unencoded; `stalled_vs_live_subscriber`
- *    compares with a subscriber that keeps up.
+ *    compares with a subscriber that keeps up. A run lasts about a second,
+ *    inside the broker's stall timeout (events.stall_timeout_ms, 2 s): a
+ *    subscriber stalled longer than that is sent to (and dropped for by
+ *    ZeroMQ) like a live one, so it costs about what a live subscriber costs.
  */
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
