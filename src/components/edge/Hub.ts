@@ -23,6 +23,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Data, Effect, Either, Layer, Schedule, Schema, type Scope } from "effect"
 import * as zmq from "zeromq"
+import { bindScoped } from "../../protocol/bindScoped.js"
 import { proofMatches } from "../../protocol/keyProof.js"
 import { receiveLoop } from "../../protocol/socketLoops.js"
 import { parseTokenHash, tokenMatches } from "../registry/zmq/credentials.js"
@@ -100,28 +101,16 @@ const decodeEdgeNodes = Schema.decodeUnknown(Schema.Array(EdgeNode))
 const insertChunk = 500
 
 const bindRouter = (endpoint: string, curve: HubCurve | null, context: zmq.Context) =>
-  Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const socket = new zmq.Router({
-          context,
-          linger: 0,
-          maxMessageSize: 64 * 1024 * 1024,
-          ...(curve !== null && { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: "schedulezero-edges" })
-        })
-        try {
-          await socket.bind(endpoint)
-        } catch (error) {
-          socket.close()
-          throw error
-        }
-        return socket
-      },
-      catch: (error) => new EdgeHubError({ reason: `cannot bind ${endpoint}: ${error instanceof Error ? error.message : String(error)}` })
-    }).pipe(
-      Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 30, while: (error) => error.reason.includes("in use") })
-    ),
-    (socket) => Effect.sync(() => socket.close())
+  bindScoped(
+    () =>
+      new zmq.Router({
+        context,
+        linger: 0,
+        maxMessageSize: 64 * 1024 * 1024,
+        ...(curve !== null && { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: "schedulezero-edges" })
+      }),
+    endpoint,
+    (reason) => new EdgeHubError({ reason })
   )
 
 const peerName = (peer: Buffer) => `0x${peer.toString("hex")}`

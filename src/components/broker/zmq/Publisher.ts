@@ -21,9 +21,10 @@
  * neither queued nor numbered.
  */
 import * as crypto from "node:crypto"
-import { Effect, Schedule, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import * as zmq from "zeromq"
 import type { SchedulerEvent } from "../../../domain/events.js"
+import { bindScoped } from "../../../protocol/bindScoped.js"
 import { receiveLoop } from "../../../protocol/socketLoops.js"
 import type { CurveServerOptions } from "../../registry/zmq/options.js"
 import { serveAllowList } from "../../registry/zmq/zap.js"
@@ -38,40 +39,22 @@ export interface Publisher {
   readonly stats: () => PublisherStats
 }
 
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
-
-const bind = (endpoint: string, highWaterMark: number, context: zmq.Context, curve: CurveServerOptions | null) =>
-  Effect.tryPromise({
-    try: async () => {
-      // sendTimeout 0: every send settles at once (zeromq.js otherwise parks sends after a burst
-      // of a few hundred). noDrop: at the high-water mark a send is refused with EAGAIN instead of
-      // being lost silently, so the sender knows to wait.
-      const socket = new zmq.XPublisher({
+// sendTimeout 0: every send settles at once (zeromq.js otherwise parks sends after a burst of a few
+// hundred). noDrop: at the high-water mark a send is refused with EAGAIN instead of being lost silently,
+// so the sender knows to wait.
+const open = (endpoint: string, highWaterMark: number, context: zmq.Context, curve: CurveServerOptions | null) =>
+  bindScoped(
+    () =>
+      new zmq.XPublisher({
         context,
         linger: 0,
         sendHighWaterMark: highWaterMark,
         sendTimeout: 0,
         noDrop: true,
         ...(curve !== null && { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: "schedulezero" })
-      })
-      try {
-        await socket.bind(endpoint)
-      } catch (error) {
-        socket.close()
-        throw error
-      }
-      return socket
-    },
-    catch: (error) => new ZmqBrokerError({ reason: `cannot bind ${endpoint}: ${errorText(error)}` })
-  })
-
-/** Binds, retrying for a few seconds while the port is still held (a restart right after a stop). */
-const open = (endpoint: string, highWaterMark: number, context: zmq.Context, curve: CurveServerOptions | null) =>
-  Effect.acquireRelease(
-    bind(endpoint, highWaterMark, context, curve).pipe(
-      Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 30, while: (error) => error.reason.includes("in use") })
-    ),
-    (socket) => Effect.sync(() => socket.close())
+      }),
+    endpoint,
+    (reason) => new ZmqBrokerError({ reason })
   )
 
 /** Messages sent per microtask turn. */

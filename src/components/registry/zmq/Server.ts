@@ -15,6 +15,7 @@ import {
 } from "../../../domain/events.js"
 import type { Job } from "../../../domain/Job.js"
 import type { Task } from "../../../domain/Task.js"
+import { bindScoped } from "../../../protocol/bindScoped.js"
 import { decodeHandlerFrames, type DropReason } from "../../../protocol/framing.js"
 import { keyProofMatches } from "../../../protocol/keyProof.js"
 import { type HandlerMessage, type RejectReason, type Register, supportedProtocolVersions } from "../../../protocol/messages.js"
@@ -47,10 +48,11 @@ export const describePeer = (peer: Buffer): string => {
 
 const peerKey = (peer: Buffer): string => peer.toString("latin1")
 
-const bindRouter = (options: ResolvedZmqOptions, context: zmq.Context) =>
-  Effect.tryPromise({
-    try: async () => {
-      const socket = new zmq.Router({
+/** The ROUTER handlers connect to, bound for the registry's scope. */
+const openRouter = (options: ResolvedZmqOptions, context: zmq.Context) =>
+  bindScoped(
+    () =>
+      new zmq.Router({
         context,
         linger: 0,
         // A ROUTER drops at its high-water mark; capacity already bounds what is queued.
@@ -59,30 +61,9 @@ const bindRouter = (options: ResolvedZmqOptions, context: zmq.Context) =>
         ...(options.curve === null
           ? {}
           : { curveServer: true, curveSecretKey: options.curve.secretKey, zapDomain: "schedulezero" })
-      })
-      try {
-        await socket.bind(options.endpoint)
-      } catch (error) {
-        socket.close()
-        throw error
-      }
-      return socket
-    },
-    catch: (error) =>
-      new ZmqRegistryError({ reason: `cannot bind ${options.endpoint}: ${error instanceof Error ? error.message : String(error)}` })
-  })
-
-/** Binds, retrying for a few seconds while the port is still held (a restart right after a stop). */
-const openRouter = (options: ResolvedZmqOptions, context: zmq.Context) =>
-  Effect.acquireRelease(
-    bindRouter(options, context).pipe(
-      Effect.retry({
-        schedule: Schedule.spaced("100 millis"),
-        times: 30,
-        while: (error) => error.reason.includes("in use")
-      })
-    ),
-    (socket) => Effect.sync(() => socket.close())
+      }),
+    options.endpoint,
+    (reason) => new ZmqRegistryError({ reason })
   )
 
 export const make = (
