@@ -12,8 +12,8 @@ import {
   SchedulerStarted,
   SchedulerStopped
 } from "../../domain/events.js"
-import type { SchedulerId } from "../../domain/ids.js"
-import { DataStore } from "../DataStore.js"
+import type { SchedulerId, TaskId } from "../../domain/ids.js"
+import { DataStore, type DataStoreShape } from "../DataStore.js"
 import { EventBroker, type EventBrokerShape, type EventListener } from "../EventBroker.js"
 import { HandlerRegistry } from "../HandlerRegistry.js"
 import { Scheduler, type SchedulerState } from "../Scheduler.js"
@@ -26,10 +26,33 @@ import { makeWakeUp } from "./WakeUp.js"
 
 export type { SchedulerOptions } from "./SchedulerOptions.js"
 
-/** The events a scheduler reacts to: they may make a schedule or job due sooner, or ask it to cancel a job. */
+/**
+ * The events a scheduler reacts to: they may make a schedule or job due sooner, ask it to cancel
+ * a job, or change what it knows of a task's limit.
+ */
 const concerns = (schedulerId: SchedulerId) => (event: SchedulerEvent): boolean =>
   event._tag === "ScheduleAdded" || event._tag === "ScheduleUpdated" || event._tag === "JobAdded" ||
-  event._tag === "JobReleased" || (event._tag === "JobCancelRequested" && event.schedulerId === schedulerId)
+  event._tag === "JobReleased" || event._tag === "TaskUpdated" || event._tag === "TaskRemoved" ||
+  (event._tag === "JobCancelRequested" && event.schedulerId === schedulerId)
+
+/**
+ * The tasks known to have no maxRunningJobs, learnt from every task the scheduler's loops look
+ * up (each batch does) and forgotten when the task changes. Another scheduler's release of a job
+ * of such a task that retries nothing frees nothing this scheduler's job loop could wait for:
+ * with several schedulers, waking for each of those cost every job loop a store round per job.
+ */
+const makeUnlimitedTasks = (store: DataStoreShape) => {
+  const unlimited = new Set<TaskId>()
+  const learning: DataStoreShape = {
+    ...store,
+    getTask: (id) =>
+      Effect.tap(store.getTask(id), (task) => {
+        if (task.maxRunningJobs === null) unlimited.add(task.id)
+        else unlimited.delete(task.id)
+      })
+  }
+  return { store: learning, has: (id: TaskId) => unlimited.has(id), forget: (id: TaskId) => unlimited.delete(id) }
+}
 
 /** Calls `onEvent` with each event the scheduler is concerned with: synchronously when the broker can, else from a subscription. */
 const followEvents = (broker: EventBrokerShape, schedulerId: SchedulerId, onEvent: EventListener) =>
@@ -43,7 +66,8 @@ const followEvents = (broker: EventBrokerShape, schedulerId: SchedulerId, onEven
 
 export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: SchedulerOptions = {}) {
   const options = resolveSchedulerOptions(schedulerOptions)
-  const store = yield* DataStore
+  const unlimitedTasks = makeUnlimitedTasks(yield* DataStore)
+  const store = unlimitedTasks.store
   const broker = yield* EventBroker
   const registry = yield* HandlerRegistry
   const state = yield* Ref.make<SchedulerState>("starting")
@@ -64,8 +88,15 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
         jobWakeUp.notify(Number.NEGATIVE_INFINITY)
         return
       case "JobReleased":
-        jobWakeUp.notify(Number.NEGATIVE_INFINITY)
+        // This scheduler's own releases wake its job loop directly (JobRunner).
+        if (event.schedulerId !== options.id && (event.willRetry || !unlimitedTasks.has(event.taskId))) {
+          jobWakeUp.notify(Number.NEGATIVE_INFINITY)
+        }
         waiters.released(event)
+        return
+      case "TaskUpdated":
+      case "TaskRemoved":
+        unlimitedTasks.forget(event.taskId)
         return
       case "JobCancelRequested":
         if (event.schedulerId === options.id) Queue.unsafeOffer(cancelRequests, event)
