@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * Process entry point: `node dist/main.js [run] --mode=minimal --deployment=deployments/minimal`
  * or `node dist/main.js triggers next --cron "0 30 2 * * *" ...`.
