@@ -153,6 +153,27 @@ describe("zmq EventBroker: publishing", () => {
       expect((yield* made.stats).publisher!.stalls).toBe(1)
     })))
 
+  it.live("a lone stalled subscriber is waited for past the stall timeout: it holds nobody up, and events keep being dropped unencoded", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const made = yield* build({ highWaterMark: 100, stallTimeoutMs: 100 })
+      yield* subscriber(made.endpoint!, [""], { receiveHighWaterMark: 10 })
+      yield* subscribedTo(made, "")
+      const burst = Array.from({ length: 1000 }, () => jobAdded())
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(made.publishAll(burst), Effect.sleep("1 millis"))))
+      // Until the publisher was refused for longer than the stall timeout without a break: eight retries
+      // (at least 1 + 2 + ... + 32 + 50 + 50 ms) with nothing sent in between.
+      let from = (yield* made.stats).publisher!
+      while (true) {
+        yield* until("eight more retries", Effect.map(made.stats, (s) => s.publisher!.waits >= from.waits + 8))
+        const to = (yield* made.stats).publisher!
+        if (to.published === from.published) break
+        from = to
+      }
+      const stats = (yield* made.stats).publisher!
+      expect(stats.stalls).toBe(0)
+      expect(stats.dropped).toBeGreaterThan(from.dropped)
+    })))
+
   it.live("a subscriber that reads slowly gets everything but what its full queue refused mid-batch: the publisher waits, every loss counted", () =>
     Effect.scoped(Effect.gen(function* () {
       const made = yield* build({ highWaterMark: 100 })

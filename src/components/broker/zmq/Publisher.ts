@@ -13,10 +13,13 @@
  * in batches; a message refused while a later one of its batch went through
  * is lost too, counted the same way.) So a stalled subscriber costs the
  * scheduler almost nothing. Waiting holds the stream up for every subscriber,
- * so it is bounded: after `stallTimeoutMs` the socket leaves no-drop mode and
- * ZeroMQ drops what the stalled subscriber has no room for, for it alone (the
- * others, peer schedulers among them, keep receiving everything); a minute
- * later no-drop waiting is tried again.
+ * so with others connected it is bounded: after `stallTimeoutMs` the socket
+ * leaves no-drop mode and ZeroMQ drops what the stalled subscriber has no room
+ * for, for it alone (the others, peer schedulers among them, keep receiving
+ * everything, and every event they want is encoded and sent again); a minute
+ * later, or once the stalled one is alone, no-drop waiting is tried again. A
+ * lone subscriber holds nobody up: it is waited for as long as it stalls,
+ * which keeps a dead one cheap.
  * Events no subscriber wants (or all events, with nobody connected) are
  * neither queued nor numbered.
  */
@@ -167,6 +170,15 @@ export const makePublisher = (options: {
         reading = false
       })
     }
+    // Connections open (accepted, not yet gone), from the socket's monitor: the stall timeout is there to
+    // spare the others, so a lone subscriber is waited for however long it stalls.
+    let connections = 0
+    socket.events.on("accept", () => {
+      connections++
+    })
+    socket.events.on("disconnect", () => {
+      connections--
+    })
     const subscriptionCheck = setInterval(readSubscriptions, subscriptionCheckMs).unref()
     yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(subscriptionCheck)))
 
@@ -202,7 +214,7 @@ export const makePublisher = (options: {
     const waitAndRetry = (): Promise<void> | undefined => {
       const now = Date.now()
       if (!blocked) blockedSince = now
-      if (now - blockedSince >= options.stallTimeoutMs) {
+      if (now - blockedSince >= options.stallTimeoutMs && connections > 1) {
         stalls++
         blocked = false
         retryMs = firstRetryMs
@@ -225,7 +237,7 @@ export const makePublisher = (options: {
     const drain = async (): Promise<void> => {
       while (pendingCount() > 0 && !closed) {
         readSubscriptions()
-        if (lossySince > 0 && Date.now() - lossySince >= lossyMs) {
+        if (lossySince > 0 && (connections <= 1 || Date.now() - lossySince >= lossyMs)) {
           lossySince = 0
           socket.noDrop = true
         }

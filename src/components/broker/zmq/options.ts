@@ -23,9 +23,10 @@ export interface ZmqBrokerOptions {
    */
   readonly highWaterMark?: number
   /**
-   * How long a subscriber at its high-water mark may hold the stream up (default 2,000 ms). Past it the publisher
-   * stops waiting: ZeroMQ then drops what that subscriber has no room for, for it alone, so the others (peer
-   * schedulers among them) keep receiving; waiting is tried again a minute later.
+   * How long a subscriber at its high-water mark may hold the stream up (default 2,000 ms). Past it, with others
+   * connected, the publisher stops waiting: ZeroMQ then drops what that subscriber has no room for, for it alone,
+   * so the others (peer schedulers among them) keep receiving; waiting is tried again a minute later, or once the
+   * stalled one is alone. A lone subscriber is waited for however long it stalls.
    */
   readonly stallTimeoutMs?: number
   /**
