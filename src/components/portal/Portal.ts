@@ -5,7 +5,7 @@
  * deployment provides one (otherwise the executions endpoints do not exist).
  */
 import { createServer } from "node:http"
-import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { HttpApi, HttpApiBuilder, HttpServer, HttpServerResponse, OpenApi } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Option } from "effect"
 import { ZmqBroker } from "../broker/Zmq.js"
@@ -98,6 +98,28 @@ const apiLayer = Layer.unwrapEffect(
   )
 )
 
+/**
+ * The OpenAPI document and the docs page, each built on its first request
+ * (HttpApiBuilder.middlewareOpenApi and HttpApiSwagger.layer build both at
+ * every start, the docs page with 1.9 MB of Swagger UI in it).
+ */
+const docsRoutes = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const api = yield* HttpApi.Api
+    const openApi = yield* Effect.cached(
+      Effect.orDie(Effect.suspend(() => HttpServerResponse.json(OpenApi.fromApi(api.api))))
+    )
+    yield* router.get("/api/openapi.json", openApi)
+    const docsPage = yield* Effect.cached(
+      Effect.flatMap(
+        Effect.promise(() => import("./docsPage.js")),
+        (module) => module.swaggerPage(api, "/api/docs")
+      )
+    )
+    yield* router.get("/api/docs", Effect.flatten(docsPage))
+  })
+)
+
 const addressOf = (address: HttpServer.Address, host: string): PortalServerShape => {
   const port = address._tag === "TcpAddress" ? address.port : 0
   const shown = host.includes(":") ? `[${host}]` : host
@@ -114,8 +136,7 @@ export const layer = (options: PortalOptions = {}) => {
       const http = Layer.mergeAll(
         HttpApiBuilder.serve(),
         HttpApiBuilder.middleware(portalMiddleware({ bodyLimit })),
-        HttpApiSwagger.layer({ path: "/api/docs" }),
-        HttpApiBuilder.middlewareOpenApi({ path: "/api/openapi.json" }),
+        docsRoutes,
         dashboardRoutes,
         corsOrigins.length > 0
           ? HttpApiBuilder.middlewareCors({ allowedOrigins: corsOrigins, allowedHeaders: ["authorization", "content-type"] })
