@@ -70,18 +70,54 @@ const asIfUnbundled = {
   }
 }
 
-// @effect/cli imports the TOML and INI parsers at load time for options that
-// read a .toml or .ini file, which the product has none of; 150 kB that every
-// start would parse. They are required from node_modules when first called.
+// CommonJS packages that bundled modules import at load time for something a
+// start does not do, with the names they use: @effect/cli's TOML and INI
+// parsers (for options that read a .toml or .ini file, which the product has
+// none of; 150 kB), and undici and ws, which @effect/platform-node's HTTP
+// server imports for its HTTP client and WebSocket upgrades (a megabyte of
+// modules that took some 20 ms of every start to run). Each is required from
+// node_modules when one of its names is first called or constructed; a bundled
+// module that used another name would get a build warning (no such export).
+const onFirstUse = {
+  toml: ["parse"],
+  ini: ["parse"],
+  undici: ["Agent", "getGlobalDispatcher"],
+  ws: ["WebSocket", "WebSocketServer"]
+}
 const requiredOnFirstUse = {
   name: "required-on-first-use",
   setup(build) {
-    build.onResolve({ filter: /^(toml|ini)$/ }, (args) =>
+    build.onResolve({ filter: /^(toml|ini|undici|ws)$/ }, (args) =>
       args.namespace === "on-first-use" ? { path: args.path, external: true } : { path: args.path, namespace: "on-first-use" }
     )
-    build.onLoad({ filter: /.*/, namespace: "on-first-use" }, (args) => ({
-      contents: `export const parse = (text) => require(${JSON.stringify(args.path)}).parse(text)`,
-      resolveDir: root
+    build.onLoad({ filter: /.*/, namespace: "on-first-use" }, (args) => {
+      const load = `require(${JSON.stringify(args.path)})`
+      const names = onFirstUse[args.path].map(
+        (name) =>
+          `export function ${name}(...args) { const target = ${load}.${name}; return new.target ? Reflect.construct(target, args) : target(...args) }`
+      )
+      // @effect/platform-node re-exports undici's default export (the module itself).
+      const module = `export default new Proxy({}, { get: (_target, key) => ${load}[key] })`
+      return { contents: [...names, module].join("\n"), resolveDir: root }
+    })
+  }
+}
+
+// The docs page's Swagger UI (1.9 MB) is loaded by src/components/portal/docsPage.ts,
+// which imports @effect/platform/HttpApiSwagger itself, when the page is first
+// asked for. esbuild puts a module in a chunk shared by everything that imports
+// it, and @effect/platform's index re-exports HttpApiSwagger: Swagger UI would
+// sit in a chunk every start loads. So the index re-exports a stub instead.
+const swaggerOnlyWhereImported = {
+  name: "swagger-only-where-imported",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/HttpApiSwagger\.js$/ }, (args) =>
+      /@effect[\\/]platform[\\/]dist[\\/]esm[\\/]index\.js$/.test(args.importer)
+        ? { path: args.path, namespace: "swagger-stub" }
+        : undefined
+    )
+    build.onLoad({ filter: /.*/, namespace: "swagger-stub" }, () => ({
+      contents: `export const layer = () => { throw new Error("import @effect/platform/HttpApiSwagger itself (see scripts/build.mjs)") }`
     }))
   }
 }
@@ -98,7 +134,7 @@ const esm = await esbuild.build({
   target: "node20",
   // Native addons are loaded from node_modules at run time; pg would pull in its optional pg-native.
   external: ["better-sqlite3", "zeromq", "pg"],
-  plugins: [asIfUnbundled, requiredOnFirstUse],
+  plugins: [asIfUnbundled, requiredOnFirstUse, swaggerOnlyWhereImported],
   write: false,
   logLevel: "warning"
 })
