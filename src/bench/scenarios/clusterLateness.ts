@@ -14,7 +14,7 @@ import { next } from "../../domain/triggers/Trigger.js"
 import { DataStore } from "../../services/DataStore.js"
 import { monotonicMs } from "../measure.js"
 import type { Metrics } from "../report.js"
-import { benchDatabase, producerLayer, startSchedulers } from "./clusterPostgres.js"
+import { benchDatabase, clusterCpu, cpuSecondsBetween, producerLayer, startSchedulers } from "./clusterPostgres.js"
 import { latenessReport } from "./fireLateness.js"
 import { requireLoadedBefore, wholeSecondAfter } from "./stack.js"
 
@@ -59,8 +59,14 @@ export const clusterLateness = (): Effect.Effect<Metrics, unknown> =>
       const loadMs = monotonicMs() - loadStart
       const processes = yield* Fiber.join(starting)
       yield* requireLoadedBefore(firstFire)
-      const windowEnd = firstFire + firesPerSchedule * periodMs
-      yield* Effect.sleep(Math.max(0, windowEnd + tailMs - DateTime.toEpochMillis(yield* DateTime.now)))
+      const sleepTo = (at: number) =>
+        Effect.flatMap(DateTime.now, (now) => Effect.sleep(Math.max(0, at - DateTime.toEpochMillis(now))))
+      yield* sleepTo(firstFire)
+      const cpuBefore = yield* clusterCpu(url, processes)
+      const statementsBefore = processes.reduce((sum, p) => sum + p.statements(), 0)
+      yield* sleepTo(firstFire + firesPerSchedule * periodMs + tailMs)
+      const cpuS = cpuSecondsBetween(cpuBefore, yield* clusterCpu(url, processes))
+      const statements = processes.reduce((sum, p) => sum + p.statements(), 0) - statementsBefore
       const perProcess = processes.map((p) => p.calls().filter((line) => line !== "-"))
       const starts = perProcess.flat().map((line) => {
         const [key = "", lateness = "NaN"] = line.split(" ")
@@ -69,6 +75,8 @@ export const clusterLateness = (): Effect.Effect<Metrics, unknown> =>
       return {
         ...latenessReport(expected, starts),
         load_ms: loadMs,
+        cpu_ms_per_fire: (cpuS * 1000) / expected.size,
+        statements_per_fire: statements / expected.size,
         ...Object.fromEntries(perProcess.map((calls, i) => [`jobs_scheduler_${i + 1}`, calls.length]))
       }
     })

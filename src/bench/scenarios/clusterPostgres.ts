@@ -17,6 +17,7 @@ import * as PostgresStore from "../../components/datastore/Postgres.js"
 import type { DataStore } from "../../services/DataStore.js"
 import type { ExecutionLog } from "../../services/ExecutionLog.js"
 import type { EventBroker } from "../../services/EventBroker.js"
+import { processCpuSeconds } from "./startup.js"
 
 const serverUrl = process.env.SZ_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const processScript = fileURLToPath(new URL("./schedulerProcessPostgres.js", import.meta.url))
@@ -52,6 +53,8 @@ export interface SchedulerProcess {
   readonly child: ChildProcess
   /** Lines the process wrote to its out-file (handler calls). */
   readonly calls: () => ReadonlyArray<string>
+  /** Statements the process has sent to PostgreSQL, as of its last flush (every 200 ms). */
+  readonly statements: () => number
 }
 
 /** Starts `count` scheduler processes on `url` and waits until each says it runs; stopped (SIGTERM, awaited) with the scope. */
@@ -72,7 +75,8 @@ export const startSchedulers = (url: string, count: number): Effect.Effect<Reado
             })
             const process_: SchedulerProcess = {
               child,
-              calls: () => (fs.existsSync(outFile) ? fs.readFileSync(outFile, "utf8").split("\n").filter((l) => l !== "") : [])
+              calls: () => (fs.existsSync(outFile) ? fs.readFileSync(outFile, "utf8").split("\n").filter((l) => l !== "") : []),
+              statements: () => (fs.existsSync(`${outFile}.stats`) ? Number(fs.readFileSync(`${outFile}.stats`, "utf8")) : 0)
             }
             let output = ""
             child.stdout?.on("data", (chunk) => {
@@ -92,3 +96,35 @@ export const startSchedulers = (url: string, count: number): Effect.Effect<Reado
       { concurrency: "unbounded" }
     )
   })
+
+/** CPU seconds of a process, 0 once it is gone. */
+const cpuSecondsOr0 = (pid: number) => Effect.catchAllDefect(processCpuSeconds(pid), () => Effect.succeed(0))
+
+/**
+ * CPU seconds so far of each scheduler process and each PostgreSQL backend serving the
+ * database at `url` (its process title names the database), by pid.
+ */
+export const clusterCpu = (
+  url: string,
+  processes: ReadonlyArray<SchedulerProcess>
+): Effect.Effect<ReadonlyMap<number, number>> =>
+  Effect.gen(function* () {
+    const database = new URL(url).pathname.slice(1)
+    const backends = fs.readdirSync("/proc").filter((entry) => {
+      if (!/^\d+$/.test(entry)) return false
+      try {
+        return fs.readFileSync(`/proc/${entry}/cmdline`, "latin1").startsWith(`postgres: postgres ${database} `)
+      } catch {
+        return false
+      }
+    })
+    const pids = [...processes.flatMap(({ child }) => (child.pid === undefined ? [] : [child.pid])), ...backends.map(Number)]
+    return new Map(yield* Effect.forEach(pids, (pid) => Effect.map(cpuSecondsOr0(pid), (s) => [pid, s] as const)))
+  })
+
+/** CPU seconds used between two clusterCpu snapshots (a process that appeared meanwhile counts whole). */
+export const cpuSecondsBetween = (from: ReadonlyMap<number, number>, to: ReadonlyMap<number, number>): number => {
+  let total = 0
+  for (const [pid, seconds] of to) total += seconds - (from.get(pid) ?? 0)
+  return total
+}

@@ -5,11 +5,14 @@
  * "bench.run". Every call is written to <out-file> as `<scheduleId>@<fire ms> <lateness ms>`
  * (lateness = handler call, wall clock, minus the scheduled fire time; one-off jobs
  * write `-`), flushed every 200 ms and when the process stops. "ready" on stdout
- * once the scheduler runs; SIGTERM stops it gracefully.
+ * once the scheduler runs; SIGTERM stops it gracefully. The number of statements sent to
+ * PostgreSQL so far is kept in <out-file>.stats, written with each flush (the bench's
+ * statements per fire).
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel } from "effect"
-import { appendFileSync } from "node:fs"
+import { appendFileSync, writeFileSync } from "node:fs"
+import pg from "pg"
 import * as PostgresBroker from "../../components/broker/Postgres.js"
 import * as PostgresStore from "../../components/datastore/Postgres.js"
 import * as LocalRegistry from "../../components/registry/Local.js"
@@ -18,8 +21,17 @@ import { wallClockMs } from "../measure.js"
 
 const [url = "", schema = "", schedulerId = "", outFile = ""] = process.argv.slice(2)
 
+// Every statement goes through a pg.Client (the pool's connections and the broker's LISTEN one).
+let statements = 0
+const query = pg.Client.prototype.query as (...args: Array<unknown>) => unknown
+pg.Client.prototype.query = function (this: pg.Client, ...args: Array<unknown>) {
+  statements++
+  return query.apply(this, args)
+} as typeof pg.Client.prototype.query
+
 let pending: Array<string> = []
 const flush = () => {
+  writeFileSync(`${outFile}.stats`, `${statements}\n`)
   if (pending.length === 0) return
   appendFileSync(outFile, pending.join("\n") + "\n")
   pending = []
