@@ -63,7 +63,7 @@ export const resolveOptions = (options: PostgresOptions): PostgresStoreConfig =>
     options.executionLog?.maxAgeMs === undefined ? defaults.executionLogMaxAgeMs : options.executionLog.maxAgeMs
 })
 
-const StoreLive = Layer.effect(DataStore, PostgresStore.make)
+const StoreLive = Layer.scoped(DataStore, PostgresStore.make)
 const ExecutionLogLive = Layer.effect(ExecutionLog, PostgresExecutionLog.make)
 
 /** DataStore and ExecutionLog on one PostgreSQL pool. */

@@ -38,7 +38,7 @@ import {
   type ScheduleRelease
 } from "../../../services/DataStore.js"
 import { EventBroker } from "../../../services/EventBroker.js"
-import { jobAdded } from "../jobEvents.js"
+import { jobAcquired, jobAdded } from "../jobEvents.js"
 import {
   acquireFreeJobs,
   type AcquireStatements,
@@ -206,40 +206,101 @@ export const make = Effect.gen(function* () {
   const byFireTime = (a: Schedule, b: Schedule) =>
     a.nextFireTime!.getTime() - b.nextFireTime!.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
+  const leaseSchedules = (
+    what: string,
+    schedulerId: SchedulerId,
+    leaseDuration: Duration.Duration,
+    limit: number,
+    dueBy: Date | null
+  ) =>
+    // Commits without waiting for the disk (see queries.ts, unsynced).
+    writeStatement(
+      what,
+      Effect.gen(function* () {
+        const none: ReadonlyArray<SchedulerEvent> = []
+        if (limit <= 0) return [[] as ReadonlyArray<Schedule>, none] as const
+        const at = yield* Clock.currentTimeMillis
+        const until = at + Duration.toMillis(leaseDuration)
+        const leased = yield* q.acquireDueSchedules({ now: at, until, schedulerId, limit, dueBy: dueBy?.getTime() ?? null })
+        return [[...leased].sort(byFireTime) as ReadonlyArray<Schedule>, none] as const
+      })
+    )
+
   const acquireSchedules = Effect.fn("PostgresDataStore.acquireSchedules")(
     (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
-      // Commits without waiting for the disk (see queries.ts, unsynced).
-      writeStatement(
-        "acquireSchedules",
-        Effect.gen(function* () {
-          const none: ReadonlyArray<SchedulerEvent> = []
-          if (limit <= 0) return [[] as ReadonlyArray<Schedule>, none] as const
-          const at = yield* Clock.currentTimeMillis
-          const until = at + Duration.toMillis(leaseDuration)
-          const leased = yield* q.acquireDueSchedules({ now: at, until, schedulerId, limit })
-          return [[...leased].sort(byFireTime) as ReadonlyArray<Schedule>, none] as const
-        })
-      )
+      leaseSchedules("acquireSchedules", schedulerId, leaseDuration, limit, null)
   )
+
+  const acquireSchedulesDueBy = Effect.fn("PostgresDataStore.acquireSchedulesDueBy")(
+    (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number, dueBy: Date) =>
+      leaseSchedules("acquireSchedulesDueBy", schedulerId, leaseDuration, limit, dueBy)
+  )
+
+  /**
+   * Jobs a release leased to the scheduler that released it, by scheduler, until its
+   * next acquireJobs takes them (without a round trip): a fire time's job starts in
+   * the process that fired it, and no other scheduler contends for it.
+   */
+  const handedOut = new Map<SchedulerId, Array<Job>>()
+
+  /**
+   * How long leased jobs may wait for their scheduler's job loop (one that runs as many
+   * jobs as it may at once takes no more) before its releases stop leasing new ones: they
+   * are not running, so nothing extends their leases.
+   */
+  const handOutWaitMs = 1000
+
+  const handingOut = (schedulerId: SchedulerId, nowMs: number) => {
+    const oldest = handedOut.get(schedulerId)?.[0]
+    return oldest === undefined || nowMs - oldest.startedAt!.getTime() < handOutWaitMs
+  }
 
   const releaseSchedules = Effect.fn("PostgresDataStore.releaseSchedules")(
     (schedulerId: SchedulerId, releases: ReadonlyArray<ScheduleRelease>) =>
-      // Commits without waiting for the disk once it holds a schedule (see queries.ts, unsynced).
-      write(
+      // One statement (autocommit, unsynced: see queries.ts). The jobs it leased are handed out once it committed.
+      Effect.map(writeStatement(
         "releaseSchedules",
         Effect.gen(function* () {
-          if (releases.length === 0) return [undefined, []] as const
-          const held = yield* q.lockSchedulesHeldBy(
-            releases.map((r) => r.schedule.id),
-            schedulerId
-          )
-          const writes = scheduleReleaseWrites(releases, new Set(held.map((row) => row.id)), yield* now)
-          yield* q.deleteSchedules(writes.finished)
-          yield* q.advanceSchedules(writes.advanced)
-          yield* q.insertJobs(writes.jobs)
-          return [undefined, writes.events] as const
+          const none: Array<Job> = []
+          if (releases.length === 0) return [none, []] as const
+          const timestamp = yield* now
+          const nowMs = timestamp.getTime()
+          const scheduleIds = releases.map((r) => r.schedule.id)
+          const writes = scheduleReleaseWrites(releases, new Set(scheduleIds), timestamp)
+          const rows = yield* q.releaseSchedulesLeasing({
+            schedulerId,
+            leaseTo: handingOut(schedulerId, nowMs) ? schedulerId : null,
+            scheduleIds,
+            finished: writes.finished,
+            advanced: writes.advanced,
+            jobs: releases.flatMap((r) => r.jobs.map((job) => ({ job, scheduleId: r.schedule.id }))),
+            now: nowMs
+          })
+          const held = new Set<string>()
+          const leasedUntil = new Map<string, number>()
+          for (const row of rows) {
+            if (row.kind === "held") held.add(row.id)
+            else leasedUntil.set(row.id, row.until!)
+          }
+          const { events, jobs } = held.size === scheduleIds.length
+            ? writes
+            : scheduleReleaseWrites(releases, held, timestamp)
+          const leased: Array<Job> = []
+          for (const job of jobs) {
+            const until = leasedUntil.get(job.id)
+            if (until === undefined) continue
+            leased.push(
+              new Job({ ...job, acquiredBy: schedulerId, acquiredUntil: new Date(until), startedAt: timestamp }, true)
+            )
+          }
+          return [leased, [...events, ...leased.map((job) => jobAcquired(job, schedulerId, timestamp))]] as const
         })
-      )
+      ), (leased) => {
+        if (leased.length === 0) return
+        const queue = handedOut.get(schedulerId)
+        if (queue === undefined) handedOut.set(schedulerId, leased)
+        else queue.push(...leased)
+      })
   )
 
   const getNextScheduleRunTime = Effect.fn("PostgresDataStore.getNextScheduleRunTime")(() =>
@@ -339,21 +400,48 @@ export const make = Effect.gen(function* () {
       return [acquired, [...reaped, ...events]] as const
     })
 
+  /** Up to `limit` of the jobs handed out to `schedulerId`, in order; those whose lease ran out meanwhile are left to reaping. */
+  const takeHandedOut = (schedulerId: SchedulerId, limit: number, nowMs: number): Array<Job> => {
+    const queue = handedOut.get(schedulerId)
+    if (queue === undefined) return []
+    const taken = queue.splice(0, limit).filter((job) => job.acquiredUntil!.getTime() >= nowMs)
+    if (queue.length === 0) handedOut.delete(schedulerId)
+    return taken
+  }
+
+  /**
+   * Set when acquireJobs returned handed-out jobs without looking for free ones (so that
+   * they start without waiting for a round trip): getNextJobAvailableTime then says now,
+   * so the job loop comes back for them at once.
+   */
+  let lookOwed = false
+
   const acquireJobs = Effect.fn("PostgresDataStore.acquireJobs")(
     (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
       Effect.gen(function* () {
+        const at = yield* Clock.currentTimeMillis
+        const handed = takeHandedOut(schedulerId, limit, at)
+        if (handed.length > 0) {
+          lookOwed = true
+          return handed
+        }
+        lookOwed = false
+        // Woken for jobs another scheduler leased or already took, most wake-ups of a cluster
+        // find nothing: one read says so, where the transaction takes five round trips.
+        if (!(yield* read("acquireJobs", q.anyAcquirable(at)))) return handed
         const token = crypto.randomUUID()
         let tries = 0
         return yield* write(
           "acquireJobs",
           Effect.suspend(() => {
             tries++
-            if (tries === 1) return acquireJobsOnce(schedulerId, Duration.toMillis(leaseDuration), limit, token)
+            const leaseMs = Duration.toMillis(leaseDuration)
+            if (tries === 1) return acquireJobsOnce(schedulerId, leaseMs, limit, token)
             // A try before this one may have committed although its reply was lost.
             return Effect.flatMap(q.jobsLeasedWith(token), (earlier) =>
               earlier.length > 0
                 ? Effect.succeed([earlier, [] as ReadonlyArray<SchedulerEvent>] as const)
-                : acquireJobsOnce(schedulerId, Duration.toMillis(leaseDuration), limit, token)
+                : acquireJobsOnce(schedulerId, leaseMs, limit, token)
             )
           })
         )
@@ -407,10 +495,12 @@ export const make = Effect.gen(function* () {
   )
 
   const getNextJobAvailableTime = Effect.fn("PostgresDataStore.getNextJobAvailableTime")(() =>
-    read(
-      "getNextJobAvailableTime",
-      Effect.map(q.nextJobAvailableTime(), (ms) => Option.map(Option.fromNullable(ms), (t) => new Date(t)))
-    )
+    lookOwed
+      ? Effect.map(now, Option.some)
+      : read(
+        "getNextJobAvailableTime",
+        Effect.map(q.nextJobAvailableTime(), (ms) => Option.map(Option.fromNullable(ms), (t) => new Date(t)))
+      )
   )
 
   const getJobResult = Effect.fn("PostgresDataStore.getJobResult")((id: JobId) =>
@@ -423,6 +513,8 @@ export const make = Effect.gen(function* () {
     write(
       "reapAbandonedJobs",
       Effect.gen(function* () {
+        // Whatever was handed out to a previous run with this id is reaped with the rest.
+        handedOut.delete(schedulerId)
         const jobs = yield* q.lockJobsOwnedBy(schedulerId)
         const events = yield* abandon(jobs, yield* now)
         return [jobs, events] as const
@@ -445,6 +537,26 @@ export const make = Effect.gen(function* () {
     )
   )
 
+  // Jobs still handed out when the store closes never started (their scheduler stopped first):
+  // freed for the other schedulers, as if just added.
+  yield* Effect.addFinalizer(() =>
+    Effect.ignore(
+      Effect.forEach(
+        [...handedOut],
+        ([schedulerId, jobs]) =>
+          writeStatement(
+            "freeHandedOutJobs",
+            Effect.gen(function* () {
+              const freed = yield* q.unleaseJobs(jobs.map((job) => job.id), schedulerId)
+              const timestamp = yield* now
+              return [undefined, freed.map((job) => jobAdded(job, timestamp))] as const
+            })
+          ),
+        { discard: true }
+      )
+    )
+  )
+
   const store: DataStoreShape = {
     addTask,
     removeTask,
@@ -456,6 +568,7 @@ export const make = Effect.gen(function* () {
     updateSchedule,
     removeSchedules,
     acquireSchedules,
+    acquireSchedulesDueBy,
     releaseSchedules,
     getNextScheduleRunTime,
     extendScheduleLeases,

@@ -4,7 +4,7 @@
  * codecs (see columns.ts); lists travel as array parameters (`= ANY($1)`,
  * `unnest`), so a statement's text does not grow with its batch.
  */
-import { SqlClient, SqlSchema } from "@effect/sql"
+import { SqlClient, SqlSchema, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import { JobId, ScheduleId, SchedulerId, TaskId } from "../../../domain/ids.js"
 import type { Job } from "../../../domain/Job.js"
@@ -183,17 +183,31 @@ export const makeQueries = Effect.gen(function* () {
    * inserted the job included. What callers of addJobs and addSchedule are told stays durable.
    */
   const unsynced = sql.literal("(SELECT set_config('synchronous_commit', 'off', true)) AS unsynced")
-  /** Leases due schedules that no other scheduler holds; rows another transaction has locked are skipped, not waited for. */
+  /**
+   * Leases due schedules that no other scheduler holds; rows another transaction has locked are
+   * skipped, not waited for. With `dueBy`, those due by then (ahead of now), and never the
+   * scheduler's own leases (see DataStore.acquireSchedulesDueBy).
+   */
   const acquireDueSchedules = SqlSchema.findAll({
-    Request: Schema.Struct({ now: Schema.Number, until: Schema.Number, schedulerId: SchedulerId, limit: Schema.Int }),
+    Request: Schema.Struct({
+      now: Schema.Number,
+      until: Schema.Number,
+      schedulerId: SchedulerId,
+      limit: Schema.Int,
+      dueBy: Schema.NullOr(Schema.Number)
+    }),
     Result: ScheduleFromRow,
-    execute: ({ limit, now, schedulerId, until }) => sql`
+    execute: ({ dueBy, limit, now, schedulerId, until }) => sql`
       UPDATE schedules SET acquired_by = ${schedulerId}, acquired_until = ${toDate(until)}
       FROM ${unsynced}
       WHERE id IN (
         SELECT id FROM schedules
-        WHERE NOT paused AND next_fire_time IS NOT NULL AND next_fire_time <= ${toDate(now)}
-          AND (acquired_by IS NULL OR acquired_until < ${toDate(now)} OR acquired_by = ${schedulerId})
+        WHERE NOT paused AND next_fire_time IS NOT NULL AND next_fire_time <= ${toDate(dueBy ?? now)}
+          AND ${
+            dueBy === null
+              ? sql`(acquired_by IS NULL OR acquired_until < ${toDate(now)} OR acquired_by = ${schedulerId})`
+              : sql`(acquired_by IS NULL OR (acquired_until < ${toDate(now)} AND acquired_by <> ${schedulerId}))`
+          }
         ORDER BY next_fire_time, id
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED)
@@ -203,29 +217,6 @@ export const makeQueries = Effect.gen(function* () {
     sql`
       UPDATE schedules SET acquired_until = ${toDate(until)}
       WHERE acquired_by = ${schedulerId} AND id = ANY(${scheduleIds})`
-  /** Locks the schedules still leased to `schedulerId`, to release them (an unsynced transaction, see above). */
-  const lockSchedulesHeldBy = (scheduleIds: ReadonlyArray<ScheduleId>, schedulerId: SchedulerId) =>
-    sql<{ id: ScheduleId }>`
-      SELECT id FROM schedules, ${unsynced}
-      WHERE acquired_by = ${schedulerId} AND id = ANY(${scheduleIds}) FOR UPDATE OF schedules`
-  /** Stores what processing the schedules changed (trigger state and fire times) and clears their leases. */
-  const advanceSchedules = (schedules: ReadonlyArray<Schedule>) =>
-    schedules.length === 0
-      ? Effect.void
-      : Effect.flatMap(
-          Effect.forEach(schedules, (schedule) => encodeTrigger(schedule.trigger)),
-          (triggers) => sql`
-            UPDATE schedules AS s
-            SET trigger = v.trigger::jsonb,
-                next_fire_time = ${sql.literal(toInstant("v.next_fire_time"))},
-                last_fire_time = ${sql.literal(toInstant("v.last_fire_time"))},
-                acquired_by = NULL, acquired_until = NULL
-            FROM unnest(${schedules.map((s) => s.id)}::text[], ${triggers}::text[],
-                        ${schedules.map((s) => s.nextFireTime?.getTime() ?? null)}::float8[],
-                        ${schedules.map((s) => s.lastFireTime?.getTime() ?? null)}::float8[])
-              AS v(id, trigger, next_fire_time, last_fire_time)
-            WHERE s.id = v.id`.pipe(Effect.asVoid)
-        )
   /**
    * The earliest time a schedule may be acquired: its next fire time, or for one
    * another scheduler holds, not before that lease runs out.
@@ -248,23 +239,98 @@ export const makeQueries = Effect.gen(function* () {
 
   // --- jobs
 
-  const insertJobs = (jobs: ReadonlyArray<Job>) => {
-    if (jobs.length === 0) return Effect.void
+  /**
+   * The jobs as rows to insert (`v`, from one unnest per column), and the select list of
+   * their values; `lease` replaces the lease columns' expressions.
+   */
+  const jobValues = (
+    jobs: ReadonlyArray<Job>,
+    lease: { readonly by: Statement.Fragment; readonly until: Statement.Fragment; readonly started: Statement.Fragment } = {
+      by: sql.literal("v.by"),
+      until: sql.literal(toInstant("v.until")),
+      started: sql.literal(toInstant("v.started"))
+    }
+  ) => {
     const [id, taskId, scheduleId, args, kwargs, fire, jitter, executor, deadline, expiration, metadata, created, attempt, available, by, until, started] =
       columnsOf(jobs.map(jobRow), jobInsertColumns)
-    return sql`
-      INSERT INTO jobs (${sql.literal(jobInsertColumns.join(", "))})
-      SELECT v.id, v.task_id, v.schedule_id, v.args::jsonb, v.kwargs::jsonb, ${sql.literal(toInstant("v.fire"))},
-             v.jitter, v.executor, ${sql.literal(toInstant("v.deadline"))}, v.expiration, v.metadata::jsonb,
-             ${sql.literal(toInstant("v.created"))}, v.attempt, ${sql.literal(toInstant("v.available"))}, v.by,
-             ${sql.literal(toInstant("v.until"))}, ${sql.literal(toInstant("v.started"))}
-      FROM unnest(${id}::uuid[], ${taskId}::text[], ${scheduleId}::text[], ${args}::text[], ${kwargs}::text[],
+    return {
+      select: sql`${sql.literal(`v.id, v.task_id, v.schedule_id, v.args::jsonb, v.kwargs::jsonb, ${toInstant("v.fire")},
+             v.jitter, v.executor, ${toInstant("v.deadline")}, v.expiration, v.metadata::jsonb,
+             ${toInstant("v.created")}, v.attempt, ${toInstant("v.available")}`)}, ${lease.by}, ${lease.until}, ${lease.started}`,
+      from: sql`unnest(${id}::uuid[], ${taskId}::text[], ${scheduleId}::text[], ${args}::text[], ${kwargs}::text[],
                   ${fire}::float8[], ${jitter}::float8[], ${executor}::text[], ${deadline}::float8[],
                   ${expiration}::float8[], ${metadata}::text[], ${created}::float8[], ${attempt}::int[],
                   ${available}::float8[], ${by}::text[], ${until}::float8[], ${started}::float8[])
         AS v(id, task_id, schedule_id, args, kwargs, fire, jitter, executor, deadline, expiration, metadata, created,
-             attempt, available, by, until, started)`.pipe(Effect.asVoid)
+             attempt, available, by, until, started)`
+    }
   }
+  const jobInsert = sql.literal(`INSERT INTO jobs (${jobInsertColumns.join(", ")})`)
+  const insertJobs = (jobs: ReadonlyArray<Job>) => {
+    if (jobs.length === 0) return Effect.void
+    const { from, select } = jobValues(jobs)
+    return sql`${jobInsert} SELECT ${select} FROM ${from}`.pipe(Effect.asVoid)
+  }
+  /**
+   * Releases schedules in one statement (an unsynced one, see above): locks those still leased
+   * to `schedulerId`, deletes the finished ones, advances the others (clearing their leases)
+   * and inserts the jobs of the schedules held. With `leaseTo`, a job that can start now (its
+   * task has no maxRunningJobs, it is available and its start deadline has not passed) is
+   * inserted leased to it as acquireJobs would lease it, started at `now`, until its
+   * schedule's lease ends. Returns the ids of the schedules held and the leased jobs' lease ends.
+   */
+  const releaseSchedulesLeasing = (args: {
+    readonly schedulerId: SchedulerId
+    readonly leaseTo: SchedulerId | null
+    readonly scheduleIds: ReadonlyArray<ScheduleId>
+    readonly finished: ReadonlyArray<ScheduleId>
+    readonly advanced: ReadonlyArray<Schedule>
+    /** The jobs of the releases, each with the id of the schedule whose release adds it. */
+    readonly jobs: ReadonlyArray<{ readonly job: Job; readonly scheduleId: ScheduleId }>
+    readonly now: number
+  }) =>
+    Effect.gen(function* () {
+      const { advanced, finished, jobs, leaseTo, now, scheduleIds, schedulerId } = args
+      const triggers = yield* Effect.forEach(advanced, (schedule) => encodeTrigger(schedule.trigger))
+      const startable = sql`(${leaseTo}::text IS NOT NULL AND t.id IS NOT NULL AND t.max_running_jobs IS NULL
+        AND (v.available IS NULL OR v.available <= ${now}::float8) AND (v.deadline IS NULL OR v.deadline >= ${now}::float8))`
+      const { from, select } = jobValues(jobs.map((j) => j.job), {
+        by: sql`CASE WHEN ${startable} THEN ${leaseTo}::text ELSE v.by END`,
+        until: sql`CASE WHEN ${startable} THEN h.acquired_until ELSE ${sql.literal(toInstant("v.until"))} END`,
+        started: sql`CASE WHEN ${startable} THEN to_timestamp(${now}::float8 / 1000.0) ELSE ${sql.literal(toInstant("v.started"))} END`
+      })
+      return yield* sql<{ kind: "held" | "leased"; id: string; until: number | null }>`
+        WITH held AS (
+          SELECT id, acquired_until FROM schedules, ${unsynced}
+          WHERE acquired_by = ${schedulerId} AND id = ANY(${scheduleIds}) FOR UPDATE OF schedules
+        ), removed AS (
+          DELETE FROM schedules WHERE id = ANY(${finished}) AND id IN (SELECT id FROM held)
+        ), advanced AS (
+          UPDATE schedules AS s
+          SET trigger = a.trigger::jsonb,
+              next_fire_time = ${sql.literal(toInstant("a.next_fire_time"))},
+              last_fire_time = ${sql.literal(toInstant("a.last_fire_time"))},
+              acquired_by = NULL, acquired_until = NULL
+          FROM unnest(${advanced.map((s) => s.id)}::text[], ${triggers}::text[],
+                      ${advanced.map((s) => s.nextFireTime?.getTime() ?? null)}::float8[],
+                      ${advanced.map((s) => s.lastFireTime?.getTime() ?? null)}::float8[])
+            AS a(id, trigger, next_fire_time, last_fire_time)
+          WHERE s.id = a.id AND s.id IN (SELECT id FROM held)
+        ), added AS (
+          ${jobInsert}
+          SELECT ${select}
+          FROM ${from}
+            JOIN unnest(${jobs.map((j) => j.job.id)}::uuid[], ${jobs.map((j) => j.scheduleId)}::text[]) AS r(job_id, schedule_id)
+              ON r.job_id = v.id
+            JOIN held h ON h.id = r.schedule_id
+            LEFT JOIN tasks t ON t.id = v.task_id
+          RETURNING id, acquired_by, acquired_until
+        )
+        SELECT 'held' AS kind, id, NULL::float8 AS until FROM held
+        UNION ALL
+        SELECT 'leased', id::text, (extract(epoch FROM acquired_until) * 1000)::float8 FROM added
+        WHERE acquired_by IS NOT NULL`
+    })
   // Table columns, named as such: bare, ORDER BY would take J's output columns of the same names (epoch
   // milliseconds and id as text), which no index provides, so every free job was read and sorted.
   const byAge = sql.literal("ORDER BY jobs.created_at, jobs.id")
@@ -312,6 +378,23 @@ export const makeQueries = Effect.gen(function* () {
   /** The jobs an earlier try of the same acquireJobs call leased (its COMMIT went through, its reply was lost). */
   const jobsLeasedWith = (token: string) =>
     Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs WHERE lease_token = ${token} ${byAge}`, decodeJobs)
+  /** Whether acquireJobs would find anything: a free job available now, or a lapsed lease to reap. */
+  const anyAcquirable = (now: number) =>
+    Effect.map(
+      sql<{ found: boolean }>`
+        SELECT EXISTS (SELECT 1 FROM jobs WHERE acquired_by IS NULL AND (available_at IS NULL OR available_at <= ${toDate(now)}))
+            OR EXISTS (SELECT 1 FROM jobs WHERE acquired_by IS NOT NULL AND acquired_until < ${toDate(now)}) AS found`,
+      (rows) => rows[0]?.found === true
+    )
+  /** Frees jobs leased to `holder` that never started; returns those freed. */
+  const unleaseJobs = (jobIds: ReadonlyArray<JobId>, holder: SchedulerId) =>
+    Effect.flatMap(
+      sql<RawJobRow>`
+        UPDATE jobs SET acquired_by = NULL, acquired_until = NULL, started_at = NULL
+        WHERE acquired_by = ${holder} AND id = ANY(${jobIds}::uuid[])
+        RETURNING ${J}`,
+      decodeJobs
+    )
   const extendJobLeases = (jobIds: ReadonlyArray<JobId>, schedulerId: SchedulerId, until: number) =>
     sql`
       UPDATE jobs SET acquired_until = ${toDate(until)}
@@ -445,10 +528,9 @@ export const makeQueries = Effect.gen(function* () {
     deleteFinishedSchedules,
     acquireDueSchedules,
     extendScheduleLeases,
-    lockSchedulesHeldBy,
-    advanceSchedules,
     nextScheduleRunTime,
     insertJobs,
+    releaseSchedulesLeasing,
     getAllJobs,
     getJobsByIds,
     runningCounts,
@@ -456,6 +538,8 @@ export const makeQueries = Effect.gen(function* () {
     decodeJobRow: jobFromRow,
     leaseJobs,
     jobsLeasedWith,
+    anyAcquirable,
+    unleaseJobs,
     lockJob,
     extendJobLeases,
     lockJobsOwnedBy,

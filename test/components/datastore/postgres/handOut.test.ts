@@ -1,0 +1,121 @@
+/**
+ * What the postgres store does beyond the contract for a cluster of schedulers:
+ * a schedule release leases the jobs that can start now to the releasing
+ * scheduler and hands them to its next acquireJobs without a round trip (no
+ * other scheduler contends for them); jobs never taken are freed when the store
+ * closes; schedules are leased ahead of their fire time in one statement.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Layer, type Scope, Stream } from "effect"
+import * as LocalBroker from "../../../../src/components/broker/Local.js"
+import * as PostgresStore from "../../../../src/components/datastore/Postgres.js"
+import { SchedulerStopped } from "../../../../src/domain/events.js"
+import { ScheduleId } from "../../../../src/domain/ids.js"
+import { Schedule } from "../../../../src/domain/Schedule.js"
+import { DataStore } from "../../../../src/services/DataStore.js"
+import { EventBroker } from "../../../../src/services/EventBroker.js"
+import { makeJob, makeSchedule, makeTask, otherTaskId, schedulerA, schedulerB, taskId } from "../contract.js"
+import { emptySchema, useTestDatabase } from "./testDatabase.js"
+
+const database = useTestDatabase("sz_hand_out")
+const schema = "handout"
+const lease = Duration.seconds(30)
+
+/** A store on the test schema, open for the current scope. */
+const openStore = Effect.suspend(() => Effect.map(
+  Layer.build(
+    PostgresStore.layer({ url: database.url(), schema, synchronousCommit: "off" }).pipe(Layer.provideMerge(LocalBroker.layer))
+  ),
+  (context) => ({
+    store: context.unsafeMap.get(DataStore.key) as DataStore["Type"],
+    broker: context.unsafeMap.get(EventBroker.key) as EventBroker["Type"]
+  })
+))
+
+const test = (title: string, body: Effect.Effect<void, unknown, Scope.Scope>) =>
+  it.live(title, () =>
+    Effect.scoped(Effect.zipRight(Effect.promise(() => emptySchema(database.url(), schema)), body)), 60_000)
+
+/** Schedules `ids` (of `task`) due at 0, leased to scheduler A, and released with one job each. */
+const fireOnce = (store: DataStore["Type"], ids: ReadonlyArray<{ readonly id: string; readonly task: typeof taskId }>) =>
+  Effect.gen(function* () {
+    for (const { id, task } of ids) yield* store.addSchedule(makeSchedule(id, 0, { taskId: task }), "exception")
+    const leased = yield* store.acquireSchedules(schedulerA, lease, 10)
+    const jobs = new Map(leased.map((schedule) => [schedule.id, makeJob(0, { taskId: schedule.taskId, scheduleId: schedule.id })]))
+    yield* store.releaseSchedules(
+      schedulerA,
+      leased.map((schedule) => ({
+        schedule: Schedule.make({ ...schedule, nextFireTime: new Date(Date.now() + 3_600_000) }),
+        jobs: [jobs.get(schedule.id)!]
+      }))
+    )
+    return jobs
+  })
+
+describe("postgres store, jobs handed out by a schedule release", () => {
+  test(
+    "a job of an unlimited task is leased to the releasing scheduler and taken by its next acquireJobs; a limited task's stays free",
+    Effect.gen(function* () {
+      const { broker, store } = yield* openStore
+      yield* store.addTask(makeTask())
+      yield* store.addTask(makeTask({ id: otherTaskId, maxRunningJobs: 1 }))
+      const events = yield* broker.subscribe()
+      const jobs = yield* fireOnce(store, [{ id: "unlimited", task: taskId }, { id: "limited", task: otherTaskId }])
+      const unlimited = jobs.get(ScheduleId.make("unlimited"))!
+      const limited = jobs.get(ScheduleId.make("limited"))!
+      // Published with the release: both jobs added, the one handed out acquired by A.
+      yield* broker.publish(new SchedulerStopped({ timestamp: new Date(0), schedulerId: schedulerB }))
+      const published = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(Stream.takeUntil(events, (event) => event._tag === "SchedulerStopped"))
+      )
+      const about = (tag: string) =>
+        published.flatMap((event) => (event._tag === tag && "jobId" in event ? [event.jobId] : []))
+      expect(new Set(about("JobAdded"))).toEqual(new Set([unlimited.id, limited.id]))
+      expect(about("JobAcquired")).toEqual([unlimited.id])
+      const stored = new Map((yield* store.getJobs()).map((job) => [job.id, job]))
+      expect(stored.get(unlimited.id)).toMatchObject({ acquiredBy: schedulerA })
+      expect(stored.get(limited.id)).toMatchObject({ acquiredBy: null })
+      // Another scheduler finds only the free one.
+      expect((yield* store.acquireJobs(schedulerB, lease, 10)).map((job) => job.id)).toEqual([limited.id])
+      const [taken, ...rest] = yield* store.acquireJobs(schedulerA, lease, 10)
+      expect(rest).toEqual([])
+      expect(taken).toMatchObject({ id: unlimited.id, acquiredBy: schedulerA })
+    })
+  )
+
+  test(
+    "jobs handed out but never taken are freed when the store closes, for another scheduler to run",
+    Effect.gen(function* () {
+      const jobs = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const { store } = yield* openStore
+          yield* store.addTask(makeTask())
+          return yield* fireOnce(store, [{ id: "s", task: taskId }])
+        })
+      )
+      const { store } = yield* openStore
+      const job = jobs.get(ScheduleId.make("s"))!
+      expect(yield* store.getJobs()).toMatchObject([{ id: job.id, acquiredBy: null, startedAt: null }])
+      expect((yield* store.acquireJobs(schedulerB, lease, 10)).map((acquired) => acquired.id)).toEqual([job.id])
+    })
+  )
+
+  test(
+    "acquireSchedulesDueBy leases those due by a moment ahead in one call, never the scheduler's own leases",
+    Effect.gen(function* () {
+      const { store } = yield* openStore
+      const now = Date.now()
+      yield* store.addSchedule(makeSchedule("soon", now + 20), "exception")
+      yield* store.addSchedule(makeSchedule("later", now + 60_000), "exception")
+      const take = (schedulerId: typeof schedulerA) =>
+        Effect.map(
+          store.acquireSchedulesDueBy!(schedulerId, lease, 10, new Date(now + 50)),
+          (taken) => taken.map((schedule) => schedule.id)
+        )
+      expect(yield* take(schedulerA)).toEqual(["soon"])
+      expect(yield* take(schedulerA)).toEqual([])
+      expect(yield* take(schedulerB)).toEqual([])
+      expect(yield* store.acquireSchedules(schedulerB, lease, 10)).toEqual([])
+    })
+  )
+})
