@@ -6,9 +6,9 @@
  * of the next fire time and builds their jobs shortly before it, so that at
  * the fire time only the release is left (see fireAhead).
  */
-import { Clock, Duration, Effect, Exit, Option } from "effect"
+import { Clock, Duration, Effect, Exit, Option, Schema } from "effect"
 import type { TaskId } from "../../domain/ids.js"
-import type { Schedule } from "../../domain/Schedule.js"
+import { Schedule as ScheduleSchema, type Schedule } from "../../domain/Schedule.js"
 import type { Task } from "../../domain/Task.js"
 import type { DataStoreShape, ScheduleRelease } from "../DataStore.js"
 import {
@@ -128,24 +128,39 @@ export const processDueSchedules = (
 export const prepareLeadMs = 100
 
 /**
- * A fire time closer than this is waited for and processed as it comes: there is
- * no idle time before it to prepare in (fires 1 ms apart would pay the preparation's
- * extra store calls for nothing).
+ * The fire times one preparation takes, from its first: those of the next
+ * `prepareWindowMs` are leased in the same store call. Fire times a millisecond
+ * apart (1,000 schedules a second) then cost one lease for the window and, at
+ * each fire time, a look at what changed and the release; several schedulers
+ * each take a window in turn instead of all contending for every fire time.
  */
-const prepareMinAheadMs = 10
+export const prepareWindowMs = 30
 
 /** Schedules leased ahead of their fire time, with the releases built for them then. */
 interface Prepared {
+  /** Their fire time (epoch ms). */
+  readonly at: number
   readonly schedules: ReadonlyArray<Schedule>
   readonly releases: ReadonlyArray<ScheduleRelease>
 }
 
+const encodeSchedule = Schema.encodeSync(ScheduleSchema)
+
 /**
- * Fires the schedules due at `target` (epoch ms, at most prepareLeadMs away):
- * leases them and builds their releases now, waits for `target` (processing
- * whatever falls due before it), then releases them batch by batch, letting
- * the job loop start each batch's jobs before the next. Interrupted before
- * `target`, it gives the schedules back unchanged.
+ * Whether the stored schedule is the one leased, unchanged. Stores that hand out
+ * the object they hold (memory) give the very one; others read a new object each
+ * time, compared by value.
+ */
+const unchanged = (stored: Schedule, leased: Schedule): boolean =>
+  stored === leased || JSON.stringify(encodeSchedule(stored)) === JSON.stringify(encodeSchedule(leased))
+
+/**
+ * Fires the schedules due from `target` (epoch ms, at most prepareLeadMs away) to
+ * prepareWindowMs after it: leases them and builds their releases now, then, fire
+ * time by fire time, waits for it (processing whatever falls due before it) and
+ * releases the schedules due by then, letting the job loop start each batch's jobs
+ * before the next. Interrupted, it gives the schedules not released yet back
+ * unchanged.
  */
 const fireAhead = (
   { jobsAdded, options, store, wakeUp }: ScheduleLoopDeps,
@@ -154,42 +169,60 @@ const fireAhead = (
 ) => {
   const prepare = (target: number) =>
     Effect.gen(function*() {
-      const at = new Date(target)
-      const prepared: Array<Prepared> = []
+      const dueBy = new Date(target + prepareWindowMs)
+      const leased: Array<Schedule> = []
       while (true) {
-        const schedules = yield* acquireDueBy(options.id, options.leaseDuration, options.scheduleBatchSize, at)
-        if (schedules.length === 0) break
-        const tasks = yield* tasksById(store, schedules.map((schedule) => schedule.taskId))
-        prepared.push({ schedules, releases: yield* releasesFor(schedules, tasks, at) })
+        const schedules = yield* acquireDueBy(options.id, options.leaseDuration, options.scheduleBatchSize, dueBy)
+        leased.push(...schedules)
         if (schedules.length < options.scheduleBatchSize) break
+      }
+      if (leased.length === 0) return []
+      const tasks = yield* tasksById(store, leased.map((schedule) => schedule.taskId))
+      const byFireTime = new Map<number, Array<Schedule>>()
+      for (const schedule of leased) {
+        // Leased as due by `dueBy`: each has a next fire time.
+        const at = schedule.nextFireTime!.getTime()
+        const group = byFireTime.get(at)
+        if (group === undefined) byFireTime.set(at, [schedule])
+        else group.push(schedule)
+      }
+      const prepared: Array<Prepared> = []
+      for (const at of [...byFireTime.keys()].sort((x, y) => x - y)) {
+        const schedules = byFireTime.get(at)!
+        for (let i = 0; i < schedules.length; i += options.scheduleBatchSize) {
+          const batch = schedules.slice(i, i + options.scheduleBatchSize)
+          prepared.push({ at, schedules: batch, releases: yield* releasesFor(batch, tasks, new Date(at)) })
+        }
       }
       return prepared
     })
 
   /** The prepared schedules as stored now, those still leased here split by whether they changed meanwhile. */
-  const recheck = ({ schedules }: Prepared) =>
+  const recheck = (schedules: ReadonlyArray<Schedule>) =>
     Effect.map(store.getSchedules(schedules.map((schedule) => schedule.id)), (stored) => {
       const current = new Map(stored.map((schedule) => [schedule.id, schedule]))
-      const unchanged: Array<number> = []
+      const same: Array<number> = []
       const changed: Array<Schedule> = []
       schedules.forEach((leased, i) => {
         const now = current.get(leased.id)
-        // Stores hand out the object they hold, so an unchanged schedule is the very one leased.
-        if (now === leased) unchanged.push(i)
-        else if (now?.acquiredBy === options.id) changed.push(now)
+        if (now === undefined) return
+        if (unchanged(now, leased)) same.push(i)
+        else if (now.acquiredBy === options.id) changed.push(now)
       })
-      return { unchanged, changed }
+      return { unchanged: same, changed }
     })
 
   /**
-   * Releases a prepared batch at its fire time. A schedule changed since it was
-   * leased (paused, edited) gets its release built afresh; one removed, or
+   * Releases prepared batches at their fire time, in one store call. A schedule changed
+   * since it was leased (paused, edited) gets its release built afresh; one removed, or
    * processed early and no longer leased here, is left out.
    */
-  const commit = (batch: Prepared) =>
+  const commit = (batches: ReadonlyArray<Prepared>) =>
     Effect.gen(function*() {
-      const { changed, unchanged } = yield* recheck(batch)
-      const releases = unchanged.map((i) => batch.releases[i]!)
+      const schedules = batches.flatMap((batch) => batch.schedules)
+      const built = batches.flatMap((batch) => batch.releases)
+      const { changed, unchanged: same } = yield* recheck(schedules)
+      const releases = same.map((i) => built[i]!)
       if (changed.length > 0) {
         const now = new Date(yield* Clock.currentTimeMillis)
         const tasks = yield* tasksById(store, changed.map((schedule) => schedule.taskId))
@@ -201,12 +234,16 @@ const fireAhead = (
 
   /** Gives the prepared schedules still leased here back as they are stored now. */
   const giveBack = (prepared: ReadonlyArray<Prepared>) =>
-    Effect.forEach(prepared, (batch) =>
-      Effect.flatMap(recheck(batch), ({ changed, unchanged }) =>
-        store.releaseSchedules(options.id, [
-          ...unchanged.map((i) => ({ schedule: batch.schedules[i]!, jobs: [] })),
+    prepared.length === 0 ? Effect.void : Effect.flatMap(
+      recheck(prepared.flatMap((batch) => batch.schedules)),
+      ({ changed, unchanged: same }) => {
+        const schedules = prepared.flatMap((batch) => batch.schedules)
+        return store.releaseSchedules(options.id, [
+          ...same.map((i) => ({ schedule: schedules[i]!, jobs: [] })),
           ...changed.map((schedule) => ({ schedule, jobs: [] }))
-        ])), { discard: true })
+        ])
+      }
+    )
 
   /** Waits for `target`, processing the schedules that fall due before it (added meanwhile). */
   const waitFor = (target: number) =>
@@ -231,13 +268,25 @@ const fireAhead = (
         const prepared = yield* prepare(target)
         // Nothing free is due then (another scheduler took it): wait as without preparing.
         if (prepared.length === 0) return yield* restore(wakeUp.sleepUntil(target))
-        const waited = yield* Effect.exit(restore(waitFor(target)))
-        if (Exit.isFailure(waited)) {
-          yield* giveBack(prepared)
-          return yield* waited
-        }
-        for (const batch of prepared) {
-          yield* commit(batch)
+        let next = 0
+        while (next < prepared.length) {
+          const waited = yield* Effect.exit(restore(waitFor(prepared[next]!.at)))
+          if (Exit.isFailure(waited)) {
+            yield* giveBack(prepared.slice(next))
+            return yield* waited
+          }
+          // What else is due by now goes in the same release, up to a batch (fire times a busy
+          // machine reached late together).
+          const nowMs = yield* Clock.currentTimeMillis
+          let end = next + 1
+          let size = prepared[next]!.schedules.length
+          while (end < prepared.length && prepared[end]!.at <= nowMs) {
+            size += prepared[end]!.schedules.length
+            if (size > options.scheduleBatchSize) break
+            end++
+          }
+          yield* commit(prepared.slice(next, end))
+          next = end
           yield* Effect.yieldNow()
         }
       })
@@ -273,7 +322,7 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
         // Processed some, or it fell due after the batch looked: take it now. Else another scheduler holds it.
         if (processed > 0 || target > lookedAtMs) continue
         yield* wakeUp.sleepUntil(nowMs + contendedRecheckMs)
-      } else if (fireAt === undefined || target - nowMs < prepareMinAheadMs) {
+      } else if (fireAt === undefined) {
         yield* wakeUp.sleepUntil(target)
       } else if (target - nowMs > prepareLeadMs) {
         yield* wakeUp.sleepUntil(target - prepareLeadMs)
