@@ -111,7 +111,9 @@ export interface DataStoreShape {
   /**
    * Stores the advanced schedules, adds their jobs and clears the leases, all at once.
    * A release for a schedule this scheduler no longer holds (removed, or lease taken
-   * over) is dropped together with its jobs.
+   * over) is dropped together with its jobs. A store may add jobs that can start now
+   * leased to this scheduler already (JobAdded then JobAcquired): its next acquireJobs
+   * returns them, and no other scheduler contends for them (postgres does).
    */
   readonly releaseSchedules: (
     schedulerId: SchedulerId,
@@ -149,7 +151,10 @@ export interface DataStoreShape {
     ids: ReadonlyArray<JobId>,
     leaseDuration: Duration.Duration
   ) => Effect.Effect<void>
-  /** Earliest availableAt among free jobs waiting for a retry. */
+  /**
+   * Earliest availableAt among free jobs waiting for a retry; now, from a store whose
+   * acquireJobs returned leased-at-release jobs without looking for free ones.
+   */
   readonly getNextJobAvailableTime: () => Effect.Effect<Option.Option<Date>>
   /**
    * Cancels a job that is not running: a queued job, or one waiting for a retry, is
