@@ -81,6 +81,8 @@ export interface Envelope<K> {
 export interface Outbox<K> {
   /** Queues a message; never blocks. */
   readonly post: (to: K, message: unknown) => void
+  /** Starts writing what is queued now instead of in a microtask (when no write is under way). */
+  readonly flush: () => void
   /** Keeps the outbox writing until interrupted; then nothing more is written. */
   readonly drain: Effect.Effect<never>
   /** Waits until everything posted so far has been written. */
@@ -166,6 +168,9 @@ export const makeOutbox = <K>(
           scheduled = true
           queueMicrotask(writeAll)
         }
+      },
+      flush: () => {
+        if (scheduled && !writing) void writeAll()
       },
       drain: Effect.async<never>(() =>
         Effect.sync(() => {
