@@ -71,6 +71,12 @@ export interface HandlerRegistryShape {
     task: Task,
     onDone: (exit: Exit.Exit<unknown, RunError>) => void
   ) => StartedRun | undefined
+  /**
+   * Optional, for registries that batch what they send: sends what the runs started so far
+   * queued at once, rather than once the caller's synchronous stretch ends (runJob's fast
+   * path, which started one run and will only wait now).
+   */
+  readonly flush?: () => void
   readonly list: () => Effect.Effect<ReadonlyArray<HandlerInfo>>
 }
 

@@ -42,6 +42,8 @@ export interface ApiDeps {
   readonly jobsAdded: () => void
   /** Callers waiting for jobs to end, woken by the job runner, the event listener and the stop. */
   readonly waiters: ReleaseWaiters
+  /** Adds a job and runs it at once in the caller's fiber when it can (see JobRunner.runNow). */
+  readonly runNow: <E>(jobId: JobId, enqueue: Effect.Effect<unknown, E>) => Effect.Effect<void, E>
   /** Interrupts a job this scheduler runs and waits for its release (see JobRunner.cancel). */
   readonly cancelRunning: (jobId: JobId, reason: string | undefined) => Effect.Effect<Option.Option<JobRelease>>
 }
@@ -98,7 +100,7 @@ const isEmpty = (record: object): boolean => {
  * microseconds, more than the operation itself.
  */
 export const makeApi = (deps: ApiDeps): SchedulerShape => {
-  const { broker, cancelRunning, jobsAdded, options, registry, state, store, waiters } = deps
+  const { broker, cancelRunning, jobsAdded, options, registry, runNow, state, store, waiters } = deps
 
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
@@ -144,14 +146,14 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
     return callerFieldsValid(input) ? Effect.succeed(instanceOf(Job, fields)) : construct(() => new Job(fields))
   }
 
-  const enqueueJob = (jobId: JobId, input: AddJobInput, minResultSeconds: number) =>
+  /** Stores the job; the caller wakes the job loop (or runs the job itself). */
+  const storeJob = (jobId: JobId, input: AddJobInput, minResultSeconds: number) =>
     Effect.flatMap(store.getTask(input.taskId as TaskId), (task) =>
       Effect.clockWith((clock) =>
-        Effect.flatMap(jobOf(task, jobId, input, minResultSeconds, new Date(clock.unsafeCurrentTimeMillis())), (job) =>
-          Effect.map(store.addJob(job), () => {
-            jobsAdded()
-            return jobId
-          }))
+        Effect.flatMap(
+          jobOf(task, jobId, input, minResultSeconds, new Date(clock.unsafeCurrentTimeMillis())),
+          store.addJob
+        )
       ))
 
   /** Every job built first (each task read once), then stored in one call: nothing is added unless all are valid. */
@@ -349,16 +351,23 @@ export const makeApi = (deps: ApiDeps): SchedulerShape => {
       if (removed.length === 0) return yield* new ScheduleNotFound({ scheduleId: id })
     }),
 
-    addJob: (input) => enqueueJob(newJobId(), input, 0),
+    addJob: (input) => {
+      const jobId = newJobId()
+      return Effect.map(storeJob(jobId, input, 0), () => {
+        jobsAdded()
+        return jobId
+      })
+    },
     addJobs: enqueueJobs,
 
-    // No scope, race or fiber: the waiter is completed in place (see ReleaseWaiters).
+    // No scope, race or fiber: the waiter is completed in place (see ReleaseWaiters). When slots
+    // are free the job runs from this fiber (runNow): no hop through the job loops on the way.
     runJob: (input) =>
       Effect.flatMap(ensureRunning, () => {
         const jobId = newJobId()
         // Waiting starts before the job exists, so its release cannot be missed.
         const wait = waiters.waitFor(jobId)
-        return enqueueJob(jobId, input, runJobResultRetentionSeconds).pipe(
+        return runNow(jobId, storeJob(jobId, input, runJobResultRetentionSeconds)).pipe(
           Effect.zipRight(wait.await),
           Effect.zipRight(Effect.suspend(() => store.getJobResult(jobId))),
           Effect.flatMap((result) => {

@@ -16,7 +16,8 @@ import type { HandlerRegistryShape, RunError, StartedRun } from "../HandlerRegis
 import { type AttemptError, releaseFor, startAttempt, succeeded } from "./Attempt.js"
 import type { ResolvedSchedulerOptions } from "./SchedulerOptions.js"
 import { tasksById } from "./tasks.js"
-import { makeWakeUp, type WakeUp } from "./WakeUp.js"
+import type { JobWakeUp } from "./JobWakeUp.js"
+import { makeWakeUp } from "./WakeUp.js"
 
 export interface JobRunner {
   /**
@@ -26,13 +27,23 @@ export interface JobRunner {
    * is not this scheduler's.
    */
   readonly cancel: (jobId: JobId, reason: string | undefined) => Effect.Effect<Option.Option<JobRelease>>
+  /**
+   * runJob's fast path: adds the job with `enqueue`, then, when slots are free, does the
+   * job loop's work in the caller's fiber: acquires (the job among whatever else is due,
+   * as the loop would), starts, and when the job ran on a remote handler and succeeded,
+   * writes its release here too, so it ends without a hop through the job loop and the
+   * release loop. Returns once the job is released, or once it is left to the loops (it
+   * could not start now, failed, was retried or cancelled; the caller's release waiter
+   * still tells it the end). Interrupting the wait leaves the job to the release loop.
+   */
+  readonly runNow: <E>(jobId: JobId, enqueue: Effect.Effect<unknown, E>) => Effect.Effect<void, E>
   /** Stops acquiring, lets running jobs finish within the grace period, cancels the rest, releases all. */
   readonly stop: Effect.Effect<void>
 }
 
 export interface JobRunnerDeps {
   /** Wakes the acquire loop: notified when jobs are added or task slots freed. */
-  readonly wakeUp: WakeUp
+  readonly wakeUp: JobWakeUp
   readonly store: DataStoreShape
   readonly registry: HandlerRegistryShape
   readonly options: ResolvedSchedulerOptions
@@ -56,6 +67,19 @@ interface CallbackRun {
   readonly deadlineMs: number
   /** Why it was cancelled, if it was: it then ends as that, whatever the handler answers. */
   ended: "timeout" | "interrupted" | undefined
+}
+
+/** A runJob caller waiting in runNow for its callback run to end. */
+interface DirectRun {
+  /** Its job was started as a callback run: its end comes through callbackDone. */
+  started: boolean
+  /** The success release handed to the caller to write; taken (undefined) once written. */
+  release: JobRelease | undefined
+  /** Its task has a limit on running jobs: its release may free a slot a queued job waits for. */
+  limited: boolean
+  /** The run ended (with or without a release for the caller). */
+  over: boolean
+  resume: ((effect: Effect.Effect<void>) => void) | undefined
 }
 
 /** A job whose task is gone cannot run: it is finished with an error naming the task. */
@@ -109,6 +133,16 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
   const executing = new Map<JobId, Fiber.RuntimeFiber<void, never>>()
   const cancelRequests = new Map<JobId, CancelRequest>()
   let inFlight = 0
+  // Slots asked of the store by acquisitions under way (the loop's and runNow's may overlap).
+  let reserved = 0
+  let stopping = false
+  // The acquire loop sleeps until a slot frees (all taken, or due jobs held back by their task's limit).
+  let loopWantsSlot = false
+  // runNow callers by job id, until their run ends; then, until written, the releases handed to them.
+  const direct = new Map<JobId, DirectRun>()
+  const handedOver = new Set<DirectRun>()
+  let directAcquires = 0
+  const directAcquiresIdle = yield* Effect.makeLatch(true)
   // Open while jobs run, so the lease extender sleeps on the latch, not on a timer, when idle.
   const jobsRunning = yield* Effect.makeLatch(false)
 
@@ -153,14 +187,33 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
     return run.ended === "interrupted" ? Exit.interrupt(schedulerFiberId) : exit
   }
 
+  /** Tells a runNow caller its run ended, handing it the release if it has one; false when nobody waits. */
+  const endDirect = (jobId: JobId, release: JobRelease | undefined, limited: boolean): boolean => {
+    const entry = direct.get(jobId)
+    if (entry === undefined) return false
+    direct.delete(jobId)
+    entry.over = true
+    if (release !== undefined) {
+      entry.release = release
+      entry.limited = limited
+      handedOver.add(entry)
+    }
+    const resume = entry.resume
+    entry.resume = undefined
+    resume?.(Effect.void)
+    return release !== undefined
+  }
+
   const callbackDone = (run: CallbackRun, exit: Exit.Exit<unknown, RunError>): void => {
     callbackRuns.delete(run.job.id)
     if (callbackRuns.size === 0) callbacksIdle.unsafeOpen()
     const ended = callbackExit(run, exit)
     if (Exit.isSuccess(ended)) {
-      report(succeeded(run.job, run.startedAtMs, clock.unsafeCurrentTimeMillis(), ended.value))
+      const release = succeeded(run.job, run.startedAtMs, clock.unsafeCurrentTimeMillis(), ended.value)
+      if (direct.size === 0 || !endDirect(run.job.id, release, run.task.maxRunningJobs !== null)) report(release)
       return
     }
+    if (direct.size > 0) endDirect(run.job.id, undefined, false)
     // A failure's retry delay draws from Random: a short fiber, uninterruptible so a stop cannot lose it.
     runFork(Effect.uninterruptible(Effect.map(releaseOf(run.job, run.task, run.startedAtMs, ended), report)))
   }
@@ -177,6 +230,10 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
     run = { job, task, startedAtMs, handle, deadlineMs, ended: undefined }
     callbackRuns.set(job.id, run)
     callbacksIdle.unsafeClose()
+    if (direct.size > 0) {
+      const entry = direct.get(job.id)
+      if (entry !== undefined) entry.started = true
+    }
     if (deadlineMs !== Number.POSITIVE_INFINITY) timeouts.notify(deadlineMs)
     return true
   }
@@ -224,8 +281,16 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
     return undefined
   }
 
+  const freeSlots = () => Math.min(options.maxConcurrentJobs - inFlight - reserved, options.jobBatchSize)
+
   const acquireAndStart = Effect.fnUntraced(function*(limit: number) {
-    const jobs = yield* store.acquireJobs(schedulerId, options.leaseDuration, limit)
+    reserved += limit
+    const jobs = yield* Effect.ensuring(
+      store.acquireJobs(schedulerId, options.leaseDuration, limit),
+      Effect.sync(() => {
+        reserved -= limit
+      })
+    )
     if (jobs.length === 0) return 0
     inFlight += jobs.length
     jobsRunning.unsafeOpen()
@@ -244,12 +309,13 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
 
   const acquireLoop = Effect.gen(function*() {
     while (true) {
-      const free = options.maxConcurrentJobs - inFlight
-      if (free <= 0) {
+      const limit = freeSlots()
+      if (limit <= 0) {
+        loopWantsSlot = true
         yield* wakeUp.sleepUntil(Number.POSITIVE_INFINITY)
+        loopWantsSlot = false
         continue
       }
-      const limit = Math.min(free, options.jobBatchSize)
       // Uninterruptible so that a stop never leaves an acquired job unstarted.
       const acquired = yield* Effect.uninterruptible(acquireAndStart(limit))
       if (acquired === limit) continue
@@ -260,8 +326,10 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
         if (acquired > 0) continue
         // Available but not acquirable (the task's slots are taken): a release will wake us.
         target = Number.POSITIVE_INFINITY
+        loopWantsSlot = true
       }
       yield* wakeUp.sleepUntil(target)
+      loopWantsSlot = false
     }
   })
 
@@ -297,6 +365,90 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
     )
   )
 
+  /** When the loop should look next: -Infinity when a job is available now, Infinity when none is queued. */
+  const nextAvailableMs = Effect.map(
+    Effect.suspend(() => store.getNextJobAvailableTime()),
+    Option.match({ onNone: () => Number.POSITIVE_INFINITY, onSome: (at) => at.getTime() })
+  )
+
+  /**
+   * Runs `work` with the loop's hints held back, then tells the loop when to look next, from
+   * the store (see JobWakeUp); at once when `lookNow` says so or the work fails.
+   */
+  const holdingHints = <A, E>(work: Effect.Effect<A, E>, lookNow: (a: A) => boolean): Effect.Effect<A, E> =>
+    Effect.suspend(() => {
+      const hold = wakeUp.hold()
+      return Effect.onExit(
+        Effect.flatMap(work, (a) => {
+          if (lookNow(a)) return Effect.succeed(a)
+          hold.covering()
+          return Effect.map(nextAvailableMs, (nextMs) => {
+            hold.end(nextMs)
+            return a
+          })
+        }),
+        () => Effect.sync(() => hold.end(Number.NEGATIVE_INFINITY))
+      )
+    })
+
+  /** Writes the release handed to a runNow caller, unless the stop already did. */
+  const writeHandedOver = (entry: DirectRun): Effect.Effect<void> => {
+    const release = entry.release
+    if (release === undefined) return Effect.void
+    entry.release = undefined
+    handedOver.delete(entry)
+    // Queued jobs the loop could not take when it last looked are held back by slots: this may free one.
+    return holdingHints(writeReleases([release]), () => entry.limited || loopWantsSlot)
+  }
+
+  /** Waits for the run to end, then writes the release handed over, if any (also when interrupted: it is ours). */
+  const awaitDirect = (
+    jobId: JobId,
+    entry: DirectRun,
+    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  ): Effect.Effect<void> =>
+    Effect.flatMap(
+      Effect.exit(restore(Effect.async<void>((resume) => {
+        if (entry.over) return resume(Effect.void)
+        entry.resume = resume
+        // Interrupted while it runs: its end goes to the release loop.
+        return Effect.sync(() => {
+          entry.resume = undefined
+          direct.delete(jobId)
+        })
+      }))),
+      (exit) => Effect.zipRight(writeHandedOver(entry), exit)
+    )
+
+  // Acquiring as the loop would; true when the loop should look again at once.
+  const acquireNow = Effect.suspend(() => {
+    const limit = stopping ? 0 : freeSlots()
+    return limit <= 0 ? Effect.succeed(true) : Effect.map(acquireAndStart(limit), (acquired) => acquired === limit)
+  })
+
+  const runNow = <E>(jobId: JobId, enqueue: Effect.Effect<unknown, E>): Effect.Effect<void, E> =>
+    Effect.suspend(() => {
+      if (stopping || freeSlots() <= 0) {
+        return Effect.zipRight(enqueue, Effect.sync(() => wakeUp.notify(Number.NEGATIVE_INFINITY)))
+      }
+      const entry: DirectRun = { started: false, release: undefined, limited: false, over: false, resume: undefined }
+      direct.set(jobId, entry)
+      directAcquires++
+      directAcquiresIdle.unsafeClose()
+      const startedNow = Effect.sync(() => {
+        if (--directAcquires === 0) directAcquiresIdle.unsafeOpen()
+        // The runs just started leave now rather than after the caller's synchronous stretch.
+        registry.flush?.()
+        if (!entry.started) direct.delete(jobId)
+      })
+      return Effect.uninterruptibleMask((restore) =>
+        holdingHints(Effect.zipRight(restore(enqueue), acquireNow), (lookNow) => lookNow).pipe(
+          Effect.ensuring(startedNow),
+          Effect.zipRight(Effect.suspend(() => entry.started ? awaitDirect(jobId, entry, restore) : Effect.void))
+        )
+      )
+    })
+
   const answerCancelRequest = (release: JobRelease): void => {
     const request = cancelRequests.get(release.job.id)
     if (request === undefined) return
@@ -328,7 +480,9 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
   const stop = Effect.gen(function*() {
     // The grace period counts from the stop request, however long the steps before the wait take.
     const graceEndsMs = (yield* Clock.currentTimeMillis) + Duration.toMillis(options.stopGracePeriod)
+    stopping = true
     yield* Fiber.interrupt(acquireFiber)
+    yield* directAcquiresIdle.await
     const graceLeftMs = graceEndsMs - (yield* Clock.currentTimeMillis)
     if (graceLeftMs > 0) yield* awaitGrace(Effect.zipRight(FiberSet.awaitEmpty(executors), callbacksIdle.await), graceLeftMs)
     for (const run of callbackRuns.values()) cancelCallbackRun(run, "interrupted")
@@ -338,6 +492,11 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
     yield* FiberSet.clear(executors)
     yield* callbacksIdle.await
     yield* FiberSet.awaitEmpty(executors)
+    // Releases handed to runNow callers that have not written them yet.
+    const handed = Array.from(handedOver, (entry) => entry.release!)
+    for (const entry of handedOver) entry.release = undefined
+    handedOver.clear()
+    if (handed.length > 0) yield* writeReleases(handed)
     yield* Fiber.interrupt(timeoutFiber)
     yield* Fiber.interrupt(releaseFiber)
     const rest = yield* Queue.takeAll(finished)
@@ -345,5 +504,5 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
     yield* Fiber.interrupt(leaseFiber)
   })
 
-  return { cancel, stop } satisfies JobRunner
+  return { cancel, runNow, stop } satisfies JobRunner
 })

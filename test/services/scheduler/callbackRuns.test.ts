@@ -54,11 +54,27 @@ const fakeRemote = () => {
       log.push(`end ${run.job.attempt}`)
       run.onDone(exit)
     })
+  // The store the scheduler sees counts its job acquisitions and next-job reads (the job loop's store rounds).
+  const rounds = { acquire: 0, next: 0 }
+  const counted = Layer.effect(
+    DataStore,
+    Effect.map(DataStore, (store) => ({
+      ...store,
+      acquireJobs: (...args: Parameters<typeof store.acquireJobs>) => {
+        rounds.acquire++
+        return store.acquireJobs(...args)
+      },
+      getNextJobAvailableTime: () => {
+        rounds.next++
+        return store.getNextJobAvailableTime()
+      }
+    }))
+  )
   const infrastructure = Layer.mergeAll(
-    MemoryStore.layer.pipe(Layer.provideMerge(LocalBroker.layer)),
+    counted.pipe(Layer.provideMerge(MemoryStore.layer), Layer.provideMerge(LocalBroker.layer)),
     Layer.succeed(HandlerRegistry, registry)
   ).pipe(Layer.provide(clockAtT0))
-  return { log, finish, infrastructure }
+  return { log, finish, infrastructure, rounds }
 }
 
 const configure = (config: Omit<TaskConfig, "handler" | "method">) =>
@@ -162,6 +178,85 @@ describe("job runner: callback runs", () => {
       expect(remote.log).toEqual(["start 1", "cancel 1", "end 1"])
     }).pipe(Effect.provide(SchedulerLive.layer().pipe(Layer.provideMerge(remote.infrastructure))))
   })
+
+  it.scoped("runJob with free slots starts the run from the caller's fiber and writes its release there: the job loop makes no store round for it", () => {
+    const remote = fakeRemote()
+    return Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* configure({ id: "t", maxRunningJobs: null })
+      yield* settle
+      const before = { ...remote.rounds }
+      const running = yield* Effect.fork(scheduler.runJob({ taskId: "t" }))
+      yield* settle
+      expect(remote.log).toEqual(["start 1"])
+      yield* remote.finish(Exit.succeed({ rows: 3 }))
+      const result = yield* Fiber.join(running)
+      expect(result).toMatchObject({ outcome: "success", attempt: 1, returnValue: { rows: 3 } })
+      yield* settle
+      // One acquisition (the caller's) and two reads of what is next (after the start, after the release).
+      expect(remote.rounds).toEqual({ acquire: before.acquire + 1, next: before.next + 2 })
+      const all = yield* events.all
+      expect([countOf("JobAcquired", 2)(all), countOf("JobReleased", 2)(all)]).toEqual([false, false])
+      expect(ofTag(all, "JobReleased")).toMatchObject([{ jobId: result.jobId, outcome: "success", willRetry: false }])
+    }).pipe(Effect.provide(SchedulerLive.layer().pipe(Layer.provideMerge(remote.infrastructure))))
+  })
+
+  it.scoped("runJob: a run that fails into a retry ends through the job loops; the caller gets the final result", () => {
+    const remote = fakeRemote()
+    return Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* configure({ id: "t", retry: { maxAttempts: 2, backoffBaseMs: 0 } })
+      const running = yield* Effect.fork(scheduler.runJob({ taskId: "t" }))
+      yield* settle
+      yield* remote.finish(Exit.fail(new HandlerFailed({ tag: "Broken", message: "no" })))
+      yield* events.waitFor(countOf("JobAcquired", 2))
+      yield* settle
+      yield* remote.finish(Exit.succeed("second"))
+      expect(yield* Fiber.join(running)).toMatchObject({ outcome: "success", attempt: 2, returnValue: "second" })
+    }).pipe(Effect.provide(SchedulerLive.layer().pipe(Layer.provideMerge(remote.infrastructure))))
+  })
+
+  it.scoped("runJob interrupted while its run is out: the run still ends and is released", () => {
+    const remote = fakeRemote()
+    return Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* configure({ id: "t" })
+      const running = yield* Effect.fork(scheduler.runJob({ taskId: "t" }))
+      yield* settle
+      yield* Fiber.interrupt(running)
+      yield* remote.finish(Exit.succeed("anyway"))
+      const [released] = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")
+      const result = yield* Effect.flatMap(DataStore, (store) => store.getJobResult(released!.jobId))
+      expect(Option.getOrThrow(result)).toMatchObject({ outcome: "success", returnValue: "anyway" })
+    }).pipe(Effect.provide(SchedulerLive.layer().pipe(Layer.provideMerge(remote.infrastructure))))
+  })
+
+  const slotCases = [
+    { held: "every slot taken (one at a time)", schedulerOptions: { maxConcurrentJobs: 1 }, maxRunningJobs: null },
+    { held: "its task at its limit", schedulerOptions: {}, maxRunningJobs: 1 }
+  ]
+  for (const { held, maxRunningJobs, schedulerOptions } of slotCases) {
+    it.scoped(`runJob with ${held} leaves the job to the job loop, which starts it once a slot frees`, () => {
+      const remote = fakeRemote()
+      return Effect.gen(function*() {
+        const scheduler = yield* Scheduler
+        yield* configure({ id: "t", maxRunningJobs })
+        const first = yield* Effect.fork(scheduler.runJob({ taskId: "t", args: [1] }))
+        yield* settle
+        const second = yield* Effect.fork(scheduler.runJob({ taskId: "t", args: [2] }))
+        yield* settle
+        expect(remote.log).toEqual(["start 1"])
+        yield* remote.finish(Exit.succeed("one"))
+        yield* settle
+        expect(remote.log).toEqual(["start 1", "end 1", "start 1"])
+        yield* remote.finish(Exit.succeed("two"))
+        expect([(yield* Fiber.join(first)).returnValue, (yield* Fiber.join(second)).returnValue]).toEqual(["one", "two"])
+      }).pipe(Effect.provide(SchedulerLive.layer(schedulerOptions).pipe(Layer.provideMerge(remote.infrastructure))))
+    })
+  }
 
   it.scoped("a stop gives runs the grace period, then cancels them and waits for the worker to end them", () => {
     const remote = fakeRemote()

@@ -556,6 +556,7 @@ export const make = (
       run,
       start,
       startCallback,
+      flush: outbox.flush,
       list,
       endpoint,
       stats
