@@ -19,6 +19,7 @@ import { HandlerRegistry } from "../HandlerRegistry.js"
 import { Scheduler, type SchedulerState } from "../Scheduler.js"
 import { makeApi } from "./Api.js"
 import { startJobRunner } from "./JobRunner.js"
+import { makeJobWakeUp } from "./JobWakeUp.js"
 import { scheduleLoop } from "./ScheduleLoop.js"
 import { resolveSchedulerOptions, type SchedulerOptions } from "./SchedulerOptions.js"
 import { makeReleaseWaiters } from "./ReleaseWaiters.js"
@@ -74,7 +75,7 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
   const timestamp = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
   const scheduleWakeUp = makeWakeUp()
-  const jobWakeUp = makeWakeUp()
+  const jobWakeUp = makeJobWakeUp()
   const waiters = makeReleaseWaiters()
   const cancelRequests = yield* Queue.unbounded<JobCancelRequested>()
   // Followed before anything runs, so no wake-up or cancel request is missed.
@@ -115,6 +116,7 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
     jobsAdded,
     options,
     registry,
+    runNow: runner.runNow,
     state,
     store,
     waiters
