@@ -7,7 +7,7 @@
  * never stale.
  */
 import { Context, Effect, Option, Stream } from "effect"
-import { isFromPeer } from "../broker/Zmq.js"
+import { isFromPeer } from "../broker/zmq/origin.js"
 import type { ZmqBrokerShape, ZmqBrokerStats } from "../broker/zmq/options.js"
 import type { SchedulerEvent } from "../../domain/events.js"
 import type { DataStoreShape } from "../../services/DataStore.js"
