@@ -19,7 +19,7 @@
 // the handler SDK governed handler processes import, the bench and its child
 // scripts, the examples.
 import { spawn, spawnSync } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -122,7 +122,6 @@ const swaggerOnlyWhereImported = {
   }
 }
 
-rmSync(bundleDir, { recursive: true, force: true })
 const esm = await esbuild.build({
   entryPoints: { main: join(sources, "main.ts") },
   outdir: bundleDir,
@@ -143,8 +142,11 @@ const esm = await esbuild.build({
 // src/cli/bundleLoader.ts runs through vm.Script with V8's code cache (see
 // there why): its imports of other chunks become `require("./chunk-X.cjs")`
 // (a dynamic import too, so chunks still load when first needed), its
-// `import.meta.url` the chunk's URL the loader passes in.
-mkdirSync(bundleDir, { recursive: true })
+// `import.meta.url` the chunk's URL the loader passes in. They are written
+// beside the bundle and swapped in at once: other processes may be running
+// dist/main.js meanwhile.
+const staging = `${bundleDir}.${process.pid}`
+mkdirSync(staging, { recursive: true })
 for (const file of esm.outputFiles) {
   const chunk = await esbuild.transform(file.text, {
     format: "cjs",
@@ -154,8 +156,10 @@ for (const file of esm.outputFiles) {
     supported: { "dynamic-import": false },
     logLevel: "warning"
   })
-  writeFileSync(file.path, chunk.code)
+  writeFileSync(join(staging, relative(bundleDir, file.path)), chunk.code)
 }
+rmSync(bundleDir, { recursive: true, force: true })
+renameSync(staging, bundleDir)
 rmSync(join(outDir, "main.js.map"), { force: true })
 await esbuild.build({
   entryPoints: [join(sources, "cli", "bundleLoader.ts")],

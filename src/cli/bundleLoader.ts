@@ -20,7 +20,7 @@
  * (a dynamic import of a chunk became a require), so a mode still loads only
  * the components it runs.
  */
-import { readFileSync, writeFileSync } from "node:fs"
+import { readFileSync, renameSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -73,7 +73,11 @@ const loadChunk = (name: string): unknown => {
 
 if (mode === "write") {
   process.on("exit", () => {
-    for (const [path, { script }] of loaded) writeFileSync(`${path}.cache`, script.createCachedData())
+    // Renamed into place: a process starting meanwhile reads a whole cache or none.
+    for (const [path, { script }] of loaded) {
+      writeFileSync(`${path}.cache.${process.pid}`, script.createCachedData())
+      renameSync(`${path}.cache.${process.pid}`, `${path}.cache`)
+    }
   })
 } else if (mode === "verify") {
   process.on("exit", () => {
