@@ -90,7 +90,8 @@ export const make = Effect.gen(function* () {
     deleteJobs: q.deleteJobs,
     scheduleRetries: q.scheduleRetries,
     putResults: q.putResults,
-    insertExecutions: q.insertExecutions
+    insertExecutions: q.insertExecutions,
+    writeAll: q.settleAll
   })
   const { abandon, settle } = rules
 
@@ -450,7 +451,8 @@ export const make = Effect.gen(function* () {
 
   const releaseJobs = Effect.fn("PostgresDataStore.releaseJobs")(
     (schedulerId: SchedulerId, releases: ReadonlyArray<JobRelease>) =>
-      write(
+      // Its only write is one statement (writeAll), atomic by itself: no transaction around it.
+      writeStatement(
         "releaseJobs",
         Effect.gen(function* () {
           // A job this scheduler no longer holds was reaped or taken over: its late release is dropped.

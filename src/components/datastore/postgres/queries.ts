@@ -13,6 +13,7 @@ import type { Schedule } from "../../../domain/Schedule.js"
 import type { Task } from "../../../domain/Task.js"
 import { Trigger } from "../../../domain/triggers/schema.js"
 import type { ExecutionRecordFields } from "../../../services/ExecutionLog.js"
+import type { SettleBatch } from "../sql/rules.js"
 import {
   executionRow,
   jobFromRow,
@@ -425,6 +426,18 @@ export const makeQueries = Effect.gen(function* () {
                 DELETE FROM jobs WHERE acquired_by = ${holder} AND id = ANY(${jobIds}::uuid[]) RETURNING id::text AS id`,
           ids
         )
+  /** Frees the jobs for their next attempt (only those still leased to `holder`, when given), returning their ids. */
+  const retriesUpdate = (
+    retries: ReadonlyArray<{ readonly job: Job; readonly availableAt: number }>,
+    holder: SchedulerId | null
+  ) => sql`
+    UPDATE jobs AS j
+    SET attempt = v.attempt, available_at = ${sql.literal(toInstant("v.available"))},
+        acquired_by = NULL, acquired_until = NULL, started_at = NULL, lease_token = NULL
+    FROM unnest(${retries.map((r) => r.job.id)}::uuid[], ${retries.map((r) => r.job.attempt + 1)}::int[],
+                ${retries.map((r) => r.availableAt)}::float8[]) AS v(id, attempt, available)
+    WHERE j.id = v.id AND (${holder}::text IS NULL OR j.acquired_by = ${holder})
+    RETURNING j.id`
   /** Frees the jobs for their next attempt (only those still leased to `holder`, when given); returns the ids freed. */
   const scheduleRetries = (
     retries: ReadonlyArray<{ readonly job: Job; readonly availableAt: number }>,
@@ -432,17 +445,7 @@ export const makeQueries = Effect.gen(function* () {
   ) =>
     retries.length === 0
       ? Effect.succeed([])
-      : Effect.map(
-          sql<{ id: string }>`
-            UPDATE jobs AS j
-            SET attempt = v.attempt, available_at = ${sql.literal(toInstant("v.available"))},
-                acquired_by = NULL, acquired_until = NULL, started_at = NULL, lease_token = NULL
-            FROM unnest(${retries.map((r) => r.job.id)}::uuid[], ${retries.map((r) => r.job.attempt + 1)}::int[],
-                        ${retries.map((r) => r.availableAt)}::float8[]) AS v(id, attempt, available)
-            WHERE j.id = v.id AND (${holder}::text IS NULL OR j.acquired_by = ${holder})
-            RETURNING j.id::text AS id`,
-          ids
-        )
+      : Effect.map(sql<{ id: string }>`WITH freed AS (${retriesUpdate(retries, holder)}) SELECT id::text AS id FROM freed`, ids)
   const nextJobAvailableTime = () =>
     Effect.map(
       sql<{ next: number | null }>`
@@ -453,8 +456,8 @@ export const makeQueries = Effect.gen(function* () {
 
   // --- results
 
-  const putResults = (results: ReadonlyArray<JobResult>) => {
-    if (results.length === 0) return Effect.void
+  /** Inserts (or replaces) the results; `where` filters their rows (`v`). */
+  const resultsInsert = (results: ReadonlyArray<JobResult>, where: Statement.Fragment = sql.literal("")) => {
     const [jobId, taskId, outcome, attempt, started, finished, expires, errorTag, errorMessage, returnValue] =
       columnsOf(results.map(resultRow), resultInsertColumns)
     return sql`
@@ -466,13 +469,14 @@ export const makeQueries = Effect.gen(function* () {
                   ${finished}::float8[], ${expires}::float8[], ${errorTag}::text[], ${errorMessage}::text[],
                   ${returnValue}::text[])
         AS v(job_id, task_id, outcome, attempt, started, finished, expires, error_tag, error_message, return_value)
+      ${where}
       ON CONFLICT (job_id) DO UPDATE SET
         task_id = excluded.task_id, outcome = excluded.outcome, attempt = excluded.attempt,
         started_at = excluded.started_at, finished_at = excluded.finished_at, expires_at = excluded.expires_at,
-        error_tag = excluded.error_tag, error_message = excluded.error_message, return_value = excluded.return_value`.pipe(
-      Effect.asVoid
-    )
+        error_tag = excluded.error_tag, error_message = excluded.error_message, return_value = excluded.return_value`
   }
+  const putResults = (results: ReadonlyArray<JobResult>) =>
+    results.length === 0 ? Effect.void : Effect.asVoid(resultsInsert(results))
   const getResult = SqlSchema.findOne({
     Request: Schema.Struct({ id: JobId, now: Schema.Number }),
     Result: JobResultFromRow,
@@ -482,8 +486,8 @@ export const makeQueries = Effect.gen(function* () {
 
   // --- execution log
 
-  const insertExecutions = (records: ReadonlyArray<ExecutionRecordFields>) => {
-    if (records.length === 0) return Effect.void
+  /** Appends the records, in the order they finished; `where` filters their rows (`v`). */
+  const executionsInsert = (records: ReadonlyArray<ExecutionRecordFields>, where: Statement.Fragment = sql.literal("")) => {
     const [jobId, scheduleId, taskId, handler, method, schedulerId, attempt, maxAttempts, willRetry, scheduled, started,
       finished, duration, lateness, outcome, errorTag, errorMessage, params, result] =
       columnsOf(records.map(executionRow), executionInsertColumns)
@@ -500,7 +504,31 @@ export const makeQueries = Effect.gen(function* () {
                   ${params}::text[], ${result}::text[])
         AS v(job_id, schedule_id, task_id, handler, method, scheduler_id, attempt, max_attempts, will_retry,
              scheduled, started, finished, duration, lateness, outcome, error_tag, error_message, params, result)
-      ORDER BY v.finished`.pipe(Effect.asVoid)
+      ${where}
+      ORDER BY v.finished`
+  }
+  const insertExecutions = (records: ReadonlyArray<ExecutionRecordFields>) =>
+    records.length === 0 ? Effect.void : Effect.asVoid(executionsInsert(records))
+
+  /**
+   * Settles attempts in one statement (see SettleStatements.writeAll): removes the finished
+   * jobs and frees the retried ones (with `holder`, only those still leased to it), then
+   * keeps the results and logs the attempts of the jobs it did. Returns their ids.
+   */
+  const settleAll = (batch: SettleBatch) => {
+    const held = sql.literal("WHERE v.job_id IN (SELECT id FROM held)")
+    return Effect.map(
+      sql<{ id: string }>`
+        WITH removed AS (
+          DELETE FROM jobs WHERE id = ANY(${batch.finished}::uuid[]) AND (${batch.holder}::text IS NULL OR acquired_by = ${batch.holder})
+          RETURNING id
+        ), freed AS (${retriesUpdate(batch.retries, batch.holder)}),
+        held AS (SELECT id FROM removed UNION ALL SELECT id FROM freed),
+        results AS (${resultsInsert(batch.results, held)}),
+        logged AS (${executionsInsert(batch.executions, held)})
+        SELECT id::text AS id FROM held`,
+      ids
+    )
   }
   const trimExecutionLog = (options: { readonly maxRows: number | null; readonly olderThan: number | null }) =>
     Effect.gen(function* () {
@@ -551,6 +579,7 @@ export const makeQueries = Effect.gen(function* () {
     getResult,
     deleteExpiredResults,
     insertExecutions,
+    settleAll,
     trimExecutionLog
   }
 })
