@@ -12,7 +12,7 @@ import {
   SchedulerStarted,
   SchedulerStopped
 } from "../../domain/events.js"
-import type { SchedulerId, TaskId } from "../../domain/ids.js"
+import type { JobId, SchedulerId, TaskId } from "../../domain/ids.js"
 import { DataStore, type DataStoreShape } from "../DataStore.js"
 import { EventBroker, type EventBrokerShape, type EventListener } from "../EventBroker.js"
 import { HandlerRegistry } from "../HandlerRegistry.js"
@@ -33,7 +33,7 @@ export type { SchedulerOptions } from "./SchedulerOptions.js"
  */
 const concerns = (schedulerId: SchedulerId) => (event: SchedulerEvent): boolean =>
   event._tag === "ScheduleAdded" || event._tag === "ScheduleUpdated" || event._tag === "JobAdded" ||
-  event._tag === "JobReleased" || event._tag === "TaskUpdated" || event._tag === "TaskRemoved" ||
+  event._tag === "JobAcquired" || event._tag === "JobReleased" || event._tag === "TaskUpdated" || event._tag === "TaskRemoved" ||
   (event._tag === "JobCancelRequested" && event.schedulerId === schedulerId)
 
 /**
@@ -78,6 +78,18 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
   const jobWakeUp = makeJobWakeUp()
   const waiters = makeReleaseWaiters()
   const cancelRequests = yield* Queue.unbounded<JobCancelRequested>()
+  // A JobAdded wakes the job loop unless the events delivered with it say the job is
+  // acquired already: a postgres schedule release leases its jobs to the scheduler that
+  // released them (JobAdded then JobAcquired, one batch), so the others' job loops would
+  // each spend a store round finding nothing. Checked once the batch is delivered.
+  const addedPending = new Set<JobId>()
+  let addedFlushQueued = false
+  const flushAdded = () => {
+    addedFlushQueued = false
+    if (addedPending.size === 0) return
+    addedPending.clear()
+    jobWakeUp.notify(Number.NEGATIVE_INFINITY)
+  }
   // Followed before anything runs, so no wake-up or cancel request is missed.
   yield* followEvents(broker, options.id, (event) => {
     switch (event._tag) {
@@ -86,7 +98,14 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
         if (event.nextFireTime !== null) scheduleWakeUp.notify(event.nextFireTime.getTime())
         return
       case "JobAdded":
-        jobWakeUp.notify(Number.NEGATIVE_INFINITY)
+        addedPending.add(event.jobId)
+        if (!addedFlushQueued) {
+          addedFlushQueued = true
+          queueMicrotask(flushAdded)
+        }
+        return
+      case "JobAcquired":
+        addedPending.delete(event.jobId)
         return
       case "JobReleased":
         // This scheduler's own releases wake its job loop directly (JobRunner).
