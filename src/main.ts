@@ -2,7 +2,8 @@
  * Process entry point: `node dist/main.js [run] --mode=minimal --deployment=deployments/minimal`
  * or `node dist/main.js triggers next --cron "0 30 2 * * *" ...`.
  *
- * Running a deployment imports only the run command (see runOnlyCli); the
+ * Running a deployment imports only the run command (see runOnlyCli), or
+ * with plain flags only runDeployment (see parseRunFlags); the
  * pretty logger of runMain is disabled because the run command installs
  * its own logger (pretty or JSON); error reporting is done by reportFailure
  * so a usage failure prints one message, and the teardown sets the exit code.
@@ -20,11 +21,20 @@ const runsADeployment =
   (first === undefined || first === "run" || first.startsWith("-")) &&
   !process.argv.slice(2).some((arg) => informational.has(arg))
 
-// A running deployment loads only the run command; every other use loads the whole command line.
+const runArgs = first === "run" ? rest : process.argv.slice(2)
+
+// A running deployment loads only the run command, and with plain flags not even
+// @effect/cli (parseRunFlags: its modules take a noticeable part of a start);
+// every other use loads the whole command line.
 const program = runsADeployment
-  ? Effect.flatMap(Effect.promise(() => import("./cli/run.js")), ({ runOnlyCli }) =>
-      runOnlyCli([...process.argv.slice(0, 2), ...(first === "run" ? rest : process.argv.slice(2))])
-    )
+  ? Effect.flatMap(Effect.promise(() => import("./cli/runDeployment.js")), ({ parseRunFlags, runDeployment }) => {
+      const flags = parseRunFlags(runArgs)
+      return flags !== undefined
+        ? runDeployment(flags)
+        : Effect.flatMap(Effect.promise(() => import("./cli/run.js")), ({ runOnlyCli }) =>
+            runOnlyCli([...process.argv.slice(0, 2), ...runArgs])
+          )
+    })
   : Effect.flatMap(Effect.promise(() => import("./cli/app.js")), ({ cli }) => cli(process.argv))
 
 program.pipe(

@@ -7,7 +7,6 @@
  * (an unreachable portal) is reported by its message, the unexpected with its
  * cause.
  */
-import { ValidationError } from "@effect/cli"
 import type { Teardown } from "@effect/platform/Runtime"
 import { Cause, Console, Effect, Exit, Option, Predicate } from "effect"
 
@@ -18,8 +17,16 @@ export const EXIT_NOT_FOUND = 3
 /** Failures that mean "could not start / wrong usage"; each carries a message written for the user. */
 const usageTags: ReadonlySet<string> = new Set(["ConfigError", "ComponentFailed", "CliUsageError"])
 
+/**
+ * What @effect/cli's ValidationError.isValidationError checks, without
+ * importing it: that module loads the whole command line, and this one is
+ * part of every start.
+ */
+const isValidationError = (error: unknown): boolean =>
+  Predicate.hasProperty(error, Symbol.for("@effect/cli/ValidationError"))
+
 const isUsageFailure = (error: unknown): boolean =>
-  ValidationError.isValidationError(error) ||
+  isValidationError(error) ||
   (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && usageTags.has(error._tag))
 
 /** A failure that knows its exit code and has a message written for the user (the client commands' errors). */
@@ -50,7 +57,7 @@ export const reportFailure = <A, E, R>(program: Effect.Effect<A, E, R>): Effect.
       return Console.error(String((failure.value as { readonly message: unknown }).message))
     }
     if (Option.isSome(failure) && isUsageFailure(failure.value)) {
-      return ValidationError.isValidationError(failure.value)
+      return isValidationError(failure.value)
         ? Effect.void
         : Console.error(String((failure.value as { readonly message: unknown }).message))
     }

@@ -10,7 +10,7 @@ import { CliUsageError } from "./errors.js"
 import { printJson } from "./client/command.js"
 import { formatTable } from "./client/table.js"
 import { helpWithExamples } from "./help.js"
-import { DEFAULT_DEPLOYMENT } from "./run.js"
+import { DEFAULT_DEPLOYMENT } from "./runDeployment.js"
 
 const publicKeys = (keys: GeneratedKeys) => [
   ...(keys.server === undefined ? [] : [["server", keys.server.publicKey] as const]),

@@ -12,7 +12,7 @@ import * as SqliteMigrate from "../components/datastore/sqlite/migrate.js"
 import { loadDeployment } from "../config/load.js"
 import { postgresOptionsOf, sqliteOptionsOf } from "../modes/store.js"
 import { CliUsageError } from "./errors.js"
-import { DEFAULT_DEPLOYMENT } from "./run.js"
+import { DEFAULT_DEPLOYMENT } from "./runDeployment.js"
 
 const deploymentOption = Options.text("deployment").pipe(
   Options.withDescription("Deployment directory holding config.yaml"),

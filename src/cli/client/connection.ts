@@ -9,7 +9,7 @@ import * as path from "node:path"
 import { Options } from "@effect/cli"
 import { Config, Effect, Option, Schema } from "effect"
 import { PORTS_FILE, RUN_DIR } from "../../modes/portsFile.js"
-import { DEFAULT_DEPLOYMENT } from "../run.js"
+import { DEFAULT_DEPLOYMENT } from "../runDeployment.js"
 import { CliUsageError } from "../errors.js"
 
 export const DEFAULT_URL = "http://127.0.0.1:8080"
