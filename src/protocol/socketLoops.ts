@@ -113,7 +113,23 @@ export const makeOutbox = <K>(
     let written = 0
     const waiters: Array<{ readonly upTo: number; readonly done: () => void }> = []
 
-    const writeBatch = async (batch: ReadonlyArray<Envelope<K>>) => {
+    const writeGroup = async (to: K, messages: ReadonlyArray<unknown>) => {
+      for (let i = 0; i < messages.length; i += maxMessagesPerFrameSet) {
+        const chunk = i === 0 && messages.length <= maxMessagesPerFrameSet
+          ? messages
+          : messages.slice(i, i + maxMessagesPerFrameSet)
+        // A closed socket or an unroutable peer loses the message, as the protocol allows.
+        await write(to, encode(chunk, framingOf(to))).catch(() => undefined)
+      }
+    }
+
+    const writeBatch = (batch: ReadonlyArray<Envelope<K>>) => {
+      // One message (a round trip at a time) needs no grouping.
+      if (batch.length === 1) return writeGroup(batch[0]!.to, [batch[0]!.message])
+      return writeGroups(batch)
+    }
+
+    const writeGroups = async (batch: ReadonlyArray<Envelope<K>>) => {
       const groups = new Map<string, { to: K; messages: Array<unknown> }>()
       // Runs of messages to the same destination object (the common case) skip keyOf.
       let last: { to: K; messages: Array<unknown> } | undefined
@@ -129,15 +145,7 @@ export const makeOutbox = <K>(
           groups.set(key, last)
         } else last.messages.push(envelope.message)
       }
-      for (const group of groups.values()) {
-        for (let i = 0; i < group.messages.length; i += maxMessagesPerFrameSet) {
-          const chunk = i === 0 && group.messages.length <= maxMessagesPerFrameSet
-            ? group.messages
-            : group.messages.slice(i, i + maxMessagesPerFrameSet)
-          // A closed socket or an unroutable peer loses the message, as the protocol allows.
-          await write(group.to, encode(chunk, framingOf(group.to))).catch(() => undefined)
-        }
-      }
+      for (const group of groups.values()) await writeGroup(group.to, group.messages)
     }
 
     const writeAll = async () => {
