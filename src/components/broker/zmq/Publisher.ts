@@ -43,7 +43,7 @@ export interface Publisher {
 
 // sendTimeout 0: every send settles at once (zeromq.js otherwise parks sends after a burst of a few
 // hundred). noDrop: at the high-water mark a send is refused with EAGAIN instead of being lost silently,
-// so the sender knows to wait. receiveTimeout 0: subscription messages are taken only when there are some.
+// so the sender knows to wait.
 const open = (endpoint: string, highWaterMark: number, context: zmq.Context, curve: CurveServerOptions | null) =>
   bindScoped(
     () =>
@@ -52,7 +52,6 @@ const open = (endpoint: string, highWaterMark: number, context: zmq.Context, cur
         linger: 0,
         sendHighWaterMark: highWaterMark,
         sendTimeout: 0,
-        receiveTimeout: 0,
         noDrop: true,
         ...(curve !== null && { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: "schedulezero" })
       }),
@@ -67,8 +66,8 @@ const firstRetryMs = 1
 const maxRetryMs = 50
 /** How long the publisher sends without waiting after a stall before it tries no-drop waiting again. */
 const lossyMs = 60_000
-/** How often subscription messages are looked for while the sender is idle. */
-const subscriptionCheckMs = 20
+/** How often subscription messages are looked for anyway (a connected subscriber changing its own). */
+const subscriptionCheckMs = 1_000
 
 interface TopicState {
   readonly frame: Buffer
@@ -155,19 +154,34 @@ export const makePublisher = (options: {
       else if (frame[0] === 0) subscriptions.delete(topic)
       for (const state of topics.values()) state.wanted = undefined
     }
-    // Read when the socket has some: before each batch the sender sends, and every subscriptionCheckMs.
-    // Never by a receive() left pending: while one is, zeromq.js asks the socket after every send
-    // whether it became readable, a system call each time (measured: a quarter of the sender's CPU).
+    // Taken when the socket has some, looked for before each batch the sender sends and every
+    // subscriptionCheckMs; waited for (a receive() left pending) only from a new subscriber's handshake
+    // until its subscriptions arrive. While a receive is pending, zeromq.js asks the socket after every
+    // send whether it became readable, a system call each time (measured: a quarter of the sender's
+    // CPU); a timer looking often would cost an idle scheduler more (measured: 5 ms of CPU a second
+    // every 20 ms).
     let reading = false
-    const readSubscriptions = (): void => {
-      if (reading || closed || !socket.readable) return
+    let waitAgain = false
+    const readSubscriptions = (wait: boolean): void => {
+      if (closed) return
+      if (reading) {
+        waitAgain ||= wait
+        return
+      }
+      if (!wait && !socket.readable) return
       reading = true
       const readAll = async () => {
-        while (!closed && socket.readable) onSubscription(await socket.receive())
+        do {
+          onSubscription(await socket.receive())
+        } while (!closed && socket.readable)
       }
       // A receive refused here means the socket closed: nothing left to read.
       readAll().catch(() => undefined).finally(() => {
         reading = false
+        if (waitAgain) {
+          waitAgain = false
+          readSubscriptions(true)
+        }
       })
     }
     // Connections open (accepted, not yet gone), from the socket's monitor: the stall timeout is there to
@@ -176,10 +190,13 @@ export const makePublisher = (options: {
     socket.events.on("accept", () => {
       connections++
     })
+    socket.events.on("handshake", () => readSubscriptions(true))
     socket.events.on("disconnect", () => {
       connections--
+      // XPUB reports the unsubscriptions of a subscriber that left.
+      readSubscriptions(false)
     })
-    const subscriptionCheck = setInterval(readSubscriptions, subscriptionCheckMs).unref()
+    const subscriptionCheck = setInterval(() => readSubscriptions(false), subscriptionCheckMs).unref()
     yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(subscriptionCheck)))
 
     // Messages encoded and refused at the end of a batch, kept in order and sent before the ring's
@@ -236,7 +253,7 @@ export const makePublisher = (options: {
     // microtask turn each, so it keeps pace with a scheduler publishing hundreds of events per turn.
     const drain = async (): Promise<void> => {
       while (pendingCount() > 0 && !closed) {
-        readSubscriptions()
+        readSubscriptions(false)
         if (lossySince > 0 && (connections <= 1 || Date.now() - lossySince >= lossyMs)) {
           lossySince = 0
           socket.noDrop = true
