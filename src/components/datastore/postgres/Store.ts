@@ -79,10 +79,55 @@ export const make = Effect.gen(function* () {
   const read = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
     orDieOnStorage(retryTransient(options.reconnectTimeoutMs, what)(effect))
 
+  /**
+   * Tasks read lately. The loops read the tasks of every batch of schedules and jobs, and
+   * settling reads them for the execution log: a round trip each, for rows that rarely
+   * change. An entry goes as soon as any process changes its task (the TaskAdded,
+   * TaskUpdated or TaskRemoved every store publishes, heard through the broker) and after
+   * taskCacheMs at most, in case the broker missed one. Kept only with a broker that calls
+   * listeners; a read that overlapped a change is not kept.
+   */
+  const taskCache = new Map<TaskId, { readonly task: Task; readonly untilMs: number }>()
+  const taskCacheMs = 1000
+  let taskChanges = 0
+  const forgetTask = (id: TaskId) => {
+    taskChanges++
+    taskCache.delete(id)
+  }
+  if (broker.listen !== undefined) {
+    yield* broker.listen((event) => {
+      if (event._tag === "TaskAdded" || event._tag === "TaskUpdated" || event._tag === "TaskRemoved") forgetTask(event.taskId)
+    })
+  }
+  const cachedTask = (id: TaskId, nowMs: number) => {
+    const entry = taskCache.get(id)
+    return entry !== undefined && entry.untilMs > nowMs ? entry.task : undefined
+  }
+  /** `read` of tasks, kept in the cache unless a task changed meanwhile. */
+  const readTasks = <E>(read: Effect.Effect<ReadonlyArray<Task>, E>) =>
+    Effect.gen(function* () {
+      const changes = taskChanges
+      const tasks = yield* read
+      if (broker.listen !== undefined && changes === taskChanges) {
+        const untilMs = (yield* Clock.currentTimeMillis) + taskCacheMs
+        for (const task of tasks) taskCache.set(task.id, { task, untilMs })
+      }
+      return tasks
+    })
+
   const loadTasks = (ids: ReadonlyArray<TaskId>) =>
-    ids.length === 0
-      ? Effect.succeed(new Map<TaskId, Task>())
-      : Effect.map(q.getTasksByIds(ids), (tasks) => new Map(tasks.map((task) => [task.id, task] as const)))
+    Effect.gen(function* () {
+      const found = new Map<TaskId, Task>()
+      const nowMs = yield* Clock.currentTimeMillis
+      const missing: Array<TaskId> = []
+      for (const id of ids) {
+        const task = cachedTask(id, nowMs)
+        if (task === undefined) missing.push(id)
+        else found.set(id, task)
+      }
+      if (missing.length > 0) for (const task of yield* readTasks(q.getTasksByIds(missing))) found.set(task.id, task)
+      return found
+    })
 
   // Releases need no lock of their own: DELETE and UPDATE lock each row and re-check its holder.
   const rules = makeSettlement({
@@ -103,6 +148,7 @@ export const make = Effect.gen(function* () {
     writeStatement(
       "addTask",
       Effect.gen(function* () {
+        forgetTask(task.id)
         const inserted = yield* q.putTask(task)
         const timestamp = yield* now
         const event = inserted
@@ -117,6 +163,7 @@ export const make = Effect.gen(function* () {
     writeStatement(
       "removeTask",
       Effect.gen(function* () {
+        forgetTask(id)
         if (!(yield* q.deleteTask(id))) return yield* new TaskNotFound({ taskId: id })
         return [undefined, [new TaskRemoved({ timestamp: yield* now, taskId: id }, true)]] as const
       })
@@ -125,10 +172,17 @@ export const make = Effect.gen(function* () {
 
   // getTask runs for every batch the scheduler acquires: no span of its own.
   const getTask = (id: TaskId) =>
-    read(
-      "getTask",
-      Effect.flatMap(q.getTask(id), Option.match({ onNone: () => new TaskNotFound({ taskId: id }), onSome: Effect.succeed }))
-    )
+    Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+      const cached = cachedTask(id, nowMs)
+      if (cached !== undefined) return Effect.succeed(cached)
+      return read(
+        "getTask",
+        Effect.flatMap(
+          readTasks(Effect.map(q.getTask(id), Option.toArray)),
+          ([task]) => (task === undefined ? new TaskNotFound({ taskId: id }) : Effect.succeed(task))
+        )
+      )
+    })
 
   const getTasks = Effect.fn("PostgresDataStore.getTasks")(() => read("getTasks", q.getTasks()))
 
@@ -417,10 +471,18 @@ export const make = Effect.gen(function* () {
    */
   let lookOwed = false
 
+  /**
+   * When the next retry is due, as read by an acquireJobs that found nothing: the job loop
+   * asks for it right after, answered without another round trip (once; a retry freed
+   * meanwhile wakes the loop with its JobReleased).
+   */
+  let nextLooked: number | null | undefined
+
   const acquireJobs = Effect.fn("PostgresDataStore.acquireJobs")(
     (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
       Effect.gen(function* () {
         const at = yield* Clock.currentTimeMillis
+        nextLooked = undefined
         const handed = takeHandedOut(schedulerId, limit, at)
         if (handed.length > 0) {
           lookOwed = true
@@ -429,7 +491,11 @@ export const make = Effect.gen(function* () {
         lookOwed = false
         // Woken for jobs another scheduler leased or already took, most wake-ups of a cluster
         // find nothing: one read says so, where the transaction takes five round trips.
-        if (!(yield* read("acquireJobs", q.anyAcquirable(at)))) return handed
+        const look = yield* read("acquireJobs", q.anyAcquirable(at))
+        if (!look.found) {
+          nextLooked = look.next
+          return handed
+        }
         const token = crypto.randomUUID()
         let tries = 0
         return yield* write(
@@ -496,14 +562,19 @@ export const make = Effect.gen(function* () {
       )
   )
 
-  const getNextJobAvailableTime = Effect.fn("PostgresDataStore.getNextJobAvailableTime")(() =>
-    lookOwed
-      ? Effect.map(now, Option.some)
+  const toOption = (ms: number | null) => Option.map(Option.fromNullable(ms), (t) => new Date(t))
+
+  const getNextJobAvailableTime = Effect.fn("PostgresDataStore.getNextJobAvailableTime")(() => {
+    if (lookOwed) return Effect.map(now, Option.some)
+    const looked = nextLooked
+    nextLooked = undefined
+    return looked !== undefined
+      ? Effect.succeed(toOption(looked))
       : read(
         "getNextJobAvailableTime",
-        Effect.map(q.nextJobAvailableTime(), (ms) => Option.map(Option.fromNullable(ms), (t) => new Date(t)))
+        Effect.map(q.nextJobAvailableTime(), toOption)
       )
-  )
+  })
 
   const getJobResult = Effect.fn("PostgresDataStore.getJobResult")((id: JobId) =>
     read("getJobResult", Effect.flatMap(Clock.currentTimeMillis, (at) => q.getResult({ id, now: at })))

@@ -379,13 +379,18 @@ export const makeQueries = Effect.gen(function* () {
   /** The jobs an earlier try of the same acquireJobs call leased (its COMMIT went through, its reply was lost). */
   const jobsLeasedWith = (token: string) =>
     Effect.flatMap(sql<RawJobRow>`SELECT ${J} FROM jobs WHERE lease_token = ${token} ${byAge}`, decodeJobs)
-  /** Whether acquireJobs would find anything: a free job available now, or a lapsed lease to reap. */
+  /**
+   * Whether acquireJobs would find anything: a free job available now, or a lapsed lease to
+   * reap; and, as nextJobAvailableTime, when the next free job waiting for a retry is due.
+   */
   const anyAcquirable = (now: number) =>
     Effect.map(
-      sql<{ found: boolean }>`
+      sql<{ found: boolean; next: number | null }>`
         SELECT EXISTS (SELECT 1 FROM jobs WHERE acquired_by IS NULL AND (available_at IS NULL OR available_at <= ${toDate(now)}))
-            OR EXISTS (SELECT 1 FROM jobs WHERE acquired_by IS NOT NULL AND acquired_until < ${toDate(now)}) AS found`,
-      (rows) => rows[0]?.found === true
+            OR EXISTS (SELECT 1 FROM jobs WHERE acquired_by IS NOT NULL AND acquired_until < ${toDate(now)}) AS found,
+          (SELECT (extract(epoch FROM MIN(available_at)) * 1000)::float8 FROM jobs
+           WHERE acquired_by IS NULL AND available_at IS NOT NULL) AS next`,
+      (rows) => ({ found: rows[0]?.found === true, next: rows[0]?.next ?? null })
     )
   /** Frees jobs leased to `holder` that never started; returns those freed. */
   const unleaseJobs = (jobIds: ReadonlyArray<JobId>, holder: SchedulerId) =>

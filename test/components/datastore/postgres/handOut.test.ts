@@ -3,7 +3,8 @@
  * a schedule release leases the jobs that can start now to the releasing
  * scheduler and hands them to its next acquireJobs without a round trip (no
  * other scheduler contends for them); jobs never taken are freed when the store
- * closes; schedules are leased ahead of their fire time in one statement.
+ * closes; schedules are leased ahead of their fire time in one statement; tasks
+ * read lately are kept until any process changes them.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Layer, type Scope, Stream } from "effect"
@@ -116,6 +117,25 @@ describe("postgres store, jobs handed out by a schedule release", () => {
       expect(yield* take(schedulerA)).toEqual([])
       expect(yield* take(schedulerB)).toEqual([])
       expect(yield* store.acquireSchedules(schedulerB, lease, 10)).toEqual([])
+    })
+  )
+
+  test(
+    "a task kept from a read is dropped once another process's store changes it (its TaskUpdated heard)",
+    Effect.gen(function* () {
+      const broker = yield* Layer.build(LocalBroker.layer)
+      const open = Effect.map(
+        Effect.provide(Layer.build(PostgresStore.layer({ url: database.url(), schema, synchronousCommit: "off" })), broker),
+        (context) => context.unsafeMap.get(DataStore.key) as DataStore["Type"]
+      )
+      const here = yield* open
+      const there = yield* open
+      yield* here.addTask(makeTask({ metadata: { v: 1 } }))
+      expect((yield* here.getTask(taskId)).metadata).toEqual({ v: 1 })
+      yield* there.addTask(makeTask({ metadata: { v: 2 } }))
+      expect((yield* here.getTask(taskId)).metadata).toEqual({ v: 2 })
+      yield* there.removeTask(taskId)
+      expect(yield* Effect.flip(here.getTask(taskId))).toMatchObject({ _tag: "TaskNotFound" })
     })
   )
 })
