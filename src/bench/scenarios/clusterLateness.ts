@@ -65,7 +65,10 @@ export const clusterLateness = (): Effect.Effect<Metrics, unknown> =>
       const cpuBefore = yield* clusterCpu(url, processes)
       const statementsBefore = processes.reduce((sum, p) => sum + p.statements(), 0)
       yield* sleepTo(firstFire + firesPerSchedule * periodMs + tailMs)
-      const cpuS = cpuSecondsBetween(cpuBefore, yield* clusterCpu(url, processes))
+      const cpuAfter = yield* clusterCpu(url, processes)
+      const cpuS = cpuSecondsBetween(cpuBefore, cpuAfter)
+      const schedulerPids = new Set(processes.map(({ child }) => child.pid))
+      const postgresS = cpuSecondsBetween(cpuBefore, cpuAfter, (pid) => !schedulerPids.has(pid))
       const statements = processes.reduce((sum, p) => sum + p.statements(), 0) - statementsBefore
       const perProcess = processes.map((p) => p.calls().filter((line) => line !== "-"))
       const starts = perProcess.flat().map((line) => {
@@ -76,6 +79,7 @@ export const clusterLateness = (): Effect.Effect<Metrics, unknown> =>
         ...latenessReport(expected, starts),
         load_ms: loadMs,
         cpu_ms_per_fire: (cpuS * 1000) / expected.size,
+        cpu_ms_per_fire_postgres: (postgresS * 1000) / expected.size,
         statements_per_fire: statements / expected.size,
         ...Object.fromEntries(perProcess.map((calls, i) => [`jobs_scheduler_${i + 1}`, calls.length]))
       }

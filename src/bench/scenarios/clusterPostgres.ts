@@ -122,9 +122,16 @@ export const clusterCpu = (
     return new Map(yield* Effect.forEach(pids, (pid) => Effect.map(cpuSecondsOr0(pid), (s) => [pid, s] as const)))
   })
 
-/** CPU seconds used between two clusterCpu snapshots (a process that appeared meanwhile counts whole). */
-export const cpuSecondsBetween = (from: ReadonlyMap<number, number>, to: ReadonlyMap<number, number>): number => {
+/**
+ * CPU seconds used between two clusterCpu snapshots (a process that appeared meanwhile counts
+ * whole), of the pids `only` lets through (all by default).
+ */
+export const cpuSecondsBetween = (
+  from: ReadonlyMap<number, number>,
+  to: ReadonlyMap<number, number>,
+  only: (pid: number) => boolean = () => true
+): number => {
   let total = 0
-  for (const [pid, seconds] of to) total += seconds - (from.get(pid) ?? 0)
+  for (const [pid, seconds] of to) if (only(pid)) total += seconds - (from.get(pid) ?? 0)
   return total
 }
