@@ -43,18 +43,27 @@ export interface Publisher {
 
 // sendTimeout 0: every send settles at once (zeromq.js otherwise parks sends after a burst of a few
 // hundred). noDrop: at the high-water mark a send is refused with EAGAIN instead of being lost silently,
-// so the sender knows to wait.
-const open = (endpoint: string, highWaterMark: number, context: zmq.Context, curve: CurveServerOptions | null) =>
+// so the sender knows to wait. `watch` gets the socket's monitor before the bind, so that it sees every connection.
+const open = (
+  endpoint: string,
+  highWaterMark: number,
+  context: zmq.Context,
+  curve: CurveServerOptions | null,
+  watch: (events: zmq.Observer) => void
+) =>
   bindScoped(
-    () =>
-      new zmq.XPublisher({
+    () => {
+      const socket = new zmq.XPublisher({
         context,
         linger: 0,
         sendHighWaterMark: highWaterMark,
         sendTimeout: 0,
         noDrop: true,
         ...(curve !== null && { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: "schedulezero" })
-      }),
+      })
+      watch(socket.events)
+      return socket
+    },
     endpoint,
     (reason) => new ZmqBrokerError({ reason })
   )
@@ -99,7 +108,21 @@ export const makePublisher = (options: {
         )
       }).pipe(Effect.mapError((error) => new ZmqBrokerError({ reason: error.message })))
     }
-    const socket = yield* open(options.endpoint, options.highWaterMark, context, options.curve)
+    // Connections open (accepted, not yet gone): the stall timeout is there to spare the others, so a lone
+    // subscriber is waited for however long it stalls. A handshake and a disconnect also change subscriptions.
+    let connections = 0
+    let onHandshake = (): void => undefined
+    let onDisconnect = (): void => undefined
+    const socket = yield* open(options.endpoint, options.highWaterMark, context, options.curve, (events) => {
+      events.on("accept", () => {
+        connections++
+      })
+      events.on("handshake", () => onHandshake())
+      events.on("disconnect", () => {
+        connections--
+        onDisconnect()
+      })
+    })
     const prefix = headerPrefix(options.instanceId, crypto.randomBytes(6).toString("base64url"))
     const subscriptions = new Set<string>()
     // Per topic key (topics.ts): its frame, counter and whether it is wanted.
@@ -184,18 +207,11 @@ export const makePublisher = (options: {
         }
       })
     }
-    // Connections open (accepted, not yet gone), from the socket's monitor: the stall timeout is there to
-    // spare the others, so a lone subscriber is waited for however long it stalls.
-    let connections = 0
-    socket.events.on("accept", () => {
-      connections++
-    })
-    socket.events.on("handshake", () => readSubscriptions(true))
-    socket.events.on("disconnect", () => {
-      connections--
-      // XPUB reports the unsubscriptions of a subscriber that left.
-      readSubscriptions(false)
-    })
+    onHandshake = () => readSubscriptions(true)
+    // XPUB reports the unsubscriptions of a subscriber that left.
+    onDisconnect = () => readSubscriptions(false)
+    // Whoever subscribed while the socket was being bound.
+    readSubscriptions(false)
     const subscriptionCheck = setInterval(() => readSubscriptions(false), subscriptionCheckMs).unref()
     yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(subscriptionCheck)))
 
