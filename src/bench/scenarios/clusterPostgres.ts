@@ -113,7 +113,9 @@ export const clusterCpu = (
     const backends = fs.readdirSync("/proc").filter((entry) => {
       if (!/^\d+$/.test(entry)) return false
       try {
-        return fs.readFileSync(`/proc/${entry}/cmdline`, "latin1").startsWith(`postgres: postgres ${database} `)
+        // "postgres: [<cluster>: ]<user> <database> <client> <state>"
+        const title = fs.readFileSync(`/proc/${entry}/cmdline`, "latin1")
+        return title.startsWith("postgres: ") && title.includes(` ${database} `)
       } catch {
         return false
       }
