@@ -74,6 +74,8 @@ const serve = (deployment: Deployment) =>
       const scheduler = Context.get(context, Scheduler)
       const handlers = yield* Context.get(context, HandlerRegistry).list()
       const schedules = yield* scheduler.getSchedules()
+      // The last step of starting: a small-heap mode sheds what only the start needed before it is ready.
+      if (ComponentManager.modes[deployment.config.mode].smallHeap) yield* preferSmallHeap
       yield* Effect.logInfo("ScheduleZero started").pipe(
         Effect.annotateLogs({
           schedulerId: scheduler.id,
@@ -82,7 +84,6 @@ const serve = (deployment: Deployment) =>
           schedules: schedules.length
         })
       )
-      if (ComponentManager.modes[deployment.config.mode].smallHeap) yield* preferSmallHeap
       return yield* Effect.never
     })
   ).pipe(
