@@ -7,7 +7,7 @@
  */
 import { Cause, Chunk, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue } from "effect"
 import { JobTimeout } from "../../domain/errors.js"
-import type { JobId } from "../../domain/ids.js"
+import type { JobId, TaskId } from "../../domain/ids.js"
 import type { Job } from "../../domain/Job.js"
 import { JobError, JobResult } from "../../domain/JobResult.js"
 import type { Task } from "../../domain/Task.js"
@@ -283,18 +283,31 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
 
   const freeSlots = () => Math.min(options.maxConcurrentJobs - inFlight - reserved, options.jobBatchSize)
 
+  const noTask: ReadonlyMap<TaskId, Task> = new Map()
+  const taskOf = (id: TaskId): Effect.Effect<ReadonlyMap<TaskId, Task>> =>
+    Effect.matchEffect(store.getTask(id), {
+      onFailure: () => Effect.succeed(noTask),
+      onSuccess: (task) => Effect.succeed(new Map([[id, task]]))
+    })
+
   const acquireAndStart = Effect.fnUntraced(function*(limit: number) {
     reserved += limit
-    const jobs = yield* Effect.ensuring(
-      store.acquireJobs(schedulerId, options.leaseDuration, limit),
-      Effect.sync(() => {
+    // Cheaper than ensuring, which the caller's uninterruptible region makes needless.
+    const jobs = yield* Effect.matchCauseEffect(store.acquireJobs(schedulerId, options.leaseDuration, limit), {
+      onFailure: (cause) => {
         reserved -= limit
-      })
-    )
+        return Effect.failCause(cause)
+      },
+      onSuccess: (acquired) => {
+        reserved -= limit
+        return Effect.succeed(acquired)
+      }
+    })
     if (jobs.length === 0) return 0
     inFlight += jobs.length
     jobsRunning.unsafeOpen()
-    const tasks = yield* tasksById(store, jobs.map((job) => job.taskId))
+    // One job (runJob's, one at a time) needs no batch look-up.
+    const tasks = jobs.length === 1 ? yield* taskOf(jobs[0]!.taskId) : yield* tasksById(store, jobs.map((job) => job.taskId))
     const nowMs = clock.unsafeCurrentTimeMillis()
     const done: Array<JobRelease> = []
     for (const job of jobs) {
@@ -378,17 +391,22 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
   const holdingHints = <A, E>(work: Effect.Effect<A, E>, lookNow: (a: A) => boolean): Effect.Effect<A, E> =>
     Effect.suspend(() => {
       const hold = wakeUp.hold()
-      return Effect.onExit(
-        Effect.flatMap(work, (a) => {
-          if (lookNow(a)) return Effect.succeed(a)
-          hold.covering()
-          return Effect.map(nextAvailableMs, (nextMs) => {
-            hold.end(nextMs)
-            return a
-          })
-        }),
-        () => Effect.sync(() => hold.end(Number.NEGATIVE_INFINITY))
-      )
+      const found = Effect.flatMap(work, (a) => {
+        if (lookNow(a)) return Effect.succeed<[A, number]>([a, Number.NEGATIVE_INFINITY])
+        hold.covering()
+        return Effect.map(nextAvailableMs, (nextMs): [A, number] => [a, nextMs])
+      })
+      // Callers run this uninterruptibly: matching the cause is enough to always end the hold.
+      return Effect.matchCauseEffect(found, {
+        onFailure: (cause) => {
+          hold.end(Number.NEGATIVE_INFINITY)
+          return Effect.failCause(cause)
+        },
+        onSuccess: ([a, nextMs]) => {
+          hold.end(nextMs)
+          return Effect.succeed(a)
+        }
+      })
     })
 
   /** Writes the release handed to a runNow caller, unless the stop already did. */
@@ -435,17 +453,24 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
       direct.set(jobId, entry)
       directAcquires++
       directAcquiresIdle.unsafeClose()
-      const startedNow = Effect.sync(() => {
+      const startedNow = (): void => {
         if (--directAcquires === 0) directAcquiresIdle.unsafeOpen()
         // The runs just started leave now rather than after the caller's synchronous stretch.
         registry.flush?.()
         if (!entry.started) direct.delete(jobId)
-      })
+      }
+      // Uninterruptible but for the enqueue and the wait: matching the cause always finishes the start.
       return Effect.uninterruptibleMask((restore) =>
-        holdingHints(Effect.zipRight(restore(enqueue), acquireNow), (lookNow) => lookNow).pipe(
-          Effect.ensuring(startedNow),
-          Effect.zipRight(Effect.suspend(() => entry.started ? awaitDirect(jobId, entry, restore) : Effect.void))
-        )
+        Effect.matchCauseEffect(holdingHints(Effect.zipRight(restore(enqueue), acquireNow), (lookNow) => lookNow), {
+          onFailure: (cause) => {
+            startedNow()
+            return Effect.failCause(cause)
+          },
+          onSuccess: () => {
+            startedNow()
+            return entry.started ? awaitDirect(jobId, entry, restore) : Effect.void
+          }
+        })
       )
     })
 
