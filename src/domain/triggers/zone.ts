@@ -40,7 +40,8 @@ export class Zone {
 
   constructor(
     readonly name: string,
-    private readonly format: Intl.DateTimeFormat
+    /** The offset (ms east of UTC, whole seconds) at an instant, as Intl reports it. */
+    private readonly rawOffset: (instant: number) => number
   ) {}
 
   /** Offset (ms east of UTC) in effect at an instant. */
@@ -162,18 +163,27 @@ export class Zone {
       loOffset = hiDayOffset
     }
   }
+}
 
-  /** The offset Intl reports at an instant (whole seconds). */
-  private rawOffset(instant: number): number {
+/** The offset Intl reports at an instant (whole seconds). */
+const intlOffset =
+  (format: Intl.DateTimeFormat) =>
+  (instant: number): number => {
     const at = Math.floor(instant / SECOND) * SECOND
     const parts: Record<string, number> = {}
-    for (const part of this.format.formatToParts(at)) {
+    for (const part of format.formatToParts(at)) {
       if (part.type !== "literal") parts[part.type] = Number(part.value)
     }
     const wall = wallMs(parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!, parts.second!)
     return wall - at
   }
-}
+
+/**
+ * UTC needs no Intl: its offset is 0 at every instant. (A deployment whose
+ * schedules are all in UTC, the default, so never pays for Intl's time zone
+ * data, some 15 ms of a start.)
+ */
+const utcNames: ReadonlySet<string> = new Set(["UTC", "Etc/UTC"])
 
 /** Only known zones are cached, so user input cannot grow the cache without bound. */
 const zones = new Map<string, Zone>()
@@ -182,6 +192,11 @@ const zones = new Map<string, Zone>()
 export const zoneNamed = (name: string): Zone | undefined => {
   const cached = zones.get(name)
   if (cached !== undefined || name.trim() === "") return cached
+  if (utcNames.has(name)) {
+    const zone = new Zone(name, () => 0)
+    zones.set(name, zone)
+    return zone
+  }
   try {
     const format = new Intl.DateTimeFormat("en-US", {
       timeZone: name,
@@ -193,7 +208,7 @@ export const zoneNamed = (name: string): Zone | undefined => {
       minute: "numeric",
       second: "numeric"
     })
-    const zone = new Zone(name, format)
+    const zone = new Zone(name, intlOffset(format))
     zones.set(name, zone)
     return zone
   } catch {

@@ -18,6 +18,17 @@ describe("zone offsets via Intl", () => {
     expect(zoneNamed("")).toBeUndefined()
   })
 
+  it("answers for UTC without Intl as Intl does for an equivalent zone", () => {
+    const utc = zone("UTC")
+    const viaIntl = zone("Etc/GMT")
+    for (const instant of [wallMs(2024, 3, 31, 1, 30), wallMs(2024, 10, 27, 2, 30), wallMs(2031, 12, 31, 23, 59)]) {
+      expect(utc.offsetAt(instant)).toBe(viaIntl.offsetAt(instant))
+      expect(utc.toInstants(instant)).toEqual(viaIntl.toInstants(instant))
+      expect(utc.segmentAt(instant)).toEqual(viaIntl.segmentAt(instant))
+      expect(utc.repeatedUntil(instant)).toBe(viaIntl.repeatedUntil(instant))
+    }
+  })
+
   it("gives the offset in effect at an instant", () => {
     const berlin = zone("Europe/Berlin")
     expect(berlin.offsetAt(Date.parse("2026-01-15T12:00:00Z"))).toBe(1 * HOUR)
