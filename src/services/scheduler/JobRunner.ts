@@ -290,24 +290,8 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
       onSuccess: (task) => Effect.succeed(new Map([[id, task]]))
     })
 
-  const acquireAndStart = Effect.fnUntraced(function*(limit: number) {
-    reserved += limit
-    // Cheaper than ensuring, which the caller's uninterruptible region makes needless.
-    const jobs = yield* Effect.matchCauseEffect(store.acquireJobs(schedulerId, options.leaseDuration, limit), {
-      onFailure: (cause) => {
-        reserved -= limit
-        return Effect.failCause(cause)
-      },
-      onSuccess: (acquired) => {
-        reserved -= limit
-        return Effect.succeed(acquired)
-      }
-    })
-    if (jobs.length === 0) return 0
-    inFlight += jobs.length
-    jobsRunning.unsafeOpen()
-    // One job (runJob's, one at a time) needs no batch look-up.
-    const tasks = jobs.length === 1 ? yield* taskOf(jobs[0]!.taskId) : yield* tasksById(store, jobs.map((job) => job.taskId))
+  /** Starts the acquired jobs; the releases of those already over are written in one batch. */
+  const startAll = (jobs: ReadonlyArray<Job>, tasks: ReadonlyMap<TaskId, Task>): Effect.Effect<number> => {
     const nowMs = clock.unsafeCurrentTimeMillis()
     const done: Array<JobRelease> = []
     for (const job of jobs) {
@@ -316,9 +300,31 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
       const release = task === undefined ? taskMissing(job, nowMs) : start(job, task)
       if (release !== undefined) done.push(release)
     }
-    if (done.length > 0) yield* writeReleases(done)
-    return jobs.length
-  })
+    return done.length > 0 ? Effect.as(writeReleases(done), jobs.length) : Effect.succeed(jobs.length)
+  }
+
+  // A flatMap chain rather than a generator: it runs once per job when runJob goes one at a time.
+  const acquireAndStart = (limit: number): Effect.Effect<number> =>
+    Effect.suspend(() => {
+      reserved += limit
+      // Cheaper than ensuring, which the caller's uninterruptible region makes needless.
+      return Effect.matchCauseEffect(store.acquireJobs(schedulerId, options.leaseDuration, limit), {
+        onFailure: (cause) => {
+          reserved -= limit
+          return Effect.failCause(cause)
+        },
+        onSuccess: (jobs) => {
+          reserved -= limit
+          if (jobs.length === 0) return Effect.succeed(0)
+          inFlight += jobs.length
+          jobsRunning.unsafeOpen()
+          // One job (runJob's, one at a time) needs no batch look-up.
+          const tasks = jobs.length === 1 ? taskOf(jobs[0]!.taskId) : tasksById(store, jobs.map((job) => job.taskId))
+          return Effect.flatMap(tasks, (found) => startAll(jobs, found))
+        }
+      })
+    })
+
 
   const acquireLoop = Effect.gen(function*() {
     while (true) {
