@@ -228,8 +228,9 @@ const startOnScratch = async (codeCache, paths) => {
 // writable temporary directory) still gets a working build, with a warning.
 try {
   await startOnScratch("write", ["/api/health", "/api/schedules", "/api/handlers"])
+  if (!readdirSync(bundleDir).some((name) => name.endsWith(".cache"))) throw new Error("the scratch start wrote none")
   const stderr = await startOnScratch("verify", ["/api/health"])
-  const rejected = stderr.split("\n").filter((line) => line.startsWith("code cache not used"))
+  const rejected = stderr.split("\n").filter((line) => line.startsWith("code cache rejected"))
   if (rejected.length > 0) console.warn(`V8 did not accept the code cache of some chunks:\n${rejected.join("\n")}`)
 } catch (error) {
   console.warn(`${relative(root, bundleDir)}/ has no code cache (starts compile all their code): ${error.message}`)

@@ -149,7 +149,8 @@ if (mode === "write") {
 } else if (mode === "verify") {
   process.on("exit", () => {
     for (const [path, { script }] of loaded) {
-      if (script.cachedDataRejected !== false) process.stderr.write(`code cache not used: ${path}\n`)
+      // Undefined when the chunk has no cache (the build's scratch start did not load it).
+      if (script.cachedDataRejected === true) process.stderr.write(`code cache rejected: ${path}\n`)
     }
   })
 }

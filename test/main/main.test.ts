@@ -69,7 +69,13 @@ describe("node main.js", () => {
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const { dir, marker } = yield* writerDeployment
-      const { process, stdoutSoFar, finished } = yield* start("--mode=minimal", `--deployment=${dir}`, "--log-format=json")
+      // SZ_CODE_CACHE=verify: the loader reports on stderr every chunk V8 compiled without the build's code cache.
+      const { process, stdoutSoFar, finished } = yield* startWith(
+        { SZ_CODE_CACHE: "verify" },
+        "--mode=minimal",
+        `--deployment=${dir}`,
+        "--log-format=json"
+      )
       // The handler has written its file.
       yield* waitFor("the handler to run", Effect.map(fs.exists(marker), (exists) => (exists ? true : undefined)))
       expect(yield* fs.readFileString(marker)).toMatch(/^ran [0-9a-f-]{36}$/)
