@@ -3,8 +3,9 @@
  * times into jobs and hands schedules and jobs back to the store in one
  * release; then sleeps until the next fire time, or until an event says a
  * schedule became due sooner. With a store that can, it leases the schedules
- * of the next fire time and builds their jobs shortly before it, so that at
- * the fire time only the release is left (see fireAhead).
+ * of the next fire times (a window of prepareWindowMs) and builds their jobs
+ * shortly before them, so that at each fire time a look at what changed and
+ * the release are left (see fireAhead).
  */
 import { Clock, Duration, Effect, Exit, Option, Schema } from "effect"
 import type { TaskId } from "../../domain/ids.js"
