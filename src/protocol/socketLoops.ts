@@ -113,13 +113,14 @@ export const makeOutbox = <K>(
     let written = 0
     const waiters: Array<{ readonly upTo: number; readonly done: () => void }> = []
 
-    const writeGroup = async (to: K, messages: ReadonlyArray<unknown>) => {
+    const ignore = () => undefined
+    const writeGroup = (to: K, messages: ReadonlyArray<unknown>): Promise<void> =>
+      // A closed socket or an unroutable peer loses the message, as the protocol allows.
+      messages.length <= maxMessagesPerFrameSet ? write(to, encode(messages, framingOf(to))).catch(ignore) : writeChunks(to, messages)
+
+    const writeChunks = async (to: K, messages: ReadonlyArray<unknown>) => {
       for (let i = 0; i < messages.length; i += maxMessagesPerFrameSet) {
-        const chunk = i === 0 && messages.length <= maxMessagesPerFrameSet
-          ? messages
-          : messages.slice(i, i + maxMessagesPerFrameSet)
-        // A closed socket or an unroutable peer loses the message, as the protocol allows.
-        await write(to, encode(chunk, framingOf(to))).catch(() => undefined)
+        await write(to, encode(messages.slice(i, i + maxMessagesPerFrameSet), framingOf(to))).catch(ignore)
       }
     }
 
