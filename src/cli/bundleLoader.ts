@@ -20,7 +20,7 @@
  * (a dynamic import of a chunk became a require), so a mode still loads only
  * the components it runs.
  */
-import { closeSync, openSync, readSync, renameSync, statSync, writeFileSync } from "node:fs"
+import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { StringDecoder } from "node:string_decoder"
@@ -43,6 +43,8 @@ const importModule = (specifier: string): Promise<unknown> => import(specifier)
 interface Loaded {
   readonly module: { exports: unknown }
   readonly script: Script
+  /** The inode of the file the script was compiled from. */
+  readonly inode: bigint
 }
 
 const loaded = new Map<string, Loaded>()
@@ -69,23 +71,25 @@ const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (descr
   .WebAssembly
 let cacheMemory: WasmMemory | undefined
 
-const readPieces = (path: string, onPiece: (bytes: Buffer) => void): void => {
+/** Reads the file; returns its inode number. */
+const readPieces = (path: string, onPiece: (bytes: Buffer) => void): bigint => {
   const fd = openSync(path, "r")
   try {
     for (let read = readSync(fd, piece, 0, pieceSize, null); read > 0; read = readSync(fd, piece, 0, pieceSize, null)) {
       onPiece(piece.subarray(0, read))
     }
+    return fstatSync(fd, { bigint: true }).ino
   } finally {
     closeSync(fd)
   }
 }
 
-const readSource = (path: string): string => {
+const readSource = (path: string): { readonly text: string; readonly inode: bigint } => {
   const decoder = new StringDecoder("utf8")
   const parts: Array<string> = []
-  readPieces(path, (bytes) => parts.push(decoder.write(bytes)))
+  const inode = readPieces(path, (bytes) => parts.push(decoder.write(bytes)))
   parts.push(decoder.end())
-  return parts.join("")
+  return { text: parts.join(""), inode }
 }
 
 const readCache = (path: string): Uint8Array | undefined => {
@@ -130,10 +134,11 @@ const loadChunk = (name: string): unknown => {
 
 const runChunk = (path: string): unknown => {
   // The wrapper starts on the chunk's first line, so line numbers in stack traces are the file's.
-  const source = `(function (exports, require, module, __szChunkUrl, __szImport) {${readSource(path)}\n})`
+  const { text, inode } = readSource(path)
+  const source = `(function (exports, require, module, __szChunkUrl, __szImport) {${text}\n})`
   const script = new Script(source, { filename: path, cachedData: mode === "write" ? undefined : readCache(path) })
   const module = { exports: {} }
-  loaded.set(path, { module, script })
+  loaded.set(path, { module, script, inode })
   script.runInThisContext()(module.exports, requireFromChunk, module, pathToFileURL(path).href, importModule)
   return module.exports
 }
@@ -141,7 +146,10 @@ const runChunk = (path: string): unknown => {
 if (mode === "write") {
   process.on("exit", () => {
     // Renamed into place: a process starting meanwhile reads a whole cache or none.
-    for (const [path, { script }] of loaded) {
+    // V8 checks a cache against its source's length only, so none is written
+    // beside a chunk another build has replaced since (main.cjs keeps its name).
+    for (const [path, { script, inode }] of loaded) {
+      if (statSync(path, { bigint: true, throwIfNoEntry: false })?.ino !== inode) continue
       writeFileSync(`${path}.cache.${process.pid}`, script.createCachedData())
       renameSync(`${path}.cache.${process.pid}`, `${path}.cache`)
     }
