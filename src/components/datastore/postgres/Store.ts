@@ -14,7 +14,7 @@
  * retry after a lost COMMIT reply returns the jobs the first try leased.
  */
 import { SqlClient } from "@effect/sql"
-import { Clock, Duration, Effect, Option } from "effect"
+import { Clock, Duration, Effect, Option, Schedule as Repeat } from "effect"
 import type { ConflictPolicy } from "../../../domain/Coalesce.js"
 import { ConflictingId, JobNotFound, ScheduleNotFound, TaskNotFound } from "../../../domain/errors.js"
 import {
@@ -300,8 +300,9 @@ export const make = Effect.gen(function* () {
 
   /**
    * How long leased jobs may wait for their scheduler's job loop (one that runs as many
-   * jobs as it may at once takes no more) before its releases stop leasing new ones: they
-   * are not running, so nothing extends their leases.
+   * jobs as it may at once takes no more) before its releases stop leasing new ones and
+   * the waiting ones are freed for every scheduler: they are not running, so nothing
+   * extends their leases.
    */
   const handOutWaitMs = 1000
 
@@ -455,7 +456,7 @@ export const make = Effect.gen(function* () {
       return [acquired, [...reaped, ...events]] as const
     })
 
-  /** Up to `limit` of the jobs handed out to `schedulerId`, in order; those whose lease ran out meanwhile are left to reaping. */
+  /** Up to `limit` of the jobs handed out to `schedulerId`, in order (a lease that ran out meanwhile is left to reaping). */
   const takeHandedOut = (schedulerId: SchedulerId, limit: number, nowMs: number): Array<Job> => {
     const queue = handedOut.get(schedulerId)
     if (queue === undefined) return []
@@ -610,23 +611,59 @@ export const make = Effect.gen(function* () {
     )
   )
 
+  /** Frees jobs handed out to `schedulerId` that never started, for every scheduler, as if just added. */
+  const freeHandedOut = (schedulerId: SchedulerId, jobs: ReadonlyArray<Job>) =>
+    writeStatement(
+      "freeHandedOutJobs",
+      Effect.gen(function* () {
+        const freed = yield* q.unleaseJobs(jobs.map((job) => job.id), schedulerId)
+        const timestamp = yield* now
+        return [undefined, freed.map((job) => jobAdded(job, timestamp))] as const
+      })
+    )
+
+  /**
+   * Takes the hand-outs that waited past handOutWaitMs (or a third of their lease, if
+   * shorter) out of their queues: nothing extends their leases while they wait (their
+   * scheduler runs as many jobs as it may), and a lapsed lease would end them as
+   * abandoned although they never started. Each queue is in hand-out order.
+   */
+  const takeStaleHandOuts = (nowMs: number): Array<readonly [SchedulerId, Array<Job>]> => {
+    const stale: Array<readonly [SchedulerId, Array<Job>]> = []
+    for (const [schedulerId, queue] of handedOut) {
+      let count = 0
+      while (count < queue.length) {
+        const job = queue[count]!
+        const handedAt = job.startedAt!.getTime()
+        if (nowMs - handedAt < Math.min(handOutWaitMs, (job.acquiredUntil!.getTime() - handedAt) / 3)) break
+        count++
+      }
+      if (count === 0) continue
+      stale.push([schedulerId, queue.splice(0, count)])
+      if (queue.length === 0) handedOut.delete(schedulerId)
+    }
+    return stale
+  }
+
+  const freeHandOuts = (handOuts: ReadonlyArray<readonly [SchedulerId, ReadonlyArray<Job>]>) =>
+    Effect.forEach(
+      handOuts,
+      ([schedulerId, jobs]) =>
+        Effect.catchAll(
+          freeHandedOut(schedulerId, jobs),
+          (error) => Effect.logWarning(`postgres store: could not free ${jobs.length} job(s) handed out to ${schedulerId}; their leases will lapse`, error)
+        ),
+      { discard: true }
+    )
+
   // Jobs still handed out when the store closes never started (their scheduler stopped first):
   // freed for the other schedulers, as if just added.
-  yield* Effect.addFinalizer(() =>
-    Effect.ignore(
-      Effect.forEach(
-        [...handedOut],
-        ([schedulerId, jobs]) =>
-          writeStatement(
-            "freeHandedOutJobs",
-            Effect.gen(function* () {
-              const freed = yield* q.unleaseJobs(jobs.map((job) => job.id), schedulerId)
-              const timestamp = yield* now
-              return [undefined, freed.map((job) => jobAdded(job, timestamp))] as const
-            })
-          ),
-        { discard: true }
-      )
+  yield* Effect.addFinalizer(() => freeHandOuts([...handedOut]))
+  // Forked after the finalizer is added, so it is stopped first; a free under way finishes.
+  yield* Effect.forkScoped(
+    Effect.repeat(
+      Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.uninterruptible(freeHandOuts(takeStaleHandOuts(at)))),
+      Repeat.spaced(Duration.millis(handOutWaitMs / 4))
     )
   )
 

@@ -3,11 +3,12 @@
  * a schedule release leases the jobs that can start now to the releasing
  * scheduler and hands them to its next acquireJobs without a round trip (no
  * other scheduler contends for them); jobs never taken are freed when the store
- * closes; schedules are leased ahead of their fire time in one statement; tasks
- * read lately are kept until any process changes them.
+ * closes or once they waited past the hand-out wait; schedules are leased ahead
+ * of their fire time in one statement; tasks read lately are kept until any
+ * process changes them.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Layer, type Scope, Stream } from "effect"
+import { Chunk, Duration, Effect, Layer, Schedule as Repeat, type Scope, Stream } from "effect"
 import * as LocalBroker from "../../../../src/components/broker/Local.js"
 import * as PostgresStore from "../../../../src/components/datastore/Postgres.js"
 import { SchedulerStopped } from "../../../../src/domain/events.js"
@@ -98,6 +99,26 @@ describe("postgres store, jobs handed out by a schedule release", () => {
       const job = jobs.get(ScheduleId.make("s"))!
       expect(yield* store.getJobs()).toMatchObject([{ id: job.id, acquiredBy: null, startedAt: null }])
       expect((yield* store.acquireJobs(schedulerB, lease, 10)).map((acquired) => acquired.id)).toEqual([job.id])
+    })
+  )
+
+  test(
+    "a job handed out to a scheduler that takes no more jobs is freed after a wait, not left to lapse into abandoned",
+    Effect.gen(function* () {
+      const { store } = yield* openStore
+      yield* store.addTask(makeTask())
+      const job = (yield* fireOnce(store, [{ id: "s", task: taskId }])).get(ScheduleId.make("s"))!
+      expect(yield* store.getJobs()).toMatchObject([{ id: job.id, acquiredBy: schedulerA }])
+      // Scheduler A's job loop never asks: within a few seconds the job is free again, not reaped.
+      yield* Effect.retry(
+        Effect.flatMap(store.getJobs(), (stored) =>
+          stored[0]?.acquiredBy === null ? Effect.succeed(stored) : Effect.fail("still leased")),
+        { schedule: Repeat.spaced(Duration.millis(50)), times: 100 }
+      )
+      expect(yield* store.getJobs()).toMatchObject([{ id: job.id, acquiredBy: null, startedAt: null }])
+      expect((yield* store.acquireJobs(schedulerB, lease, 10)).map((acquired) => acquired.id)).toEqual([job.id])
+      // A no longer holds it: its next acquireJobs gets nothing.
+      expect(yield* store.acquireJobs(schedulerA, lease, 10)).toEqual([])
     })
   )
 
