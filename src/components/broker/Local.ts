@@ -22,6 +22,14 @@ import { EventBroker, type EventBrokerShape, type EventListener } from "../../se
 /** Events a subscriber may fall behind before it loses the oldest (a power of two, for PubSub's fast path). */
 export const defaultCapacity = 65_536
 
+/**
+ * The buffer of a small-heap mode (autonomous, on edge boxes): PubSub
+ * allocates its buffer whole at start, and 65,536 slots (twice: events and
+ * their subscriber counts) are 1 MB of heap an edge box that runs a few
+ * schedules never fills.
+ */
+export const smallHeapCapacity = 4_096
+
 export const make = (options?: { readonly capacity?: number }): Effect.Effect<EventBrokerShape> =>
   Effect.map(PubSub.sliding<SchedulerEvent>(options?.capacity ?? defaultCapacity), (pubsub) => {
     // Counted here so that publishing to nobody returns without entering PubSub at all.
@@ -77,4 +85,7 @@ export const make = (options?: { readonly capacity?: number }): Effect.Effect<Ev
     }
   })
 
-export const layer: Layer.Layer<EventBroker> = Layer.effect(EventBroker, make())
+export const layerWithCapacity = (capacity: number): Layer.Layer<EventBroker> =>
+  Layer.effect(EventBroker, make({ capacity }))
+
+export const layer: Layer.Layer<EventBroker> = layerWithCapacity(defaultCapacity)
