@@ -30,6 +30,8 @@ export interface ComponentDefaults {
   readonly remoteHandlers: boolean
   /** Supervision of the declared handler processes (`governor.enabled`). */
   readonly governor: boolean
+  /** Events an in-process subscriber may fall behind before it loses the oldest (the local broker's buffer). */
+  readonly eventBuffer: number
 }
 
 /** What stops a deployment from starting; each names its source (file and key, or component). */

@@ -7,11 +7,17 @@
  * (docs/edge.md): forwards its execution log and runs the schedules the
  * server assigns it.
  */
+import * as LocalBroker from "../components/broker/Local.js"
 import type { Deployment } from "../config/load.js"
 import { composeLayer } from "./compose.js"
 import type { ComponentDefaults, ModeDefinition } from "./Mode.js"
 
-const defaults: ComponentDefaults = { portal: false, remoteHandlers: false, governor: false }
+const defaults: ComponentDefaults = {
+  portal: false,
+  remoteHandlers: false,
+  governor: false,
+  eventBuffer: LocalBroker.smallHeapCapacity
+}
 
 export const autonomous: ModeDefinition = {
   name: "autonomous",

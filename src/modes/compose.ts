@@ -53,7 +53,7 @@ export const composeLayer = (deployment: Deployment, defaults: ComponentDefaults
   // One id for the scheduler and the event stream's instance, so stream messages name the scheduler.
   const schedulerId = config.scheduler.id ?? defaultSchedulerId()
   const bound = BoundAddresses.layer
-  const broker = brokerLayer(deployment, schedulerId).pipe(Layer.provide(bound))
+  const broker = brokerLayer(deployment, schedulerId, defaults.eventBuffer).pipe(Layer.provide(bound))
   const store = storeLayer(deployment).pipe(Layer.provide(broker))
   // The zmq registry publishes handler.online/offline on the broker (an optional service there).
   const handlers = handlersLayer(deployment, defaults.remoteHandlers).pipe(Layer.provide(Layer.merge(bound, broker)))

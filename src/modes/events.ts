@@ -19,14 +19,19 @@ import { lazyLayer } from "./lazy.js"
 import type { ComponentFailed } from "./StartupError.js"
 import { postgresOptionsOf } from "./store.js"
 
-/** `schedulerId` becomes the stream's instance id, so its messages name the scheduler that published them. */
+/**
+ * `schedulerId` becomes the stream's instance id, so its messages name the
+ * scheduler that published them; `localBuffer` is the local broker's buffer
+ * (the mode's `eventBuffer`).
+ */
 export const brokerLayer = (
   deployment: Deployment,
-  schedulerId: string
+  schedulerId: string,
+  localBuffer: number
 ): Layer.Layer<EventBroker, ComponentFailed, BoundAddresses> => {
   const { events, store } = deployment.config
   if (!streamRuns(events)) {
-    if (store.type !== "postgres") return component("broker (local)", LocalBroker.layer)
+    if (store.type !== "postgres") return component("broker (local)", LocalBroker.layerWithCapacity(localBuffer))
     return component(
       "broker (postgres)",
       lazyLayer(

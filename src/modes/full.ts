@@ -5,11 +5,17 @@
  * processes, and the portal. The ZeroMQ event stream runs when the `events`
  * section names where to publish (or peers to listen to).
  */
+import * as LocalBroker from "../components/broker/Local.js"
 import type { Deployment } from "../config/load.js"
 import { composeLayer } from "./compose.js"
 import type { ComponentDefaults, ModeDefinition } from "./Mode.js"
 
-const defaults: ComponentDefaults = { portal: true, remoteHandlers: true, governor: true }
+const defaults: ComponentDefaults = {
+  portal: true,
+  remoteHandlers: true,
+  governor: true,
+  eventBuffer: LocalBroker.defaultCapacity
+}
 
 export const full: ModeDefinition = {
   name: "full",
