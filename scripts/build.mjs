@@ -147,6 +147,11 @@ const esm = await esbuild.build({
 // dist/main.js meanwhile.
 const staging = `${bundleDir}.${process.pid}`
 mkdirSync(staging, { recursive: true })
+// V8 stores a script's source one byte a character only when every character
+// fits one byte: a single em dash in a comment esbuild keeps (it escapes
+// strings and regexes itself) doubles a chunk's source in every process's heap.
+const oneByteOnly = (code) =>
+  code.replace(/[\u0100-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
 for (const file of esm.outputFiles) {
   const chunk = await esbuild.transform(file.text, {
     format: "cjs",
@@ -156,7 +161,7 @@ for (const file of esm.outputFiles) {
     supported: { "dynamic-import": false },
     logLevel: "warning"
   })
-  writeFileSync(join(staging, relative(bundleDir, file.path)), chunk.code)
+  writeFileSync(join(staging, relative(bundleDir, file.path)), oneByteOnly(chunk.code))
 }
 rmSync(bundleDir, { recursive: true, force: true })
 renameSync(staging, bundleDir)
