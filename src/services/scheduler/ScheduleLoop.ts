@@ -101,23 +101,62 @@ export interface ScheduleLoopDeps {
   readonly jobsAdded: () => void
 }
 
+/** One batch of due schedules processed. */
+export interface Processed {
+  /** How many were acquired. */
+  readonly count: number
+  /** When the batch looked (epoch ms). */
+  readonly lookedAtMs: number
+  /** The fire times of the batch, first and last (epoch ms; 0 when it was empty). */
+  readonly firstFireMs: number
+  readonly lastFireMs: number
+}
+
 /**
- * Processes one batch of due schedules; returns how many were acquired.
- * Uninterruptible so that a stop never leaves schedules leased.
+ * Processes one batch of due schedules. Uninterruptible so that a stop never leaves
+ * schedules leased.
  */
 export const processDueSchedules = (
   { jobsAdded, options, store }: Omit<ScheduleLoopDeps, "wakeUp">
-): Effect.Effect<number> =>
+): Effect.Effect<Processed> =>
   Effect.uninterruptible(Effect.gen(function*() {
+    const lookedAtMs = yield* Clock.currentTimeMillis
     const schedules = yield* store.acquireSchedules(options.id, options.leaseDuration, options.scheduleBatchSize)
-    if (schedules.length === 0) return 0
+    if (schedules.length === 0) return { count: 0, lookedAtMs, firstFireMs: 0, lastFireMs: 0 }
+    let firstFireMs = Number.POSITIVE_INFINITY
+    let lastFireMs = Number.NEGATIVE_INFINITY
+    for (const schedule of schedules) {
+      // Acquired as due: each has a next fire time.
+      const at = schedule.nextFireTime!.getTime()
+      if (at < firstFireMs) firstFireMs = at
+      if (at > lastFireMs) lastFireMs = at
+    }
     const now = new Date(yield* Clock.currentTimeMillis)
     const tasks = yield* tasksById(store, schedules.map((schedule) => schedule.taskId))
     const releases = yield* releasesFor(schedules, tasks, now)
     yield* store.releaseSchedules(options.id, releases)
     if (releases.some((release) => release.jobs.length > 0)) jobsAdded()
-    return schedules.length
+    return { count: schedules.length, lookedAtMs, firstFireMs, lastFireMs }
   }))
+
+/**
+ * Whether the batch is part of a stream of fire times: spread over a span (1,000
+ * schedules a second fire one a millisecond), at a rate that had another one due
+ * while the batch was processed. Fire times all at one instant (a burst) or far
+ * apart say nothing of what follows.
+ */
+export const streaming = (processed: Processed, nowMs: number): boolean => {
+  const spanMs = processed.lastFireMs - processed.firstFireMs
+  return processed.count > 1 && spanMs > 0 && ((processed.count - 1) * (nowMs - processed.lookedAtMs)) / spanMs >= 1
+}
+
+/**
+ * How often, at most, the loop leases a stream of fire times: each lease and release
+ * costs the same round trips however few fire times it takes, so a loop leasing
+ * again as soon as it released would spend the machine on round trips of a fire time
+ * or two each (and fall behind). A fire time waits this long at most before its lease.
+ */
+export const streamPaceMs = 8
 
 /**
  * How long before a fire time the loop leases the schedules due then and builds
@@ -302,26 +341,34 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
   const processBatch = processDueSchedules(deps)
   const drainDue: Effect.Effect<void> = Effect.gen(function*() {
     // Between full batches the job loop gets to start the batch's jobs.
-    while ((yield* processBatch) === options.scheduleBatchSize) yield* Effect.yieldNow()
+    while ((yield* processBatch).count === options.scheduleBatchSize) yield* Effect.yieldNow()
   })
   const fireAt = store.acquireSchedulesDueBy === undefined
     ? undefined
     : fireAhead(deps, store.acquireSchedulesDueBy, drainDue)
   return Effect.gen(function*() {
     while (true) {
-      const lookedAtMs = yield* Clock.currentTimeMillis
       const processed = yield* processBatch
-      if (processed === options.scheduleBatchSize) {
+      if (processed.count === options.scheduleBatchSize) {
         // More are due: let the job loop start this batch's jobs before taking the next.
         yield* Effect.yieldNow()
+        continue
+      }
+      if (streaming(processed, yield* Clock.currentTimeMillis)) {
+        // More are due by the next lease: asking the store for the next fire time would only say "now".
+        yield* wakeUp.sleepUntil(processed.lookedAtMs + streamPaceMs)
         continue
       }
       const next = yield* store.getNextScheduleRunTime()
       const nowMs = yield* Clock.currentTimeMillis
       const target = Option.match(next, { onNone: () => Number.POSITIVE_INFINITY, onSome: (at) => at.getTime() })
       if (target <= nowMs) {
-        // Processed some, or it fell due after the batch looked: take it now. Else another scheduler holds it.
-        if (processed > 0 || target > lookedAtMs) continue
+        // Processed some, or it fell due after the batch looked: take it at the stream's pace. Else
+        // another scheduler holds it.
+        if (processed.count > 0 || target > processed.lookedAtMs) {
+          yield* wakeUp.sleepUntil(processed.lookedAtMs + streamPaceMs)
+          continue
+        }
         yield* wakeUp.sleepUntil(nowMs + contendedRecheckMs)
       } else if (fireAt === undefined) {
         yield* wakeUp.sleepUntil(target)

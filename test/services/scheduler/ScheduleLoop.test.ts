@@ -10,7 +10,7 @@ import { next } from "../../../src/domain/triggers/Trigger.js"
 import { DataStore } from "../../../src/services/DataStore.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
-import { prepareLeadMs } from "../../../src/services/scheduler/ScheduleLoop.js"
+import { prepareLeadMs, streaming } from "../../../src/services/scheduler/ScheduleLoop.js"
 import { at, countOf, infrastructure, ofTag, recordEvents, schedulerStack, settle, T0 } from "./harness.js"
 
 const minute = 60_000
@@ -417,5 +417,23 @@ describe("schedule loop", () => {
         })
         expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
       }).pipe(Effect.provide(infrastructure([probe]))))
+  })
+})
+
+describe("a stream of fire times (the loop leases again after streamPaceMs, without asking for the next fire time)", () => {
+  const batch = (count: number, firstFireMs: number, lastFireMs: number) => ({ count, lookedAtMs: 1_000, firstFireMs, lastFireMs })
+
+  it("fire times a millisecond apart: another one fell due while a batch of a few milliseconds was processed", () => {
+    expect(streaming(batch(10, 980, 990), 1_002)).toBe(true)
+  })
+
+  it("processed faster than the stream brings the next: the next fire time is asked for", () => {
+    expect(streaming(batch(2, 900, 1_000), 1_010)).toBe(false)
+  })
+
+  it("a burst (one fire time), a single schedule or an empty batch says nothing of what follows", () => {
+    expect(streaming(batch(500, 1_000, 1_000), 1_050)).toBe(false)
+    expect(streaming(batch(1, 990, 990), 1_050)).toBe(false)
+    expect(streaming(batch(0, 0, 0), 1_050)).toBe(false)
   })
 })
