@@ -151,12 +151,15 @@ export const streaming = (processed: Processed, nowMs: number): boolean => {
 }
 
 /**
- * How often, at most, the loop leases a stream of fire times: each lease and release
- * costs the same round trips however few fire times it takes, so a loop leasing
- * again as soon as it released would spend the machine on round trips of a fire time
- * or two each (and fall behind). A fire time waits this long at most before its lease.
+ * How often, at most, the loop leases a stream of fire times, and releases fire times
+ * leased ahead: each lease and release costs the same round trips (and the job loop's
+ * store calls for their jobs) however few fire times it takes, so a loop leasing again
+ * as soon as it released, or releasing each of fire times a millisecond apart on its
+ * own, spends the machine on round trips of a fire time or two each, more the faster
+ * the machine (3 schedulers at 200 fire times a second: ~6 statements a fire time). A
+ * fire time waits this long at most for its lease or release.
  */
-export const streamPaceMs = 8
+export const streamPaceMs = 10
 
 /**
  * How long before a fire time the loop leases the schedules due then and builds
@@ -309,8 +312,10 @@ const fireAhead = (
         // Nothing free is due then (another scheduler took it): wait as without preparing.
         if (prepared.length === 0) return yield* restore(wakeUp.sleepUntil(target))
         let next = 0
+        let committedAtMs = Number.NEGATIVE_INFINITY
         while (next < prepared.length) {
-          const waited = yield* Effect.exit(restore(waitFor(prepared[next]!.at)))
+          // Fire times closer together than the stream's pace are released together (see streamPaceMs).
+          const waited = yield* Effect.exit(restore(waitFor(Math.max(prepared[next]!.at, committedAtMs + streamPaceMs))))
           if (Exit.isFailure(waited)) {
             yield* giveBack(prepared.slice(next))
             return yield* waited
@@ -318,6 +323,7 @@ const fireAhead = (
           // What else is due by now goes in the same release, up to a batch (fire times a busy
           // machine reached late together).
           const nowMs = yield* Clock.currentTimeMillis
+          committedAtMs = nowMs
           let end = next + 1
           let size = prepared[next]!.schedules.length
           while (end < prepared.length && prepared[end]!.at <= nowMs) {
