@@ -5,8 +5,9 @@
  *
  * Subscribers in this process get events at once, through the local broker;
  * other processes get them by NOTIFY. A background fiber sends what was
- * published meanwhile as JSON batches `{"o": origin, "e": [events]}`, each
- * within NOTIFY's 8000-byte payload limit, all in one statement. An event too
+ * published meanwhile (and within sendLingerMs of its first event) as JSON
+ * batches `{"o": origin, "e": [events]}`, each within NOTIFY's 8000-byte
+ * payload limit, all in one statement. An event too
  * large for one payload is stored in `broker_events` and announced by id
  * (`{"o": origin, "r": [ids]}`); listeners fetch it. Stored events older than
  * five minutes are deleted as new ones are stored.
@@ -86,6 +87,12 @@ export const pack = (origin: string, events: ReadonlyArray<string>): ReadonlyArr
   return parts
 }
 
+/** How long the sender waits after an event for others to send with it (see the sending fiber). */
+export const sendLingerMs = 2
+
+/** Events sent in one statement at most. */
+const maxSendBatch = 1000
+
 const reconnectBackoff = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))
 
 export const make = (
@@ -127,8 +134,18 @@ export const make = (
         )
       )
 
+    // What is published within sendLingerMs of the first event goes in the same statement: a
+    // scheduler's store writes of one round (a schedule release, then its jobs' settling a
+    // moment later) publish separately, and each statement is also a notification every
+    // other process receives and decodes.
     yield* Effect.forkScoped(
-      Effect.forever(Effect.flatMap(Queue.takeBetween(outgoing, 1, 1000), (chunk) => send(Chunk.toReadonlyArray(chunk))))
+      Effect.forever(
+        Effect.flatMap(Queue.takeBetween(outgoing, 1, maxSendBatch), (first) =>
+          Effect.flatMap(
+            Effect.zipRight(Effect.sleep(sendLingerMs), Queue.takeUpTo(outgoing, maxSendBatch - Chunk.size(first))),
+            (rest) => send([...Chunk.toReadonlyArray(first), ...Chunk.toReadonlyArray(rest)])
+          ))
+      )
     )
 
     // --- receiving
