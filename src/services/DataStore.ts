@@ -109,6 +109,15 @@ export interface DataStoreShape {
     dueBy: Date
   ) => Effect.Effect<ReadonlyArray<Schedule>>
   /**
+   * Optional: how often, at most, the scheduler should lease a stream of fire times
+   * (fire times a millisecond apart) and release fire times it leased ahead, in ms. For
+   * a store whose every call is a round trip (PostgreSQL): a lease or release costs the
+   * same however few fire times it takes, so leasing again as soon as one was released
+   * spends the machine on round trips of a fire time or two each. A fire time then waits
+   * up to this long for its lease or release. Absent (memory, SQLite): each at once.
+   */
+  readonly streamPaceMs?: number
+  /**
    * Stores the advanced schedules, adds their jobs and clears the leases, all at once.
    * A release for a schedule this scheduler no longer holds (removed, or lease taken
    * over) is dropped together with its jobs. A store may add jobs that can start now

@@ -151,17 +151,6 @@ export const streaming = (processed: Processed, nowMs: number): boolean => {
 }
 
 /**
- * How often, at most, the loop leases a stream of fire times, and releases fire times
- * leased ahead: each lease and release costs the same round trips (and the job loop's
- * store calls for their jobs) however few fire times it takes, so a loop leasing again
- * as soon as it released, or releasing each of fire times a millisecond apart on its
- * own, spends the machine on round trips of a fire time or two each, more the faster
- * the machine (3 schedulers at 200 fire times a second: ~6 statements a fire time). A
- * fire time waits this long at most for its lease or release.
- */
-export const streamPaceMs = 10
-
-/**
  * How long before a fire time the loop leases the schedules due then and builds
  * their jobs, with a store that can (DataStore.acquireSchedulesDueBy): at the
  * fire time only the store's release is left. It covers that preparation for a
@@ -210,6 +199,7 @@ const fireAhead = (
   acquireDueBy: NonNullable<DataStoreShape["acquireSchedulesDueBy"]>,
   drainDue: Effect.Effect<void>
 ) => {
+  const paceMs = store.streamPaceMs ?? 0
   const prepare = (target: number) =>
     Effect.gen(function*() {
       const dueBy = new Date(target + prepareWindowMs)
@@ -314,8 +304,8 @@ const fireAhead = (
         let next = 0
         let committedAtMs = Number.NEGATIVE_INFINITY
         while (next < prepared.length) {
-          // Fire times closer together than the stream's pace are released together (see streamPaceMs).
-          const waited = yield* Effect.exit(restore(waitFor(Math.max(prepared[next]!.at, committedAtMs + streamPaceMs))))
+          // Fire times closer together than the store's pace are released together (DataStore.streamPaceMs).
+          const waited = yield* Effect.exit(restore(waitFor(Math.max(prepared[next]!.at, committedAtMs + paceMs))))
           if (Exit.isFailure(waited)) {
             yield* giveBack(prepared.slice(next))
             return yield* waited
@@ -352,6 +342,7 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
   const fireAt = store.acquireSchedulesDueBy === undefined
     ? undefined
     : fireAhead(deps, store.acquireSchedulesDueBy, drainDue)
+  const paceMs = store.streamPaceMs ?? 0
   return Effect.gen(function*() {
     while (true) {
       const processed = yield* processBatch
@@ -360,19 +351,19 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
         yield* Effect.yieldNow()
         continue
       }
-      if (streaming(processed, yield* Clock.currentTimeMillis)) {
+      if (paceMs > 0 && streaming(processed, yield* Clock.currentTimeMillis)) {
         // More are due by the next lease: asking the store for the next fire time would only say "now".
-        yield* wakeUp.sleepUntil(processed.lookedAtMs + streamPaceMs)
+        yield* wakeUp.sleepUntil(processed.lookedAtMs + paceMs)
         continue
       }
       const next = yield* store.getNextScheduleRunTime()
       const nowMs = yield* Clock.currentTimeMillis
       const target = Option.match(next, { onNone: () => Number.POSITIVE_INFINITY, onSome: (at) => at.getTime() })
       if (target <= nowMs) {
-        // Processed some, or it fell due after the batch looked: take it at the stream's pace. Else
+        // Processed some, or it fell due after the batch looked: take it (at the store's pace). Else
         // another scheduler holds it.
         if (processed.count > 0 || target > processed.lookedAtMs) {
-          yield* wakeUp.sleepUntil(processed.lookedAtMs + streamPaceMs)
+          if (paceMs > 0) yield* wakeUp.sleepUntil(processed.lookedAtMs + paceMs)
           continue
         }
         yield* wakeUp.sleepUntil(nowMs + contendedRecheckMs)

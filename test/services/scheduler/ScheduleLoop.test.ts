@@ -420,7 +420,7 @@ describe("schedule loop", () => {
   })
 })
 
-describe("a stream of fire times (the loop leases again after streamPaceMs, without asking for the next fire time)", () => {
+describe("a stream of fire times (with a store that sets streamPaceMs, the loop leases again after it without asking for the next fire time)", () => {
   const batch = (count: number, firstFireMs: number, lastFireMs: number) => ({ count, lookedAtMs: 1_000, firstFireMs, lastFireMs })
 
   it("fire times a millisecond apart: another one fell due while a batch of a few milliseconds was processed", () => {

@@ -679,6 +679,9 @@ export const make = Effect.gen(function* () {
     removeSchedules,
     acquireSchedules,
     acquireSchedulesDueBy,
+    // Each lease and release is a round trip (DataStore.streamPaceMs): 3 schedulers at 200 fire
+    // times a second without a pace sent ~6 statements a fire time.
+    streamPaceMs: 10,
     releaseSchedules,
     getNextScheduleRunTime,
     extendScheduleLeases,
