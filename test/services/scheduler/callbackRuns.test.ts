@@ -6,15 +6,13 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Option, Scope, TestClock } from "effect"
-import * as LocalBroker from "../../../src/components/broker/Local.js"
-import * as MemoryStore from "../../../src/components/datastore/Memory.js"
 import { HandlerFailed, HandlerLost } from "../../../src/domain/errors.js"
 import type { Job } from "../../../src/domain/Job.js"
 import { DataStore } from "../../../src/services/DataStore.js"
 import { HandlerRegistry, type HandlerRegistryShape, type RunError } from "../../../src/services/HandlerRegistry.js"
 import { Scheduler, type TaskConfig } from "../../../src/services/Scheduler.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
-import { at, clockAtT0, countOf, ofTag, recordEvents, settle } from "./harness.js"
+import { at, clockAtT0, countedMemoryStore, countOf, ofTag, recordEvents, settle } from "./harness.js"
 
 interface FakeRun {
   readonly job: Job
@@ -54,24 +52,10 @@ const fakeRemote = () => {
       log.push(`end ${run.job.attempt}`)
       run.onDone(exit)
     })
-  // The store the scheduler sees counts its job acquisitions and next-job reads (the job loop's store rounds).
-  const rounds = { acquire: 0, next: 0 }
-  const counted = Layer.effect(
-    DataStore,
-    Effect.map(DataStore, (store) => ({
-      ...store,
-      acquireJobs: (...args: Parameters<typeof store.acquireJobs>) => {
-        rounds.acquire++
-        return store.acquireJobs(...args)
-      },
-      getNextJobAvailableTime: () => {
-        rounds.next++
-        return store.getNextJobAvailableTime()
-      }
-    }))
-  )
+  // The store the scheduler sees counts the job loop's store rounds.
+  const { layer: counted, rounds } = countedMemoryStore()
   const infrastructure = Layer.mergeAll(
-    counted.pipe(Layer.provideMerge(MemoryStore.layer), Layer.provideMerge(LocalBroker.layer)),
+    counted,
     Layer.succeed(HandlerRegistry, registry)
   ).pipe(Layer.provide(clockAtT0))
   return { log, finish, infrastructure, rounds }

@@ -8,7 +8,7 @@ import * as LocalBroker from "../../../src/components/broker/Local.js"
 import * as MemoryStore from "../../../src/components/datastore/Memory.js"
 import * as LocalRegistry from "../../../src/components/registry/Local.js"
 import type { SchedulerEvent } from "../../../src/domain/events.js"
-import type { DataStore } from "../../../src/services/DataStore.js"
+import { DataStore } from "../../../src/services/DataStore.js"
 import { EventBroker } from "../../../src/services/EventBroker.js"
 import type { HandlerRegistry } from "../../../src/services/HandlerRegistry.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
@@ -90,3 +90,26 @@ export const advanceUntilDone = <A, E, R>(
 
 /** Lets background fibers run without moving the clock. */
 export const settle = Effect.zipRight(TestClock.adjust(0), TestClock.adjust(0))
+
+/**
+ * The memory store (on the local broker) with the job loop's store rounds counted: its
+ * job acquisitions and next-job reads.
+ */
+export const countedMemoryStore = () => {
+  const rounds = { acquire: 0, next: 0 }
+  const counted = Layer.effect(
+    DataStore,
+    Effect.map(DataStore, (store) => ({
+      ...store,
+      acquireJobs: (...args: Parameters<typeof store.acquireJobs>) => {
+        rounds.acquire++
+        return store.acquireJobs(...args)
+      },
+      getNextJobAvailableTime: () => {
+        rounds.next++
+        return store.getNextJobAvailableTime()
+      }
+    }))
+  )
+  return { rounds, layer: counted.pipe(Layer.provideMerge(MemoryStore.layer), Layer.provideMerge(LocalBroker.layer)) }
+}

@@ -6,38 +6,25 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import * as LocalBroker from "../../../src/components/broker/Local.js"
-import * as MemoryStore from "../../../src/components/datastore/Memory.js"
 import * as LocalRegistry from "../../../src/components/registry/Local.js"
 import { JobAcquired, JobAdded, JobReleased } from "../../../src/domain/events.js"
 import { JobId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
-import { DataStore } from "../../../src/services/DataStore.js"
 import { EventBroker } from "../../../src/services/EventBroker.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
-import { at, clockAtT0, countOf, recordEvents, settle } from "./harness.js"
+import { at, clockAtT0, countedMemoryStore, countOf, recordEvents, settle } from "./harness.js"
 
 const probe = LocalRegistry.defineLocalHandler({ id: "probe", methods: { run: () => null } })
 const other = SchedulerId.make("other")
 const jobId = (n: number) => JobId.make(`00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`)
 
-/** A scheduler on the memory store, whose job loop's acquisitions are counted. */
+/** A scheduler on the memory store, whose job loop's store rounds are counted. */
 const counted = () => {
-  const rounds = { acquire: 0 }
-  const store = Layer.effect(
-    DataStore,
-    Effect.map(DataStore, (store) => ({
-      ...store,
-      acquireJobs: (...args: Parameters<typeof store.acquireJobs>) => {
-        rounds.acquire++
-        return store.acquireJobs(...args)
-      }
-    }))
-  )
+  const { layer: store, rounds } = countedMemoryStore()
   const layer = SchedulerLive.layer({ id: "me" }).pipe(
     Layer.provideMerge(
       Layer.mergeAll(
-        store.pipe(Layer.provideMerge(MemoryStore.layer), Layer.provideMerge(LocalBroker.layer)),
+        store,
         LocalRegistry.layer([probe])
       ).pipe(Layer.provide(clockAtT0))
     )
