@@ -58,16 +58,71 @@ copyAssets(sources)
 // own (src/cli/bundleLoader.ts).
 const bundleDir = join(outDir, "bundle")
 const computedImport = /\bimport\((?!["'`])/g
-const asIfUnbundled = {
-  name: "as-if-unbundled",
+const asIfUnbundled = (path, contents) => {
+  if (!contents.includes("import.meta.url") && contents.match(computedImport) === null) return contents
+  const unbundled = `../${relative(sources, path).replace(/\.ts$/, ".js").split("\\").join("/")}`
+  const url = `new URL(${JSON.stringify(unbundled)}, import.meta.url).href`
+  return contents.replaceAll("import.meta.url", url).replaceAll(computedImport, "__szImport(")
+}
+
+// Our sources import effect's modules from the package's index
+// (`import { Effect, Schema } from "effect"`), which re-exports every module
+// of the package. esbuild drops the modules nothing uses, but it puts a module
+// in the chunks of every entry point whose imports reach it file by file, and
+// through the index every entry point reaches every module used anywhere: the
+// JSON Schema and OpenAPI code only the portal uses, fast-check (Schema's
+// arbitraries), STM... all sat in the chunk every start loads, and in the heap
+// of an edge box that never runs them. So each value imported from such an
+// index is imported from its own module instead (`import * as Effect from
+// "effect/Effect"`); a name the index does not export from a module of its
+// own fails the build.
+const barrels = ["effect", "@effect/sql", "@effect/platform", "@effect/platform-node", "@effect/cli"]
+const barrelExports = new Map(
+  barrels.map((name) => {
+    const index = readFileSync(join(root, "node_modules", name, "dist", "esm", "index.js"), "utf8")
+    const exports = new Map()
+    for (const [, alias, module] of index.matchAll(/^export \* as (\w+) from "\.\/(\w+)\.js"/gm)) {
+      exports.set(alias, { module, namespace: true })
+    }
+    for (const [, names, module] of index.matchAll(/^export \{([^}]*)\} from "\.\/(\w+)\.js"/gm)) {
+      for (const exported of names.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+        exports.set(exported, { module, namespace: false })
+      }
+    }
+    return [name, exports]
+  })
+)
+const barrelImport = new RegExp(`^import \\{([^}]*)\\} from "(${barrels.join("|")})"`, "gm")
+const importsFromModules = (path, contents) =>
+  contents.replace(barrelImport, (statement, specifiers, barrel) => {
+    const types = []
+    const values = []
+    for (const specifier of specifiers.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+      if (specifier.startsWith("type ")) {
+        types.push(specifier)
+        continue
+      }
+      const [, imported, local = imported] = /^(\w+)(?: as (\w+))?$/.exec(specifier) ?? []
+      const exported = barrelExports.get(barrel).get(imported)
+      if (exported === undefined) throw new Error(`${path}: "${barrel}" has no module for ${specifier}`)
+      values.push(
+        exported.namespace
+          ? `import * as ${local} from "${barrel}/${exported.module}"`
+          : `import { ${imported} as ${local} } from "${barrel}/${exported.module}"`
+      )
+    }
+    // As many lines as the statement had, so line numbers in stack traces stay the source's.
+    const imports = [...values, ...(types.length > 0 ? [`import { ${types.join(", ")} } from "${barrel}"`] : [])]
+    return `${imports.join("; ")}${"\n".repeat(statement.split("\n").length - 1)}`
+  })
+
+const ourSources = {
+  name: "our-sources",
   setup(build) {
     build.onLoad({ filter: /\.ts$/ }, (args) => {
       if (!args.path.startsWith(sources)) return undefined
       const contents = readFileSync(args.path, "utf8")
-      if (!contents.includes("import.meta.url") && contents.match(computedImport) === null) return undefined
-      const unbundled = `../${relative(sources, args.path).replace(/\.ts$/, ".js").split("\\").join("/")}`
-      const url = `new URL(${JSON.stringify(unbundled)}, import.meta.url).href`
-      return { contents: contents.replaceAll("import.meta.url", url).replaceAll(computedImport, "__szImport("), loader: "ts" }
+      return { contents: asIfUnbundled(args.path, importsFromModules(args.path, contents)), loader: "ts" }
     })
   }
 }
@@ -135,7 +190,7 @@ const esm = await esbuild.build({
   target: "node20",
   // Native addons are loaded from node_modules at run time; pg would pull in its optional pg-native.
   external: ["better-sqlite3", "zeromq", "pg"],
-  plugins: [asIfUnbundled, requiredOnFirstUse, swaggerOnlyWhereImported],
+  plugins: [ourSources, requiredOnFirstUse, swaggerOnlyWhereImported],
   write: false,
   logLevel: "warning"
 })
