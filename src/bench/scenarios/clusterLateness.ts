@@ -14,7 +14,7 @@ import { next } from "../../domain/triggers/Trigger.js"
 import { DataStore } from "../../services/DataStore.js"
 import { monotonicMs } from "../measure.js"
 import type { Metrics } from "../report.js"
-import { benchDatabase, clusterCpu, cpuSecondsBetween, producerLayer, startSchedulers } from "./clusterPostgres.js"
+import { benchDatabase, clusterCpu, cpuSecondsBetween, kindsBetween, producerLayer, startSchedulers } from "./clusterPostgres.js"
 import { latenessReport } from "./fireLateness.js"
 import { requireLoadedBefore, wholeSecondAfter } from "./stack.js"
 
@@ -64,12 +64,16 @@ export const clusterLateness = (): Effect.Effect<Metrics, unknown> =>
       yield* sleepTo(firstFire)
       const cpuBefore = yield* clusterCpu(url, processes)
       const statementsBefore = processes.reduce((sum, p) => sum + p.statements(), 0)
+      const kindsBefore = processes.map((p) => p.kinds())
       yield* sleepTo(firstFire + firesPerSchedule * periodMs + tailMs)
       const cpuAfter = yield* clusterCpu(url, processes)
       const cpuS = cpuSecondsBetween(cpuBefore, cpuAfter)
       const schedulerPids = new Set(processes.map(({ child }) => child.pid))
       const postgresS = cpuSecondsBetween(cpuBefore, cpuAfter, (pid) => !schedulerPids.has(pid))
       const statements = processes.reduce((sum, p) => sum + p.statements(), 0) - statementsBefore
+      if (process.env.SZ_BENCH_STATEMENT_KINDS !== undefined) {
+        for (const line of kindsBetween(kindsBefore, processes.map((p) => p.kinds()), expected.size)) console.error(line)
+      }
       const perProcess = processes.map((p) => p.calls().filter((line) => line !== "-"))
       const starts = perProcess.flat().map((line) => {
         const [key = "", lateness = "NaN"] = line.split(" ")

@@ -22,6 +22,8 @@ import { processCpuSeconds } from "./startup.js"
 const serverUrl = process.env.SZ_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const processScript = fileURLToPath(new URL("./schedulerProcessPostgres.js", import.meta.url))
 export const benchSchema = "bench"
+/** Node options for the scheduler processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
+const nodeArgs = process.env.SZ_BENCH_SCHEDULER_NODE_ARGS?.split(" ").filter((arg) => arg !== "") ?? []
 
 const admin = (statement: string) =>
   Effect.promise(async () => {
@@ -55,6 +57,31 @@ export interface SchedulerProcess {
   readonly calls: () => ReadonlyArray<string>
   /** Statements the process has sent to PostgreSQL, as of its last flush (every 200 ms). */
   readonly statements: () => number
+  /** Its statements by kind with their round trips' ms, with SZ_BENCH_STATEMENT_KINDS set (see schedulerProcessPostgres.ts). */
+  readonly kinds: () => StatementKinds
+}
+
+export type StatementKinds = Readonly<Record<string, { readonly n: number; readonly ms: number }>>
+
+/** Statements by kind sent between two sets of kinds() snapshots, summed over processes and divided by `per`, most first. */
+export const kindsBetween = (
+  from: ReadonlyArray<StatementKinds>,
+  to: ReadonlyArray<StatementKinds>,
+  per: number
+): Array<string> => {
+  const sum = new Map<string, { n: number; ms: number }>()
+  to.forEach((kinds, i) => {
+    for (const [kind, { ms, n }] of Object.entries(kinds)) {
+      const before = from[i]?.[kind]
+      const entry = sum.get(kind) ?? { n: 0, ms: 0 }
+      entry.n += n - (before?.n ?? 0)
+      entry.ms += ms - (before?.ms ?? 0)
+      sum.set(kind, entry)
+    }
+  })
+  return [...sum].filter(([, { n }]) => n > 0).sort(([, a], [, b]) => b.n - a.n).map(([kind, { ms, n }]) =>
+    `${(n / per).toFixed(4)}/fire ${(ms / n).toFixed(2)} ms  ${kind}`
+  )
 }
 
 /** Starts `count` scheduler processes on `url` and waits until each says it runs; stopped (SIGTERM, awaited) with the scope. */
@@ -70,13 +97,15 @@ export const startSchedulers = (url: string, count: number): Effect.Effect<Reado
         const outFile = path.join(dir, `calls-${i}.txt`)
         return Effect.acquireRelease(
           Effect.async<SchedulerProcess, Error>((resume) => {
-            const child = spawn(process.execPath, [processScript, url, benchSchema, `bench-${i}`, outFile], {
+            const child = spawn(process.execPath, [...nodeArgs, processScript, url, benchSchema, `bench-${i}`, outFile], {
               stdio: ["ignore", "pipe", "inherit"]
             })
             const process_: SchedulerProcess = {
               child,
               calls: () => (fs.existsSync(outFile) ? fs.readFileSync(outFile, "utf8").split("\n").filter((l) => l !== "") : []),
-              statements: () => (fs.existsSync(`${outFile}.stats`) ? Number(fs.readFileSync(`${outFile}.stats`, "utf8")) : 0)
+              statements: () => (fs.existsSync(`${outFile}.stats`) ? Number(fs.readFileSync(`${outFile}.stats`, "utf8")) : 0),
+              kinds: () =>
+                fs.existsSync(`${outFile}.kinds`) ? JSON.parse(fs.readFileSync(`${outFile}.kinds`, "utf8")) as StatementKinds : {}
             }
             let output = ""
             child.stdout?.on("data", (chunk) => {

@@ -7,7 +7,8 @@
  * write `-`), flushed every 200 ms and when the process stops. "ready" on stdout
  * once the scheduler runs; SIGTERM stops it gracefully. The number of statements sent to
  * PostgreSQL so far is kept in <out-file>.stats, written with each flush (the bench's
- * statements per fire).
+ * statements per fire). With SZ_BENCH_STATEMENT_KINDS set, <out-file>.kinds holds the
+ * statements so far by kind (the text's first words) as JSON, with their round trips' total ms.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel } from "effect"
@@ -23,15 +24,38 @@ const [url = "", schema = "", schedulerId = "", outFile = ""] = process.argv.sli
 
 // Every statement goes through a pg.Client (the pool's connections and the broker's LISTEN one).
 let statements = 0
+const byKind = process.env.SZ_BENCH_STATEMENT_KINDS === undefined ? undefined : new Map<string, { n: number; ms: number }>()
+const kindOf = (text: unknown) =>
+  String(typeof text === "object" && text !== null && "text" in text ? text.text : text)
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 60)
 const query = pg.Client.prototype.query as (...args: Array<unknown>) => unknown
 pg.Client.prototype.query = function (this: pg.Client, ...args: Array<unknown>) {
   statements++
-  return query.apply(this, args)
+  if (byKind === undefined) return query.apply(this, args)
+  const kind = kindOf(args[0])
+  const entry = byKind.get(kind) ?? { n: 0, ms: 0 }
+  byKind.set(kind, entry)
+  entry.n++
+  const start = performance.now()
+  const last = args.at(-1)
+  if (typeof last === "function") {
+    args[args.length - 1] = (...result: Array<unknown>) => {
+      entry.ms += performance.now() - start
+      return last(...result)
+    }
+    return query.apply(this, args)
+  }
+  const returned = query.apply(this, args)
+  if (returned instanceof Promise) void returned.finally(() => (entry.ms += performance.now() - start)).catch(() => undefined)
+  return returned
 } as typeof pg.Client.prototype.query
 
 let pending: Array<string> = []
 const flush = () => {
   writeFileSync(`${outFile}.stats`, `${statements}\n`)
+  if (byKind !== undefined) writeFileSync(`${outFile}.kinds`, JSON.stringify(Object.fromEntries(byKind)))
   if (pending.length === 0) return
   appendFileSync(outFile, pending.join("\n") + "\n")
   pending = []
