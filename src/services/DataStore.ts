@@ -128,6 +128,19 @@ export interface DataStoreShape {
     schedulerId: SchedulerId,
     releases: ReadonlyArray<ScheduleRelease>
   ) => Effect.Effect<void>
+  /**
+   * Optional: releaseSchedules for schedules leased ahead of their fire time, each
+   * released only if the stored schedule is unchanged since `leased[i]` (as a lease
+   * returned it) was leased, so that the caller need not read them back first. Returns
+   * the indexes of the releases it did not do: the schedule changed meanwhile (edited,
+   * paused, or only its lease extended), was removed or is no longer this scheduler's;
+   * the caller looks at those again.
+   */
+  readonly releaseLeasedSchedules?: (
+    schedulerId: SchedulerId,
+    releases: ReadonlyArray<ScheduleRelease>,
+    leased: ReadonlyArray<Schedule>
+  ) => Effect.Effect<ReadonlyArray<number>>
   /** Earliest nextFireTime among unpaused schedules. */
   readonly getNextScheduleRunTime: () => Effect.Effect<Option.Option<Date>>
   readonly extendScheduleLeases: (

@@ -21,7 +21,13 @@ import { Chunk, Deferred, Effect, FiberId, Layer, Option, Queue, Schedule, type 
 import pg from "pg"
 import type { SchedulerEvent } from "../../domain/events.js"
 import { resolveOptions, type PostgresOptions } from "../datastore/Postgres.js"
-import { connectionSettings, locationOf, openClient, type PostgresStoreConfig } from "../datastore/postgres/Client.js"
+import {
+  connectionSettings,
+  locationOf,
+  openClient,
+  type PostgresStoreConfig,
+  preparedMarker
+} from "../datastore/postgres/Client.js"
 import type { PostgresRefused } from "../datastore/postgres/errors.js"
 import { applyMigrations } from "../datastore/postgres/migrator.js"
 import { EventBroker, type EventBrokerShape } from "../../services/EventBroker.js"
@@ -127,7 +133,7 @@ export const make = (
         const all = parts.map((part) =>
           part._tag === "Batch" ? part.payload : JSON.stringify({ o: origin, r: [ids[next++]!] } satisfies Envelope)
         )
-        yield* sql`SELECT pg_notify(${channel}, payload) FROM unnest(${all}::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY n`
+        yield* sql`${sql.literal(preparedMarker)}SELECT pg_notify(${channel}, payload) FROM unnest(${all}::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY n`
       }).pipe(
         Effect.catchAllCause((cause) =>
           Effect.logWarning(`postgres broker: ${events.length} event(s) not sent to other processes`, cause)

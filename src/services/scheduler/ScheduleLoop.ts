@@ -248,12 +248,23 @@ const fireAhead = (
   /**
    * Releases prepared batches at their fire time, in one store call. A schedule changed
    * since it was leased (paused, edited) gets its release built afresh; one removed, or
-   * processed early and no longer leased here, is left out.
+   * processed early and no longer leased here, is left out. A store that can release
+   * them only if unchanged (DataStore.releaseLeasedSchedules) does so first, and only
+   * what it left is read back.
    */
   const commit = (batches: ReadonlyArray<Prepared>) =>
     Effect.gen(function*() {
-      const schedules = batches.flatMap((batch) => batch.schedules)
-      const built = batches.flatMap((batch) => batch.releases)
+      let schedules = batches.flatMap((batch) => batch.schedules)
+      let built = batches.flatMap((batch) => batch.releases)
+      const releasedJobs = (releases: ReadonlyArray<ScheduleRelease>) => releases.some((release) => release.jobs.length > 0)
+      if (store.releaseLeasedSchedules !== undefined) {
+        const left = yield* store.releaseLeasedSchedules(options.id, built, schedules)
+        const leftSet = new Set(left)
+        if (releasedJobs(built.filter((_, i) => !leftSet.has(i)))) jobsAdded()
+        if (left.length === 0) return
+        schedules = left.map((i) => schedules[i]!)
+        built = left.map((i) => built[i]!)
+      }
       const { changed, unchanged: same } = yield* recheck(schedules)
       const releases = same.map((i) => built[i]!)
       if (changed.length > 0) {
@@ -262,7 +273,7 @@ const fireAhead = (
         releases.push(...(yield* releasesFor(changed, tasks, now)))
       }
       yield* store.releaseSchedules(options.id, releases)
-      if (releases.some((release) => release.jobs.length > 0)) jobsAdded()
+      if (releasedJobs(releases)) jobsAdded()
     })
 
   /** Gives the prepared schedules still leased here back as they are stored now. */

@@ -58,6 +58,40 @@ const types = {
     oid === int8 && format !== "binary" ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser
 }
 
+/**
+ * Marks a statement (its text starts with it) as prepared: the first time a connection runs
+ * it, it is parsed into a named statement kept for the connection's life; later runs send
+ * only its parameters. Sent unnamed, each of the hot statements (a schedule lease or
+ * release, a settle, a look for jobs; a few kilobytes of CTEs) was parsed and planned
+ * anew, about half of the server's time on it. Only for statements whose text is fixed
+ * (lists as array parameters) and whose plan does not hinge on parameter values: after five
+ * runs the server may keep one generic plan.
+ */
+export const preparedMarker = "/*prepared*/ "
+
+/** Statement names by text, for the whole process (a connection prepares those it runs). */
+const preparedNames = new Map<string, string>()
+
+const nameOf = (text: string): string => {
+  let name = preparedNames.get(text)
+  if (name === undefined) {
+    name = `sz_${preparedNames.size}`
+    preparedNames.set(text, name)
+  }
+  return name
+}
+
+/** The pool's client: runs statements marked with preparedMarker as named statements. */
+class PreparingClient extends pg.Client {
+  override query(config: unknown, values?: unknown, callback?: unknown): never {
+    const run = super.query as (...args: Array<unknown>) => never
+    if (typeof config === "string" && config.startsWith(preparedMarker)) {
+      return run.call(this, { name: nameOf(config), text: config }, values, callback)
+    }
+    return run.call(this, config, values, callback)
+  }
+}
+
 /** The pool settings every connection of ours uses (the broker's LISTEN connection too). */
 export const connectionSettings = (config: PostgresStoreConfig, applicationName: string): pg.PoolConfig => ({
   connectionString: Redacted.value(config.url),
@@ -86,7 +120,11 @@ export const openClient = (
     const client = yield* PgClient.fromPool({
       acquire: Effect.acquireRelease(
         Effect.sync(() => {
-          const pool = new pg.Pool({ ...connectionSettings(config, options.applicationName), max: options.maxConnections })
+          const pool = new pg.Pool({
+            ...connectionSettings(config, options.applicationName),
+            max: options.maxConnections,
+            Client: PreparingClient
+          })
           // Idle connections that the server closes (a restart) are dropped by the pool; nothing to do here.
           pool.on("error", () => {})
           return pool

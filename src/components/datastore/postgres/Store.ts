@@ -258,6 +258,9 @@ export const make = Effect.gen(function* () {
     )
   )
 
+  /** The xmin of each schedule's row as leased, by the Schedule the lease returned (see releaseLeasedSchedules). */
+  const leasedXmin = new WeakMap<Schedule, string>()
+
   const byFireTime = (a: Schedule, b: Schedule) =>
     a.nextFireTime!.getTime() - b.nextFireTime!.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
@@ -276,8 +279,12 @@ export const make = Effect.gen(function* () {
         if (limit <= 0) return [[] as ReadonlyArray<Schedule>, none] as const
         const at = yield* Clock.currentTimeMillis
         const until = at + Duration.toMillis(leaseDuration)
-        const leased = yield* q.acquireDueSchedules({ now: at, until, schedulerId, limit, dueBy: dueBy?.getTime() ?? null })
-        return [[...leased].sort(byFireTime) as ReadonlyArray<Schedule>, none] as const
+        const rows = yield* q.acquireDueSchedules({ now: at, until, schedulerId, limit, dueBy: dueBy?.getTime() ?? null })
+        const leased = rows.map(({ schedule, xmin }) => {
+          leasedXmin.set(schedule, xmin)
+          return schedule
+        })
+        return [leased.sort(byFireTime) as ReadonlyArray<Schedule>, none] as const
       })
     )
 
@@ -311,52 +318,78 @@ export const make = Effect.gen(function* () {
     return oldest === undefined || nowMs - oldest.startedAt!.getTime() < handOutWaitMs
   }
 
-  const releaseSchedules = Effect.fn("PostgresDataStore.releaseSchedules")(
-    (schedulerId: SchedulerId, releases: ReadonlyArray<ScheduleRelease>) =>
-      // One statement (autocommit, unsynced: see queries.ts). The jobs it leased are handed out once it committed.
-      Effect.map(writeStatement(
-        "releaseSchedules",
-        Effect.gen(function* () {
-          const none: Array<Job> = []
-          if (releases.length === 0) return [none, []] as const
-          const timestamp = yield* now
-          const nowMs = timestamp.getTime()
-          const scheduleIds = releases.map((r) => r.schedule.id)
-          const writes = scheduleReleaseWrites(releases, new Set(scheduleIds), timestamp)
-          const rows = yield* q.releaseSchedulesLeasing({
-            schedulerId,
-            leaseTo: handingOut(schedulerId, nowMs) ? schedulerId : null,
-            scheduleIds,
-            finished: writes.finished,
-            advanced: writes.advanced,
-            jobs: releases.flatMap((r) => r.jobs.map((job) => ({ job, scheduleId: r.schedule.id }))),
-            now: nowMs
-          })
-          const held = new Set<string>()
-          const leasedUntil = new Map<string, number>()
-          for (const row of rows) {
-            if (row.kind === "held") held.add(row.id)
-            else leasedUntil.set(row.id, row.until!)
-          }
-          const { events, jobs } = held.size === scheduleIds.length
-            ? writes
-            : scheduleReleaseWrites(releases, held, timestamp)
-          const leased: Array<Job> = []
-          for (const job of jobs) {
-            const until = leasedUntil.get(job.id)
-            if (until === undefined) continue
-            leased.push(
-              new Job({ ...job, acquiredBy: schedulerId, acquiredUntil: new Date(until), startedAt: timestamp }, true)
-            )
-          }
-          return [leased, [...events, ...leased.map((job) => jobAcquired(job, schedulerId, timestamp))]] as const
+  /**
+   * Releases the schedules held here (with an xmin, only if the row still has it) in one statement
+   * (autocommit, unsynced: see queries.ts); the jobs it leased are handed out once it committed.
+   * Returns the ids of the schedules it released.
+   */
+  const release = (
+    schedulerId: SchedulerId,
+    releases: ReadonlyArray<ScheduleRelease>,
+    xmins: ReadonlyArray<string | null>
+  ) =>
+    Effect.map(writeStatement(
+      "releaseSchedules",
+      Effect.gen(function* () {
+        const held = new Set<string>()
+        if (releases.length === 0) return [{ held, leased: [] as Array<Job> }, []] as const
+        const timestamp = yield* now
+        const nowMs = timestamp.getTime()
+        const scheduleIds = releases.map((r) => r.schedule.id)
+        const writes = scheduleReleaseWrites(releases, new Set(scheduleIds), timestamp)
+        const rows = yield* q.releaseSchedulesLeasing({
+          schedulerId,
+          leaseTo: handingOut(schedulerId, nowMs) ? schedulerId : null,
+          scheduleIds,
+          xmins,
+          finished: writes.finished,
+          advanced: writes.advanced,
+          jobs: releases.flatMap((r) => r.jobs.map((job) => ({ job, scheduleId: r.schedule.id }))),
+          now: nowMs
         })
-      ), (leased) => {
-        if (leased.length === 0) return
+        const leasedUntil = new Map<string, number>()
+        for (const row of rows) {
+          if (row.kind === "held") held.add(row.id)
+          else leasedUntil.set(row.id, row.until!)
+        }
+        const { events, jobs } = held.size === scheduleIds.length
+          ? writes
+          : scheduleReleaseWrites(releases, held, timestamp)
+        const leased: Array<Job> = []
+        for (const job of jobs) {
+          const until = leasedUntil.get(job.id)
+          if (until === undefined) continue
+          leased.push(
+            new Job({ ...job, acquiredBy: schedulerId, acquiredUntil: new Date(until), startedAt: timestamp }, true)
+          )
+        }
+        return [{ held, leased }, [...events, ...leased.map((job) => jobAcquired(job, schedulerId, timestamp))]] as const
+      })
+    ), ({ held, leased }) => {
+      if (leased.length > 0) {
         const queue = handedOut.get(schedulerId)
         if (queue === undefined) handedOut.set(schedulerId, leased)
         else queue.push(...leased)
-      })
+      }
+      return held
+    })
+
+  const releaseSchedules = Effect.fn("PostgresDataStore.releaseSchedules")(
+    (schedulerId: SchedulerId, releases: ReadonlyArray<ScheduleRelease>) =>
+      Effect.asVoid(release(schedulerId, releases, releases.map(() => null)))
+  )
+
+  const releaseLeasedSchedules = Effect.fn("PostgresDataStore.releaseLeasedSchedules")(
+    (schedulerId: SchedulerId, releases: ReadonlyArray<ScheduleRelease>, leased: ReadonlyArray<Schedule>) => {
+      // A schedule whose lease this store did not see (another store instance's) is left to the caller.
+      const known: Array<number> = []
+      const unknown: Array<number> = []
+      for (let i = 0; i < leased.length; i++) (leasedXmin.has(leased[i]!) ? known : unknown).push(i)
+      return Effect.map(
+        release(schedulerId, known.map((i) => releases[i]!), known.map((i) => leasedXmin.get(leased[i]!)!)),
+        (held) => [...known.filter((i) => !held.has(releases[i]!.schedule.id)), ...unknown].sort((x, y) => x - y)
+      )
+    }
   )
 
   const getNextScheduleRunTime = Effect.fn("PostgresDataStore.getNextScheduleRunTime")(() =>
@@ -683,6 +716,7 @@ export const make = Effect.gen(function* () {
     // times a second without a pace sent ~6 statements a fire time.
     streamPaceMs: 10,
     releaseSchedules,
+    releaseLeasedSchedules,
     getNextScheduleRunTime,
     extendScheduleLeases,
     addJob,

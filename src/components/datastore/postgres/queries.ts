@@ -6,7 +6,7 @@
  */
 import { SqlClient, SqlSchema, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import { JobId, ScheduleId, SchedulerId, TaskId } from "../../../domain/ids.js"
+import { JobId, ScheduleId, type SchedulerId, TaskId } from "../../../domain/ids.js"
 import type { Job } from "../../../domain/Job.js"
 import type { JobResult } from "../../../domain/JobResult.js"
 import type { Schedule } from "../../../domain/Schedule.js"
@@ -23,6 +23,7 @@ import {
   ScheduleFromRow,
   TaskFromRow
 } from "../sqlite/rows.js"
+import { preparedMarker } from "./Client.js"
 import { jobColumns, resultColumns, scheduleColumns, taskColumns, toInstant } from "./columns.js"
 
 const encodeTask = Schema.encode(TaskFromRow)
@@ -67,6 +68,8 @@ export const makeQueries = Effect.gen(function* () {
   const S = cols(scheduleColumns)
   const J = cols(jobColumns)
   const R = cols(resultColumns)
+  /** Starts the statements run for every fire time or job batch: prepared (see preparedMarker). */
+  const P = sql.literal(preparedMarker)
 
   // --- tasks
 
@@ -83,7 +86,7 @@ export const makeQueries = Effect.gen(function* () {
   const getTasksByIds = SqlSchema.findAll({
     Request: Schema.Array(Schema.String),
     Result: TaskFromRow,
-    execute: (ids) => sql`SELECT ${T} FROM tasks WHERE id = ANY(${ids})`
+    execute: (ids) => sql`${P}SELECT ${T} FROM tasks WHERE id = ANY(${ids})`
   })
   /** Inserts or replaces the task; true when it was new. */
   const putTask = (task: Task) =>
@@ -130,7 +133,7 @@ export const makeQueries = Effect.gen(function* () {
   const getSchedulesByIds = SqlSchema.findAll({
     Request: Schema.Array(Schema.String),
     Result: ScheduleFromRow,
-    execute: (ids) => sql`SELECT ${S} FROM schedules WHERE id = ANY(${ids}) ORDER BY id COLLATE "C"`
+    execute: (ids) => sql`${P}SELECT ${S} FROM schedules WHERE id = ANY(${ids}) ORDER BY id COLLATE "C"`
   })
   /**
    * Stores the schedule as given. `conflict`: "keep" leaves a stored one
@@ -189,33 +192,40 @@ export const makeQueries = Effect.gen(function* () {
    * skipped, not waited for. With `dueBy`, those due by then (ahead of now), and never the
    * scheduler's own leases (see DataStore.acquireSchedulesDueBy).
    */
-  const acquireDueSchedules = SqlSchema.findAll({
-    Request: Schema.Struct({
-      now: Schema.Number,
-      until: Schema.Number,
-      schedulerId: SchedulerId,
-      limit: Schema.Int,
-      dueBy: Schema.NullOr(Schema.Number)
-    }),
-    Result: ScheduleFromRow,
-    execute: ({ dueBy, limit, now, schedulerId, until }) => sql`
-      UPDATE schedules SET acquired_by = ${schedulerId}, acquired_until = ${toDate(until)}
+  const decodeSchedule = Schema.decodeUnknown(ScheduleFromRow)
+  /**
+   * Leases due schedules that no other scheduler holds; rows another transaction has locked are
+   * skipped, not waited for. With `dueBy`, those due by then (ahead of now), and never the
+   * scheduler's own leases (see DataStore.acquireSchedulesDueBy). Each comes with the xmin of
+   * its leased row: a release can tell whether the row changed since (see releaseSchedulesLeasing).
+   */
+  const acquireDueSchedules = (args: {
+    readonly now: number
+    readonly until: number
+    readonly schedulerId: SchedulerId
+    readonly limit: number
+    readonly dueBy: number | null
+  }) =>
+    Effect.flatMap(
+      sql<{ readonly lease_xmin: string }>`${P}
+      UPDATE schedules SET acquired_by = ${args.schedulerId}, acquired_until = ${toDate(args.until)}
       FROM ${unsynced}
       WHERE id IN (
         SELECT id FROM schedules
-        WHERE NOT paused AND next_fire_time IS NOT NULL AND next_fire_time <= ${toDate(dueBy ?? now)}
+        WHERE NOT paused AND next_fire_time IS NOT NULL AND next_fire_time <= ${toDate(args.dueBy ?? args.now)}
           AND ${
-            dueBy === null
-              ? sql`(acquired_by IS NULL OR acquired_until < ${toDate(now)} OR acquired_by = ${schedulerId})`
-              : sql`(acquired_by IS NULL OR (acquired_until < ${toDate(now)} AND acquired_by <> ${schedulerId}))`
+            args.dueBy === null
+              ? sql`(acquired_by IS NULL OR acquired_until < ${toDate(args.now)} OR acquired_by = ${args.schedulerId})`
+              : sql`(acquired_by IS NULL OR (acquired_until < ${toDate(args.now)} AND acquired_by <> ${args.schedulerId}))`
           }
         ORDER BY next_fire_time, id
-        LIMIT ${limit}
+        LIMIT ${args.limit}
         FOR UPDATE SKIP LOCKED)
-      RETURNING ${S}`
-  })
+      RETURNING ${S}, schedules.xmin::text AS lease_xmin`,
+      (rows) => Effect.forEach(rows, (row) => Effect.map(decodeSchedule(row), (schedule) => ({ schedule, xmin: row.lease_xmin })))
+    )
   const extendScheduleLeases = (scheduleIds: ReadonlyArray<ScheduleId>, schedulerId: SchedulerId, until: number) =>
-    sql`
+    sql`${P}
       UPDATE schedules SET acquired_until = ${toDate(until)}
       WHERE acquired_by = ${schedulerId} AND id = ANY(${scheduleIds})`
   /**
@@ -224,7 +234,7 @@ export const makeQueries = Effect.gen(function* () {
    */
   const nextScheduleRunTime = (now: number) =>
     Effect.map(
-      sql<{ free: number | null; leased: number | null }>`
+      sql<{ free: number | null; leased: number | null }>`${P}
         SELECT
           (SELECT (extract(epoch FROM next_fire_time) * 1000)::float8 FROM schedules
            WHERE NOT paused AND next_fire_time IS NOT NULL AND (acquired_by IS NULL OR acquired_until < ${toDate(now)})
@@ -274,8 +284,10 @@ export const makeQueries = Effect.gen(function* () {
   }
   /**
    * Releases schedules in one statement (an unsynced one, see above): locks those still leased
-   * to `schedulerId`, deletes the finished ones, advances the others (clearing their leases)
-   * and inserts the jobs of the schedules held. With `leaseTo`, a job that can start now (its
+   * to `schedulerId` (with an xmin given, only if the row is unchanged since that lease: any
+   * write since, an edit, a pause or a lease extension, gave it another), deletes the finished
+   * ones, advances the others (clearing their leases) and inserts the jobs of the schedules
+   * held. With `leaseTo`, a job that can start now (its
    * task has no maxRunningJobs, it is available and its start deadline has not passed) is
    * inserted leased to it as acquireJobs would lease it, started at `now`, until its
    * schedule's lease ends. Returns the ids of the schedules held and the leased jobs' lease ends.
@@ -284,6 +296,8 @@ export const makeQueries = Effect.gen(function* () {
     readonly schedulerId: SchedulerId
     readonly leaseTo: SchedulerId | null
     readonly scheduleIds: ReadonlyArray<ScheduleId>
+    /** For each of scheduleIds, the xmin its row had when leased: held only if it still has it (null: any). */
+    readonly xmins: ReadonlyArray<string | null>
     readonly finished: ReadonlyArray<ScheduleId>
     readonly advanced: ReadonlyArray<Schedule>
     /** The jobs of the releases, each with the id of the schedule whose release adds it. */
@@ -291,7 +305,7 @@ export const makeQueries = Effect.gen(function* () {
     readonly now: number
   }) =>
     Effect.gen(function* () {
-      const { advanced, finished, jobs, leaseTo, now, scheduleIds, schedulerId } = args
+      const { advanced, finished, jobs, leaseTo, now, scheduleIds, schedulerId, xmins } = args
       const triggers = yield* Effect.forEach(advanced, (schedule) => encodeTrigger(schedule.trigger))
       const startable = sql`(${leaseTo}::text IS NOT NULL AND t.id IS NOT NULL AND t.max_running_jobs IS NULL
         AND (v.available IS NULL OR v.available <= ${now}::float8) AND (v.deadline IS NULL OR v.deadline >= ${now}::float8))`
@@ -300,10 +314,11 @@ export const makeQueries = Effect.gen(function* () {
         until: sql`CASE WHEN ${startable} THEN h.acquired_until ELSE ${sql.literal(toInstant("v.until"))} END`,
         started: sql`CASE WHEN ${startable} THEN to_timestamp(${now}::float8 / 1000.0) ELSE ${sql.literal(toInstant("v.started"))} END`
       })
-      return yield* sql<{ kind: "held" | "leased"; id: string; until: number | null }>`
+      return yield* sql<{ kind: "held" | "leased"; id: string; until: number | null }>`${P}
         WITH held AS (
-          SELECT id, acquired_until FROM schedules, ${unsynced}
-          WHERE acquired_by = ${schedulerId} AND id = ANY(${scheduleIds}) FOR UPDATE OF schedules
+          SELECT s.id, s.acquired_until
+          FROM schedules AS s JOIN unnest(${scheduleIds}::text[], ${xmins}::text[]) AS l(id, xmin) ON s.id = l.id, ${unsynced}
+          WHERE s.acquired_by = ${schedulerId} AND (l.xmin IS NULL OR s.xmin = l.xmin::xid) FOR UPDATE OF s
         ), removed AS (
           DELETE FROM schedules WHERE id = ANY(${finished}) AND id IN (SELECT id FROM held)
         ), advanced AS (
@@ -372,7 +387,7 @@ export const makeQueries = Effect.gen(function* () {
   const leaseJobs = (jobIds: ReadonlyArray<string>, schedulerId: SchedulerId, until: number, now: number, token: string) =>
     jobIds.length === 0
       ? Effect.void
-      : sql`
+      : sql`${P}
           UPDATE jobs SET acquired_by = ${schedulerId}, acquired_until = ${toDate(until)}, started_at = ${toDate(now)},
                           lease_token = ${token}
           WHERE id = ANY(${jobIds}::uuid[])`.pipe(Effect.asVoid)
@@ -385,7 +400,7 @@ export const makeQueries = Effect.gen(function* () {
    */
   const anyAcquirable = (now: number) =>
     Effect.map(
-      sql<{ found: boolean; next: number | null }>`
+      sql<{ found: boolean; next: number | null }>`${P}
         SELECT EXISTS (SELECT 1 FROM jobs WHERE acquired_by IS NULL AND (available_at IS NULL OR available_at <= ${toDate(now)}))
             OR EXISTS (SELECT 1 FROM jobs WHERE acquired_by IS NOT NULL AND acquired_until < ${toDate(now)}) AS found,
           (SELECT (extract(epoch FROM MIN(available_at)) * 1000)::float8 FROM jobs
@@ -402,7 +417,7 @@ export const makeQueries = Effect.gen(function* () {
       decodeJobs
     )
   const extendJobLeases = (jobIds: ReadonlyArray<JobId>, schedulerId: SchedulerId, until: number) =>
-    sql`
+    sql`${P}
       UPDATE jobs SET acquired_until = ${toDate(until)}
       WHERE acquired_by = ${schedulerId} AND id = ANY(${jobIds}::uuid[])`
   const lockJob = (id: JobId) =>
@@ -523,7 +538,7 @@ export const makeQueries = Effect.gen(function* () {
   const settleAll = (batch: SettleBatch) => {
     const held = sql.literal("WHERE v.job_id IN (SELECT id FROM held)")
     return Effect.map(
-      sql<{ id: string }>`
+      sql<{ id: string }>`${P}
         WITH removed AS (
           DELETE FROM jobs WHERE id = ANY(${batch.finished}::uuid[]) AND (${batch.holder}::text IS NULL OR acquired_by = ${batch.holder})
           RETURNING id

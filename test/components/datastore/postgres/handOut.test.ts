@@ -142,6 +142,36 @@ describe("postgres store, jobs handed out by a schedule release", () => {
   )
 
   test(
+    "releaseLeasedSchedules releases schedules leased ahead only if unchanged since; it leaves out those edited, extended or removed",
+    Effect.gen(function* () {
+      const { store } = yield* openStore
+      yield* store.addTask(makeTask())
+      const now = Date.now()
+      for (const id of ["same", "paused", "extended", "removed"]) yield* store.addSchedule(makeSchedule(id, now + 20), "exception")
+      const leased = yield* store.acquireSchedulesDueBy!(schedulerA, lease, 10, new Date(now + 50))
+      expect(leased.map((schedule) => schedule.id)).toEqual(["extended", "paused", "removed", "same"])
+      yield* store.updateSchedule(ScheduleId.make("paused"), (schedule) => Schedule.make({ ...schedule, paused: true }))
+      yield* store.extendScheduleLeases(schedulerA, [ScheduleId.make("extended")], lease)
+      yield* store.removeSchedules([ScheduleId.make("removed")])
+      const later = new Date(now + 3_600_000)
+      const releases = leased.map((schedule) => ({
+        schedule: Schedule.make({ ...schedule, nextFireTime: later }),
+        jobs: [makeJob(0, { scheduleId: schedule.id })]
+      }))
+      // A Schedule this store did not lease (read back, not the lease's own object) is left too.
+      const [readBack] = yield* store.getSchedules([ScheduleId.make("same")])
+      expect(yield* store.releaseLeasedSchedules!(schedulerA, [...releases, releases[3]!], [...leased, readBack!])).toEqual([0, 1, 2, 4])
+      const stored = new Map((yield* store.getSchedules()).map((schedule) => [schedule.id, schedule]))
+      expect(stored.get(ScheduleId.make("same"))).toMatchObject({ nextFireTime: later, acquiredBy: null })
+      expect(stored.get(ScheduleId.make("paused"))).toMatchObject({ paused: true, acquiredBy: schedulerA, nextFireTime: new Date(now + 20) })
+      expect(stored.get(ScheduleId.make("extended"))).toMatchObject({ acquiredBy: schedulerA, nextFireTime: new Date(now + 20) })
+      expect(stored.has(ScheduleId.make("removed"))).toBe(false)
+      // Only the released schedule's job was added.
+      expect((yield* store.getJobs()).map((job) => job.scheduleId)).toEqual([ScheduleId.make("same")])
+    })
+  )
+
+  test(
     "a task kept from a read is dropped once another process's store changes it (its TaskUpdated heard)",
     Effect.gen(function* () {
       const broker = yield* Layer.build(LocalBroker.layer)
