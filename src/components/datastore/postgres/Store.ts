@@ -94,9 +94,30 @@ export const make = Effect.gen(function* () {
     taskChanges++
     taskCache.delete(id)
   }
+  /**
+   * What may have made a job acquirable since a look for jobs found none (see emptyLook): jobs
+   * added and not acquired in the same breath (a release's hand-outs are JobAdded then
+   * JobAcquired), and retries, heard from every process through the broker.
+   */
+  const addedUnacquired = new Set<JobId>()
+  let retriesHeard = 0
   if (broker.listen !== undefined) {
     yield* broker.listen((event) => {
-      if (event._tag === "TaskAdded" || event._tag === "TaskUpdated" || event._tag === "TaskRemoved") forgetTask(event.taskId)
+      switch (event._tag) {
+        case "TaskAdded":
+        case "TaskUpdated":
+        case "TaskRemoved":
+          return forgetTask(event.taskId)
+        case "JobAdded":
+          addedUnacquired.add(event.jobId)
+          return
+        case "JobAcquired":
+          addedUnacquired.delete(event.jobId)
+          return
+        case "JobReleased":
+          if (event.willRetry) retriesHeard++
+          return
+      }
     })
   }
   const cachedTask = (id: TaskId, nowMs: number) => {
@@ -512,24 +533,55 @@ export const make = Effect.gen(function* () {
    */
   let nextLooked: number | null | undefined
 
+  /**
+   * The last look for jobs that found none: when (clock ms), the retries heard by then, and the
+   * next retry's time it read. Until something is heard that may have freed a job, a look would
+   * find none again, so acquireJobs answers without it: each schedule release's hand-out and
+   * each settle (which wakes the job loop) cost a look, a round trip that found nothing in a
+   * cluster firing one schedule a millisecond. Trusted for emptyLookTrustMs at most, for what
+   * no event announces: a lease that lapsed (its scheduler died), a notification lost while the
+   * broker reconnected.
+   */
+  let emptyLook: { readonly atMs: number; readonly retries: number; readonly next: number | null } | undefined
+  const emptyLookTrustMs = 1000
+
+  /** The next retry's time, when nothing may have freed a job since the last look found none. */
+  const stillEmpty = (nowMs: number): { readonly next: number | null } | undefined =>
+    emptyLook !== undefined && broker.listen !== undefined && addedUnacquired.size === 0 &&
+      retriesHeard === emptyLook.retries && nowMs - emptyLook.atMs < emptyLookTrustMs &&
+      (emptyLook.next === null || emptyLook.next > nowMs)
+      ? emptyLook
+      : undefined
+
   const acquireJobs = Effect.fn("PostgresDataStore.acquireJobs")(
     (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
       Effect.gen(function* () {
         const at = yield* Clock.currentTimeMillis
         nextLooked = undefined
         const handed = takeHandedOut(schedulerId, limit, at)
+        const empty = stillEmpty(at)
         if (handed.length > 0) {
-          lookOwed = true
+          // The loop comes back for hand-outs left, or to look for jobs something may have freed.
+          lookOwed = handedOut.has(schedulerId) || empty === undefined
+          if (!lookOwed) nextLooked = empty!.next
           return handed
         }
         lookOwed = false
+        if (empty !== undefined) {
+          nextLooked = empty.next
+          return handed
+        }
         // Woken for jobs another scheduler leased or already took, most wake-ups of a cluster
         // find nothing: one read says so, where the transaction takes five round trips.
+        const retries = retriesHeard
+        addedUnacquired.clear()
         const look = yield* read("acquireJobs", q.anyAcquirable(at))
         if (!look.found) {
+          emptyLook = { atMs: at, retries, next: look.next }
           nextLooked = look.next
           return handed
         }
+        emptyLook = undefined
         const token = crypto.randomUUID()
         let tries = 0
         return yield* write(

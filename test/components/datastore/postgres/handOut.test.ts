@@ -8,7 +8,7 @@
  * process changes them.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Layer, Schedule as Repeat, type Scope, Stream } from "effect"
+import { Chunk, Context, Duration, Effect, Layer, Schedule as Repeat, type Scope, Stream } from "effect"
 import * as LocalBroker from "../../../../src/components/broker/Local.js"
 import * as PostgresStore from "../../../../src/components/datastore/Postgres.js"
 import { SchedulerStopped } from "../../../../src/domain/events.js"
@@ -168,6 +168,41 @@ describe("postgres store, jobs handed out by a schedule release", () => {
       expect(stored.has(ScheduleId.make("removed"))).toBe(false)
       // Only the released schedule's job was added.
       expect((yield* store.getJobs()).map((job) => job.scheduleId)).toEqual([ScheduleId.make("same")])
+    })
+  )
+
+  test(
+    "after a look for jobs found none, a job another store adds is found at once (its JobAdded heard), one added unannounced within a second",
+    Effect.gen(function* () {
+      const broker = yield* Layer.build(LocalBroker.layer)
+      const open = Effect.map(
+        Effect.provide(Layer.build(PostgresStore.layer({ url: database.url(), schema, synchronousCommit: "off" })), broker),
+        (context) => context.unsafeMap.get(DataStore.key) as DataStore["Type"]
+      )
+      const here = yield* open
+      const there = yield* open
+      yield* here.addTask(makeTask())
+      expect(yield* here.acquireJobs(schedulerA, lease, 10)).toEqual([])
+      const announced = makeJob(0)
+      yield* there.addJob(announced)
+      expect((yield* here.acquireJobs(schedulerA, lease, 10)).map((job) => job.id)).toEqual([announced.id])
+      expect(yield* here.acquireJobs(schedulerA, lease, 10)).toEqual([])
+      // Added by a store on another broker: nothing heard here.
+      const elsewhere = Context.get(
+        yield* Layer.build(
+          PostgresStore.layer({ url: database.url(), schema, synchronousCommit: "off" }).pipe(Layer.provide(LocalBroker.layer))
+        ),
+        DataStore
+      )
+      const unannounced = makeJob(1)
+      yield* elsewhere.addJob(unannounced)
+      const startedMs = Date.now()
+      let found = yield* here.acquireJobs(schedulerA, lease, 10)
+      while (found.length === 0 && Date.now() - startedMs < 3_000) {
+        yield* Effect.sleep("50 millis")
+        found = yield* here.acquireJobs(schedulerA, lease, 10)
+      }
+      expect(found.map((job) => job.id)).toEqual([unannounced.id])
     })
   )
 
