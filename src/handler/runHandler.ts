@@ -15,6 +15,7 @@ import { protocolVersion, RejectReason, type ServerMessage } from "../protocol/m
 import { makeOutbox, readFrames } from "../protocol/socketLoops.js"
 import { type HandlerDefinition, methodSpecs } from "./defineHandler.js"
 import { makeJobTable } from "./jobs.js"
+import { type DealerSocket, tcpAddress, ZmtpDealer } from "./zmtp.js"
 
 export interface CurveClientKeys {
   /** The server's public key (Z85). */
@@ -58,6 +59,33 @@ const defaultInstanceId = (handlerId: string): string =>
 
 const assumedIntervalMs = 1000
 
+/**
+ * The connection to the server: a plain tcp:// endpoint gets the SDK's own ZMTP
+ * DEALER (no I/O thread, see zmtp.ts); CURVE and other transports get libzmq's.
+ */
+const openDealer = (
+  endpoint: string,
+  routingId: string,
+  curve: CurveClientKeys | null,
+  reconnectIntervalMs: number,
+  reconnectMaxIntervalMs: number
+): DealerSocket => {
+  const address = curve === null ? tcpAddress(endpoint) : undefined
+  if (address !== undefined) return new ZmtpDealer(address, { routingId, reconnectIntervalMs, reconnectMaxIntervalMs })
+  const dealer = new zmq.Dealer({
+    linger: 0,
+    routingId,
+    reconnectInterval: reconnectIntervalMs,
+    reconnectMaxInterval: reconnectMaxIntervalMs,
+    sendHighWaterMark: 0,
+    ...(curve === null
+      ? {}
+      : { curveServerKey: curve.serverPublicKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey })
+  })
+  dealer.connect(endpoint)
+  return dealer
+}
+
 export const runHandler = (
   handler: HandlerDefinition,
   options: RunHandlerOptions
@@ -68,20 +96,7 @@ export const runHandler = (
     const backoffMaxMs = Duration.toMillis(options.registerBackoff?.max ?? "5 seconds")
     const curve = options.curve ?? null
     const socket = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const dealer = new zmq.Dealer({
-          linger: 0,
-          routingId: instanceId,
-          reconnectInterval: backoffInitialMs,
-          reconnectMaxInterval: backoffMaxMs,
-          sendHighWaterMark: 0,
-          ...(curve === null
-            ? {}
-            : { curveServerKey: curve.serverPublicKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey })
-        })
-        dealer.connect(options.endpoint)
-        return dealer
-      }),
+      Effect.sync(() => openDealer(options.endpoint, instanceId, curve, backoffInitialMs, backoffMaxMs)),
       (dealer) => Effect.sync(() => dealer.closed || dealer.close())
     )
     const outbox = yield* makeOutbox<null>(() => "", (_, frames) => socket.send(frames))

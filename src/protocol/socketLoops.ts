@@ -40,7 +40,7 @@ export const receiveLoop = <E, R>(
  * the loop with that defect.
  */
 export const readFrames = <R>(
-  socket: zmq.Readable,
+  socket: Pick<zmq.Readable, "receive">,
   onFrames: (frames: Array<Buffer>) => Effect.Effect<void, never, R> | undefined
 ): Effect.Effect<void, never, R> =>
   Effect.gen(function*() {

@@ -1,0 +1,102 @@
+/** The SDK's own ZMTP DEALER against libzmq's ROUTER: handshake, frames of every size, queueing, reconnects. */
+import * as net from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
+import * as zmq from "zeromq"
+import { tcpAddress, ZmtpDealer } from "../../src/handler/zmtp.js"
+
+const open: Array<{ close: () => void }> = []
+afterEach(() => {
+  for (const socket of open.splice(0)) socket.close()
+})
+
+const router = async (endpoint = "tcp://127.0.0.1:0") => {
+  const socket = new zmq.Router({ linger: 0 })
+  open.push(socket)
+  await socket.bind(endpoint)
+  return socket
+}
+
+const dealerTo = (endpoint: string, routingId = "dealer-1") => {
+  const dealer = new ZmtpDealer(tcpAddress(endpoint)!, { routingId, reconnectIntervalMs: 20, reconnectMaxIntervalMs: 100 })
+  open.push(dealer)
+  return dealer
+}
+
+/** A port nothing listens on (closed before it is used; a ROUTER's listener would close only later, in libzmq's thread). */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+const texts = (frames: ReadonlyArray<Buffer>) => frames.map((frame) => frame.toString())
+
+describe("ZmtpDealer", () => {
+  it("exchanges frame sets with a ROUTER, which sees the routing id; short, long and large frames", async () => {
+    const server = await router()
+    const dealer = dealerTo(server.lastEndpoint!)
+    const long = "x".repeat(300)
+    const large = "y".repeat(200_000)
+    await dealer.send(["SZ2", "short", long, large, ""])
+    const [peer, ...frames] = await server.receive()
+    expect(peer!.toString()).toBe("dealer-1")
+    expect(texts(frames)).toEqual(["SZ2", "short", long, large, ""])
+    await server.send([peer!, "back", large])
+    await server.send([peer!, "again"])
+    expect(texts(await dealer.receive())).toEqual(["back", large])
+    expect(texts(await dealer.receive())).toEqual(["again"])
+  })
+
+  it("queues what is sent before the server is up, and delivers it in order once connected", async () => {
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`
+    const dealer = dealerTo(endpoint)
+    await dealer.send(["one"])
+    await dealer.send(["two"])
+    await new Promise((done) => setTimeout(done, 60))
+    const server = await router(endpoint)
+    expect(texts((await server.receive()).slice(1))).toEqual(["one"])
+    expect(texts((await server.receive()).slice(1))).toEqual(["two"])
+  })
+
+  it("reconnects to a restarted server", async () => {
+    const first = await router()
+    const endpoint = first.lastEndpoint!
+    const dealer = dealerTo(endpoint)
+    await dealer.send(["hello"])
+    expect(texts((await first.receive()).slice(1))).toEqual(["hello"])
+    first.close()
+    const second = await router(endpoint)
+    // What is sent while the connection is down or coming back may be lost (as with libzmq): send until one arrives.
+    const timer = setInterval(() => void dealer.send(["again"]), 20)
+    try {
+      const [peer, ...frames] = await second.receive()
+      expect(texts(frames)).toEqual(["again"])
+      await second.send([peer!, "welcome back"])
+      expect(texts(await dealer.receive())).toEqual(["welcome back"])
+    } finally {
+      clearInterval(timer)
+    }
+  })
+
+  it("close rejects a pending receive and later sends", async () => {
+    const server = await router()
+    const dealer = dealerTo(server.lastEndpoint!)
+    const pending = dealer.receive()
+    dealer.close()
+    await expect(pending).rejects.toThrow("closed")
+    await expect(dealer.send(["late"])).rejects.toThrow("closed")
+    expect(dealer.closed).toBe(true)
+  })
+
+  it("takes tcp://host:port endpoints only (the rest is left to libzmq)", () => {
+    expect(tcpAddress("tcp://127.0.0.1:4242")).toEqual({ host: "127.0.0.1", port: 4242 })
+    expect(tcpAddress("tcp://[::1]:4242")).toEqual({ host: "::1", port: 4242 })
+    expect(tcpAddress("tcp://scheduler.internal:80")).toEqual({ host: "scheduler.internal", port: 80 })
+    expect(tcpAddress("tcp://127.0.0.1:0")).toBeUndefined()
+    expect(tcpAddress("tcp://127.0.0.1:70000")).toBeUndefined()
+    expect(tcpAddress("tcp://eth0;10.0.0.1:4242")).toBeUndefined()
+    expect(tcpAddress("ipc:///tmp/sz.sock")).toBeUndefined()
+  })
+})
