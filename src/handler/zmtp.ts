@@ -205,17 +205,18 @@ export class ZmtpDealer implements DealerSocket {
   private drained: Array<() => void> = []
   private retryMs: number
   private retryTimer: ReturnType<typeof setTimeout> | undefined = undefined
-  private readonly readyCommand: Buffer
+  /** Greeting and READY, the same for every connection. */
+  private readonly hello: Buffer
 
   constructor(
     private readonly address: { readonly host: string; readonly port: number },
     private readonly options: DealerOptions
   ) {
     this.retryMs = options.reconnectIntervalMs
-    this.readyCommand = commandFrame(
-      "READY",
-      Buffer.concat([property("Socket-Type", "DEALER"), property("Identity", options.routingId)])
-    )
+    this.hello = Buffer.concat([
+      greeting(),
+      commandFrame("READY", Buffer.concat([property("Socket-Type", "DEALER"), property("Identity", options.routingId)]))
+    ])
     this.connect()
   }
 
@@ -235,10 +236,8 @@ export class ZmtpDealer implements DealerSocket {
         else if (name === "PING" && body.length >= 2) socket.write(commandFrame("PONG", body.subarray(2)))
       }
     )
-    socket.on("connect", () => {
-      socket.write(greeting())
-      socket.write(this.readyCommand)
-    })
+    // Greeting and READY in one write: with the NULL mechanism neither waits on what the server sends.
+    socket.on("connect", () => socket.write(this.hello))
     socket.on("data", (chunk: Buffer) => {
       try {
         reader.push(chunk)

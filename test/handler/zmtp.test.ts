@@ -80,6 +80,34 @@ describe("ZmtpDealer", () => {
     }
   })
 
+  it("answers a PING with its context, and reconnects after an ERROR command", async () => {
+    // A hand-made ZMTP peer, since libzmq neither sends ERROR on a NULL connection nor shows a PONG.
+    const received: Array<Buffer> = []
+    let connections = 0
+    const server = net.createServer((socket) => {
+      connections++
+      socket.on("data", (chunk) => received.push(chunk))
+      const greeting = Buffer.alloc(64)
+      greeting[0] = 0xff
+      greeting[9] = 0x7f
+      greeting[10] = 3
+      greeting[11] = 1
+      greeting.write("NULL", 12)
+      const ready = Buffer.from("\x05READY\x0bSocket-Type\x00\x00\x00\x06ROUTER", "latin1")
+      const ping = Buffer.from("\x04PING\x00\x0aabc", "latin1")
+      const error = Buffer.from("\x05ERROR\x04nope", "latin1")
+      socket.write(Buffer.concat([greeting, Buffer.from([0x04, ready.length]), ready, Buffer.from([0x04, ping.length]), ping]))
+      if (connections === 1) setTimeout(() => socket.write(Buffer.concat([Buffer.from([0x04, error.length]), error])), 50)
+    })
+    open.push(server)
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done))
+    dealerTo(`tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`)
+    while (connections < 2) await new Promise((done) => setTimeout(done, 10))
+    const bytes = Buffer.concat(received).toString("latin1")
+    expect(bytes).toContain("\x04PONGabc")
+    expect(bytes).toContain("Identity\x00\x00\x00\x08dealer-1")
+  })
+
   it("close rejects a pending receive and later sends", async () => {
     const server = await router()
     const dealer = dealerTo(server.lastEndpoint!)
