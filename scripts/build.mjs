@@ -130,21 +130,25 @@ const ourSources = {
 // CommonJS packages that bundled modules import at load time for something a
 // start does not do, with the names they use: @effect/cli's TOML and INI
 // parsers (for options that read a .toml or .ini file, which the product has
-// none of; 150 kB), and undici and ws, which @effect/platform-node's HTTP
+// none of; 150 kB), undici and ws, which @effect/platform-node's HTTP
 // server imports for its HTTP client and WebSocket upgrades (a megabyte of
-// modules that took some 20 ms of every start to run). Each is required from
-// node_modules when one of its names is first called or constructed; a bundled
-// module that used another name would get a build warning (no such export).
+// modules that took some 20 ms of every start to run), and mime, whose
+// table of some 1,000 types (40 kB) the HTTP server builds at load time to
+// name the type of a file it serves. Each is required from node_modules when
+// one of its names (or a property of its default export) is first used; a
+// bundled module that used another name would get a build warning (no such
+// export).
 const onFirstUse = {
   toml: ["parse"],
   ini: ["parse"],
   undici: ["Agent", "getGlobalDispatcher"],
-  ws: ["WebSocket", "WebSocketServer"]
+  ws: ["WebSocket", "WebSocketServer"],
+  mime: []
 }
 const requiredOnFirstUse = {
   name: "required-on-first-use",
   setup(build) {
-    build.onResolve({ filter: /^(toml|ini|undici|ws)$/ }, (args) =>
+    build.onResolve({ filter: /^(toml|ini|undici|ws|mime)$/ }, (args) =>
       args.namespace === "on-first-use" ? { path: args.path, external: true } : { path: args.path, namespace: "on-first-use" }
     )
     build.onLoad({ filter: /.*/, namespace: "on-first-use" }, (args) => {
@@ -153,7 +157,8 @@ const requiredOnFirstUse = {
         (name) =>
           `export function ${name}(...args) { const target = ${load}.${name}; return new.target ? Reflect.construct(target, args) : target(...args) }`
       )
-      // @effect/platform-node re-exports undici's default export (the module itself).
+      // @effect/platform-node re-exports undici's default export (the module
+      // itself) and calls mime's methods on its default export.
       const module = `export default new Proxy({}, { get: (_target, key) => ${load}[key] })`
       return { contents: [...names, module].join("\n"), resolveDir: root }
     })
@@ -179,6 +184,39 @@ const swaggerOnlyWhereImported = {
   }
 }
 
+// Node's built-in modules that @effect/platform-node imports at load time for
+// what a start does not do: https (and tls with it, some 6 ms of CPU to load)
+// for its HTTP client, and, in NodeContext, child_process for its
+// CommandExecutor and readline for its Terminal (child_process is loaded all
+// the same by a process that listens on a TCP port: net's listen loads
+// cluster). Within those packages each is required when one of its names is
+// first used (the product's own modules import them as they are).
+const builtinsOnFirstUse = {
+  "node:https": ["Agent", "request"],
+  "node:child_process": ["spawn", "exec"],
+  "node:readline": ["createInterface", "emitKeypressEvents"]
+}
+const platformBuiltinsOnFirstUse = {
+  name: "platform-builtins-on-first-use",
+  setup(build) {
+    build.onResolve({ filter: /^node:(https|child_process|readline)$/ }, (args) => {
+      if (args.namespace === "builtin-on-first-use") return { path: args.path, external: true }
+      return /[\\/]@effect[\\/]platform-node(-shared)?[\\/]/.test(args.importer)
+        ? { path: args.path, namespace: "builtin-on-first-use" }
+        : undefined
+    })
+    build.onLoad({ filter: /.*/, namespace: "builtin-on-first-use" }, (args) => ({
+      contents: builtinsOnFirstUse[args.path]
+        .map(
+          (name) =>
+            `export function ${name}(...args) { const target = require(${JSON.stringify(args.path)}).${name}; return new.target ? Reflect.construct(target, args) : target(...args) }`
+        )
+        .join("\n"),
+      resolveDir: root
+    }))
+  }
+}
+
 const esm = await esbuild.build({
   entryPoints: { main: join(sources, "main.ts") },
   outdir: bundleDir,
@@ -190,7 +228,7 @@ const esm = await esbuild.build({
   target: "node20",
   // Native addons are loaded from node_modules at run time; pg would pull in its optional pg-native.
   external: ["better-sqlite3", "zeromq", "pg"],
-  plugins: [ourSources, requiredOnFirstUse, swaggerOnlyWhereImported],
+  plugins: [ourSources, requiredOnFirstUse, platformBuiltinsOnFirstUse, swaggerOnlyWhereImported],
   write: false,
   logLevel: "warning"
 })
