@@ -1,12 +1,12 @@
 /**
  * The DataStore component a deployment's `store` section selects: one case
- * per store type (memory, sqlite, postgres).
+ * per store type (memory, sqlite, postgres). Each store's module is loaded
+ * only by the deployments that use it, when the layer is built.
  */
 import { resolve as resolvePath } from "node:path"
 import { Duration, Effect, Layer } from "effect"
-import * as MemoryStore from "../components/datastore/Memory.js"
 import type * as PostgresStore from "../components/datastore/Postgres.js"
-import * as SqliteStore from "../components/datastore/Sqlite.js"
+import type * as SqliteStore from "../components/datastore/Sqlite.js"
 import type { StoreSection } from "../config/DeploymentConfig.js"
 import type { Deployment } from "../config/load.js"
 import type { DataStore } from "../services/DataStore.js"
@@ -73,13 +73,21 @@ export const storeLayer = (deployment: Deployment): Layer.Layer<DataStore, Compo
   const store = deployment.config.store
   switch (store.type) {
     case "memory":
-      return component(storeComponentName(store), MemoryStore.layer)
+      return component(
+        storeComponentName(store),
+        lazyLayer(() => import("../components/datastore/Memory.js"), (MemoryStore) => MemoryStore.layer)
+      )
     case "sqlite":
-      return component(storeComponentName(store), SqliteStore.layer(sqliteOptionsOf(store, deployment)))
+      return component(
+        storeComponentName(store),
+        lazyLayer(
+          () => import("../components/datastore/Sqlite.js"),
+          (SqliteStore) => SqliteStore.layer(sqliteOptionsOf(store, deployment))
+        )
+      )
     case "postgres":
       return component(
         storeComponentName(store),
-        // The driver is loaded only by deployments that use it.
         Layer.unwrapEffect(
           Effect.map(postgresOptionsOf(store), (options) =>
             lazyLayer(() => import("../components/datastore/Postgres.js"), (Postgres) => Postgres.layer(options))
