@@ -233,13 +233,15 @@ const esm = await esbuild.build({
   logLevel: "warning"
 })
 
-// Each chunk becomes the body of a CommonJS-style function that
+// Each chunk becomes a CommonJS-style function expression that
 // src/cli/bundleLoader.ts runs through vm.Script with V8's code cache (see
 // there why): its imports of other chunks become `require("./chunk-X.cjs")`
 // (a dynamic import too, so chunks still load when first needed), its
-// `import.meta.url` the chunk's URL the loader passes in. They are written
-// beside the bundle and swapped in at once: other processes may be running
-// dist/main.js meanwhile.
+// `import.meta.url` the chunk's URL the loader passes in. The file holds the
+// whole function, starting on its first line (line numbers in stack traces
+// are the chunk's), so the loader compiles the file's text as it read it.
+// They are written beside the bundle and swapped in at once: other processes
+// may be running dist/main.js meanwhile.
 const staging = `${bundleDir}.${process.pid}`
 mkdirSync(staging, { recursive: true })
 // V8 stores a script's source one byte a character only when every character
@@ -258,7 +260,8 @@ for (const file of esm.outputFiles) {
     minifySyntax: true,
     logLevel: "warning"
   })
-  writeFileSync(join(staging, relative(bundleDir, file.path)), oneByteOnly(chunk.code))
+  const wrapped = `(function (exports, require, module, __szChunkUrl, __szImport) {${oneByteOnly(chunk.code)}\n})`
+  writeFileSync(join(staging, relative(bundleDir, file.path)), wrapped)
 }
 rmSync(bundleDir, { recursive: true, force: true })
 renameSync(staging, bundleDir)

@@ -23,7 +23,6 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import { StringDecoder } from "node:string_decoder"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Script } from "node:vm"
 
@@ -53,11 +52,14 @@ const loaded = new Map<string, Loaded>()
  * The files are read without any allocation of a megabyte or more through
  * malloc: glibc raises its mmap and trim thresholds to the size of the largest
  * such block freed, and every malloc arena then keeps that much freed memory
- * for the life of the process (some 3 MB of an idle edge box's RSS). Sources
- * are read in pieces through one small buffer; caches into a
- * WebAssembly.Memory, which V8 maps itself, grown to the largest and reused
- * while chunks load (V8 has deserialized a cache when the Script is
- * constructed), then left to the garbage collector.
+ * for the life of the process (some 3 MB of an idle edge box's RSS). They are
+ * read in pieces through one small buffer into a WebAssembly.Memory, which V8
+ * maps itself, grown to the largest file and reused while chunks load (V8 has
+ * deserialized a cache when the Script is constructed), then left to the
+ * garbage collector. A chunk's source becomes one string in V8's heap (UTF-8
+ * decoding, unlike Latin-1, never makes a megabyte external string through
+ * malloc), the one V8 compiles: no pieces, joined or wrapped copies of it
+ * left for the garbage collector while the process starts.
  */
 const pieceSize = 64 * 1024
 const piece = Buffer.allocUnsafeSlow(pieceSize)
@@ -69,47 +71,40 @@ interface WasmMemory {
 // The global WebAssembly object: the compiler's libraries here declare only its types.
 const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number }) => WasmMemory } })
   .WebAssembly
-let cacheMemory: WasmMemory | undefined
+let sharedMemory: WasmMemory | undefined
 
-/** Reads the file; returns its inode number. */
-const readPieces = (path: string, onPiece: (bytes: Buffer) => void): bigint => {
+/** Reads the file (as much as it held when opened) into the start of the shared memory. */
+const readFile = (path: string): { readonly bytes: Uint8Array; readonly whole: boolean; readonly inode: bigint } => {
   const fd = openSync(path, "r")
   try {
-    for (let read = readSync(fd, piece, 0, pieceSize, null); read > 0; read = readSync(fd, piece, 0, pieceSize, null)) {
-      onPiece(piece.subarray(0, read))
+    const { size, ino } = fstatSync(fd, { bigint: true })
+    const length = Number(size)
+    const memory = sharedMemory ?? new Memory({ initial: 0 })
+    sharedMemory = memory
+    const missing = Math.ceil(length / wasmPage) - memory.buffer.byteLength / wasmPage
+    if (missing > 0) memory.grow(missing)
+    const bytes = new Uint8Array(memory.buffer, 0, length)
+    let offset = 0
+    while (offset < length) {
+      const read = readSync(fd, piece, 0, Math.min(pieceSize, length - offset), null)
+      if (read === 0) break
+      bytes.set(piece.subarray(0, read), offset)
+      offset += read
     }
-    return fstatSync(fd, { bigint: true }).ino
+    return { bytes: bytes.subarray(0, offset), whole: offset === length, inode: ino }
   } finally {
     closeSync(fd)
   }
 }
 
-const readSource = (path: string): { readonly text: string; readonly inode: bigint } => {
-  const decoder = new StringDecoder("utf8")
-  const parts: Array<string> = []
-  const inode = readPieces(path, (bytes) => parts.push(decoder.write(bytes)))
-  parts.push(decoder.end())
-  return { text: parts.join(""), inode }
-}
-
+/** The chunk's code cache, if it has one and it was read whole. */
 const readCache = (path: string): Uint8Array | undefined => {
-  let size: number
   try {
-    size = statSync(`${path}.cache`).size
+    const cache = readFile(`${path}.cache`)
+    return cache.whole ? cache.bytes : undefined
   } catch {
     return undefined
   }
-  const memory = cacheMemory ?? new Memory({ initial: 0 })
-  cacheMemory = memory
-  const missing = Math.ceil(size / wasmPage) - memory.buffer.byteLength / wasmPage
-  if (missing > 0) memory.grow(missing)
-  const cache = new Uint8Array(memory.buffer, 0, size)
-  let offset = 0
-  readPieces(`${path}.cache`, (bytes) => {
-    cache.set(bytes, offset)
-    offset += bytes.length
-  })
-  return offset === size ? cache : undefined
 }
 
 /** Chunks name each other "./chunk-X.cjs"; everything else comes from node_modules or Node. */
@@ -128,17 +123,17 @@ const loadChunk = (name: string): unknown => {
     return runChunk(path)
   } finally {
     loading--
-    if (loading === 0) cacheMemory = undefined
+    if (loading === 0) sharedMemory = undefined
   }
 }
 
 const runChunk = (path: string): unknown => {
-  // The wrapper starts on the chunk's first line, so line numbers in stack traces are the file's.
-  const { text, inode } = readSource(path)
-  const source = `(function (exports, require, module, __szChunkUrl, __szImport) {${text}\n})`
+  const file = readFile(path)
+  // Decoded before the cache is read over the same memory.
+  const source = Buffer.from(file.bytes.buffer, 0, file.bytes.length).toString("utf8")
   const script = new Script(source, { filename: path, cachedData: mode === "write" ? undefined : readCache(path) })
   const module = { exports: {} }
-  loaded.set(path, { module, script, inode })
+  loaded.set(path, { module, script, inode: file.inode })
   script.runInThisContext()(module.exports, requireFromChunk, module, pathToFileURL(path).href, importModule)
   return module.exports
 }
