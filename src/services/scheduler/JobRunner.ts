@@ -6,6 +6,7 @@
  * then cancelled; every acquired job is released before the runner returns.
  */
 import { Cause, Chunk, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue } from "effect"
+import { withoutKey, withoutValue } from "../../domain/churn.js"
 import { JobTimeout } from "../../domain/errors.js"
 import type { JobId, TaskId } from "../../domain/ids.js"
 import type { Job } from "../../domain/Job.js"
@@ -128,7 +129,8 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
   const executors = yield* FiberSet.make<void, never>()
   const runFork = yield* FiberSet.runtime(executors)<never>()
   const finished = yield* Queue.unbounded<JobRelease>()
-  const running = new Map<JobId, Job>()
+  // Emptied and refilled for every job when runJob goes one at a time: see domain/churn.ts.
+  let running = new Map<JobId, Job>()
   // Attempts running in a fiber of their own (a synchronous handler's never needs one).
   const executing = new Map<JobId, Fiber.RuntimeFiber<void, never>>()
   const cancelRequests = new Map<JobId, CancelRequest>()
@@ -139,8 +141,8 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
   // The acquire loop sleeps until a slot frees (all taken, or due jobs held back by their task's limit).
   let loopWantsSlot = false
   // runNow callers by job id, until their run ends; then, until written, the releases handed to them.
-  const direct = new Map<JobId, DirectRun>()
-  const handedOver = new Set<DirectRun>()
+  let direct = new Map<JobId, DirectRun>()
+  let handedOver = new Set<DirectRun>()
   let directAcquires = 0
   const directAcquiresIdle = yield* Effect.makeLatch(true)
   // Open while jobs run, so the lease extender sleeps on the latch, not on a timer, when idle.
@@ -168,7 +170,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
 
   // Attempts on remote handlers, started in the registry's callback form: a job waiting
   // on a worker costs a map entry, not a fiber. One loop enforces their timeouts.
-  const callbackRuns = new Map<JobId, CallbackRun>()
+  let callbackRuns = new Map<JobId, CallbackRun>()
   const callbacksIdle = yield* Effect.makeLatch(true)
   const timeouts = makeWakeUp()
 
@@ -191,7 +193,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
   const endDirect = (jobId: JobId, release: JobRelease | undefined, limited: boolean): boolean => {
     const entry = direct.get(jobId)
     if (entry === undefined) return false
-    direct.delete(jobId)
+    direct = withoutKey(direct, jobId)
     entry.over = true
     if (release !== undefined) {
       entry.release = release
@@ -205,7 +207,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
   }
 
   const callbackDone = (run: CallbackRun, exit: Exit.Exit<unknown, RunError>): void => {
-    callbackRuns.delete(run.job.id)
+    callbackRuns = withoutKey(callbackRuns, run.job.id)
     if (callbackRuns.size === 0) callbacksIdle.unsafeOpen()
     const ended = callbackExit(run, exit)
     if (Exit.isSuccess(ended)) {
@@ -355,7 +357,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
   const writeReleases = (releases: ReadonlyArray<JobRelease>): Effect.Effect<void> =>
     Effect.map(store.releaseJobs(schedulerId, releases), () => {
       for (const release of releases) {
-        running.delete(release.job.id)
+        running = withoutKey(running, release.job.id)
         if (release._tag === "Finished") onFinished(release.job.id)
         if (cancelRequests.size > 0) answerCancelRequest(release)
       }
@@ -420,7 +422,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
     const release = entry.release
     if (release === undefined) return Effect.void
     entry.release = undefined
-    handedOver.delete(entry)
+    handedOver = withoutValue(handedOver, entry)
     // Queued jobs the loop could not take when it last looked are held back by slots: this may free one.
     return holdingHints(writeReleases([release]), () => entry.limited || loopWantsSlot)
   }
@@ -438,7 +440,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
         // Interrupted while it runs: its end goes to the release loop.
         return Effect.sync(() => {
           entry.resume = undefined
-          direct.delete(jobId)
+          direct = withoutKey(direct, jobId)
         })
       }))),
       (exit) => Effect.zipRight(writeHandedOver(entry), exit)
@@ -463,7 +465,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
         if (--directAcquires === 0) directAcquiresIdle.unsafeOpen()
         // The runs just started leave now rather than after the caller's synchronous stretch.
         registry.flush?.()
-        if (!entry.started) direct.delete(jobId)
+        if (!entry.started) direct = withoutKey(direct, jobId)
       }
       // Uninterruptible but for the enqueue and the wait: matching the cause always finishes the start.
       return Effect.uninterruptibleMask((restore) =>

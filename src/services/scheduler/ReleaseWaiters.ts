@@ -8,6 +8,7 @@
  */
 import { Effect } from "effect"
 import type { JobReleased } from "../../domain/events.js"
+import { withoutKey } from "../../domain/churn.js"
 import type { JobId } from "../../domain/ids.js"
 
 export interface ReleaseWait {
@@ -48,15 +49,16 @@ const wake = (waiter: Waiter): void => {
 
 export const makeReleaseWaiters = (): ReleaseWaiters => {
   // One waiter per job is the rule (runJob); a Set only when several callers wait for the same job.
-  const waiting = new Map<JobId, Waiter | Set<Waiter>>()
+  // Emptied and refilled for every runJob: see domain/churn.ts.
+  let waiting = new Map<JobId, Waiter | Set<Waiter>>()
   let isClosed = false
 
   const remove = (jobId: JobId, waiter: Waiter): void => {
     const entry = waiting.get(jobId)
-    if (entry === waiter) waiting.delete(jobId)
+    if (entry === waiter) waiting = withoutKey(waiting, jobId)
     else if (entry instanceof Set) {
       entry.delete(waiter)
-      if (entry.size === 0) waiting.delete(jobId)
+      if (entry.size === 0) waiting = withoutKey(waiting, jobId)
     }
   }
 
@@ -65,7 +67,7 @@ export const makeReleaseWaiters = (): ReleaseWaiters => {
     if (waiting.size === 0) return
     const entry = waiting.get(jobId)
     if (entry === undefined) return
-    waiting.delete(jobId)
+    waiting = withoutKey(waiting, jobId)
     if (entry instanceof Set) entry.forEach(wake)
     else wake(entry)
   }

@@ -6,6 +6,7 @@
  * period, cancel the rest, release everything, announce the stop).
  */
 import { Clock, Effect, Fiber, Layer, Queue, Ref, Stream } from "effect"
+import { withoutValue } from "../../domain/churn.js"
 import {
   type JobCancelRequested,
   type SchedulerEvent,
@@ -82,12 +83,12 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
   // acquired already: a postgres schedule release leases its jobs to the scheduler that
   // released them (JobAdded then JobAcquired, one batch), so the others' job loops would
   // each spend a store round finding nothing. Checked once the batch is delivered.
-  const addedPending = new Set<JobId>()
+  let addedPending = new Set<JobId>()
   let addedFlushQueued = false
   const flushAdded = () => {
     addedFlushQueued = false
     if (addedPending.size === 0) return
-    addedPending.clear()
+    addedPending = new Set()
     jobWakeUp.notify(Number.NEGATIVE_INFINITY)
   }
   // Followed before anything runs, so no wake-up or cancel request is missed.
@@ -105,7 +106,7 @@ export const make = Effect.fn("Scheduler.start")(function*(schedulerOptions: Sch
         }
         return
       case "JobAcquired":
-        addedPending.delete(event.jobId)
+        addedPending = withoutValue(addedPending, event.jobId)
         return
       case "JobReleased":
         // This scheduler's own releases wake its job loop directly (JobRunner).

@@ -15,6 +15,7 @@
  * when it has changed; a job removed from its lane (cancelled) is dropped
  * lazily too, when it reaches the lane's front.
  */
+import { withoutKey } from "../../../domain/churn.js"
 import type { JobId, SchedulerId, TaskId } from "../../../domain/ids.js"
 import type { Job } from "../../../domain/Job.js"
 import { Fifo } from "./Fifo.js"
@@ -61,8 +62,9 @@ const byAge = (a: JobEntry, b: JobEntry): number => a.createdAt - b.createdAt ||
 const byTime = (a: TimedEntry, b: TimedEntry): number => a.time - b.time || byAge(a.entry, b.entry)
 
 export class JobTable {
-  private readonly byId = new Map<JobId, JobEntry>()
-  private readonly lanes = new Map<TaskId, Lane>()
+  // Emptied and refilled for every job when runJob goes one at a time: see domain/churn.ts.
+  private byId = new Map<JobId, JobEntry>()
+  private lanes = new Map<TaskId, Lane>()
   private readonly ready = new MinHeap<ReadyEntry>((a, b) => byAge(a.head, b.head))
   private readonly waiting = new MinHeap<TimedEntry>(byTime)
   private readonly leases = new MinHeap<TimedEntry>(byTime)
@@ -254,7 +256,7 @@ export class JobTable {
   }
 
   private forget(entry: JobEntry): void {
-    this.byId.delete(entry.job.id)
+    this.byId = withoutKey(this.byId, entry.job.id)
     entry.version = ++this.nextVersion
     entry.removed = true
   }
@@ -337,7 +339,7 @@ export class JobTable {
     lane.version = ++this.nextVersion
     const head = this.oldest(lane)
     if (head === undefined) {
-      if (lane.running === 0) this.lanes.delete(taskId)
+      if (lane.running === 0) this.lanes = withoutKey(this.lanes, taskId)
       return
     }
     const limit = this.maxRunningJobs(taskId)

@@ -7,6 +7,7 @@
  * effect and the socket's message loop) do the waiting and the I/O.
  */
 import { Effect, Exit } from "effect"
+import { withoutKey } from "../../../domain/churn.js"
 import { type HandlerFailed, HandlerLost, type HandlerOffline, MethodNotFound } from "../../../domain/errors.js"
 import type { Job } from "../../../domain/Job.js"
 import type { Task } from "../../../domain/Task.js"
@@ -65,7 +66,7 @@ export interface Instance {
   lastSeenMs: number | null
   registeredAtMs: number
   /** By job id: an instance never has two attempts of one job at once (a retry waits for the attempt's end). */
-  readonly inFlight: Map<string, Pending>
+  inFlight: Map<string, Pending>
   /** The framing its process reads (from the protocol version it registered with). */
   framing: FramingVersion
 }
@@ -166,7 +167,7 @@ export const makeDispatcher = (
   const complete = (instance: Instance, jobId: string, attempt: number, exit: Exit.Exit<unknown, HandlerFailed>): boolean => {
     const pending = instance.inFlight.get(jobId)
     if (pending === undefined || pending.attempt !== attempt) return false
-    instance.inFlight.delete(jobId)
+    instance.inFlight = withoutKey(instance.inFlight, jobId)
     settle(pending, exit)
     return true
   }
