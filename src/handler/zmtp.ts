@@ -51,7 +51,7 @@ const flagCommand = 0x04
 /** Larger frames are taken as a broken or hostile peer: the connection is dropped. */
 const maxFrameBytes = 256 * 1024 * 1024
 
-const greeting = (): Buffer => {
+export const greeting = (): Buffer => {
   const bytes = Buffer.alloc(64)
   bytes[0] = 0xff
   bytes[9] = 0x7f
@@ -61,7 +61,7 @@ const greeting = (): Buffer => {
   return bytes
 }
 
-const property = (name: string, value: string): Buffer => {
+export const property = (name: string, value: string): Buffer => {
   const valueBytes = Buffer.from(value)
   const bytes = Buffer.alloc(1 + name.length + 4 + valueBytes.length)
   bytes[0] = name.length
@@ -71,7 +71,7 @@ const property = (name: string, value: string): Buffer => {
   return bytes
 }
 
-const commandFrame = (name: string, body: Buffer): Buffer => {
+export const commandFrame = (name: string, body: Buffer): Buffer => {
   const payload = Buffer.concat([Buffer.from([name.length]), Buffer.from(name, "latin1"), body])
   return Buffer.concat([frameHeader(flagCommand, payload.length), payload])
 }
@@ -112,13 +112,13 @@ export const encodeFrames = (frames: ReadonlyArray<Buffer | string>): Buffer => 
   return out
 }
 
-class ConnectionFailed extends Error {}
+export class ConnectionFailed extends Error {}
 
 /**
  * Reads a ZMTP byte stream: the 64-byte greeting, then frames. Complete frame
  * sets go to `onMessage`, commands to `onCommand`; a protocol violation throws.
  */
-class FrameReader {
+export class FrameReader {
   /** Bytes of an incomplete greeting or frame, kept as chunks until `needed` have come (one copy, not one per chunk). */
   private chunks: Array<Buffer> = []
   private buffered = 0

@@ -39,6 +39,7 @@ import {
 } from "./Pools.js"
 import { type ResolvedZmqOptions, ZmqRegistryError, type ZmqRegistryShape, type ZmqRegistryStats } from "./options.js"
 import { serveAllowList } from "./zap.js"
+import { bindAddress, ZmtpRouter } from "./ZmtpRouter.js"
 
 /** A routing id as people read it: text when printable (the SDK uses the instance id), else hex. */
 export const describePeer = (peer: Buffer): string => {
@@ -48,9 +49,42 @@ export const describePeer = (peer: Buffer): string => {
 
 const peerKey = (peer: Buffer): string => peer.toString("latin1")
 
-/** The ROUTER handlers connect to, bound for the registry's scope. */
-const openRouter = (options: ResolvedZmqOptions, context: zmq.Context) =>
-  bindScoped(
+/** What the registry needs of its ROUTER: libzmq's or ZmtpRouter. */
+interface RouterSocket {
+  readonly lastEndpoint: string | null
+  receive(): Promise<Array<Buffer>>
+  send(frames: Array<Buffer | string>): Promise<void>
+}
+
+/**
+ * The ROUTER handlers connect to, bound for the registry's scope: our own ZMTP
+ * one (ZmtpRouter.ts) on a plain tcp:// endpoint without CURVE, else libzmq's.
+ */
+const openRouter = (options: ResolvedZmqOptions, context: zmq.Context): Effect.Effect<RouterSocket, ZmqRegistryError, Scope.Scope> => {
+  const address = options.curve === null ? bindAddress(options.endpoint) : undefined
+  if (address !== undefined) {
+    return Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          const router = new ZmtpRouter(options.maxFrameBytes * 16)
+          try {
+            await router.bind(address)
+          } catch (error) {
+            router.close()
+            throw error
+          }
+          return router
+        },
+        catch: (error) => `cannot bind ${options.endpoint}: ${error instanceof Error ? error.message : String(error)}`
+      }).pipe(
+        // As bindScoped: a restart right after a stop may find the port still held for a moment.
+        Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 30, while: (reason) => reason.includes("EADDRINUSE") }),
+        Effect.mapError((reason) => new ZmqRegistryError({ reason }))
+      ),
+      (router) => Effect.sync(() => router.close())
+    )
+  }
+  return bindScoped(
     () =>
       new zmq.Router({
         context,
@@ -65,6 +99,7 @@ const openRouter = (options: ResolvedZmqOptions, context: zmq.Context) =>
     options.endpoint,
     (reason) => new ZmqRegistryError({ reason })
   )
+}
 
 export const make = (
   options: ResolvedZmqOptions
