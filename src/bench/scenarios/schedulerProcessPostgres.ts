@@ -12,7 +12,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel } from "effect"
-import { appendFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, renameSync, writeFileSync } from "node:fs"
 import pg from "pg"
 import * as PostgresBroker from "../../components/broker/Postgres.js"
 import * as PostgresStore from "../../components/datastore/Postgres.js"
@@ -52,10 +52,16 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: Array<unknown>) 
   return returned
 } as typeof pg.Client.prototype.query
 
+/** Writes `text` as the file's whole content at once: the bench reads it meanwhile, and must never see it half written (or empty). */
+const replaceFile = (file: string, text: string) => {
+  writeFileSync(`${file}.tmp`, text)
+  renameSync(`${file}.tmp`, file)
+}
+
 let pending: Array<string> = []
 const flush = () => {
-  writeFileSync(`${outFile}.stats`, `${statements}\n`)
-  if (byKind !== undefined) writeFileSync(`${outFile}.kinds`, JSON.stringify(Object.fromEntries(byKind)))
+  replaceFile(`${outFile}.stats`, `${statements}\n`)
+  if (byKind !== undefined) replaceFile(`${outFile}.kinds`, JSON.stringify(Object.fromEntries(byKind)))
   if (pending.length === 0) return
   appendFileSync(outFile, pending.join("\n") + "\n")
   pending = []
