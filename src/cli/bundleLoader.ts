@@ -24,6 +24,7 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, writeFi
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { setFlagsFromString } from "node:v8"
 import { Script } from "node:vm"
 
 const bundleDir = join(dirname(fileURLToPath(import.meta.url)), "bundle")
@@ -138,8 +139,25 @@ const runChunk = (path: string): unknown => {
   return module.exports
 }
 
+/*
+ * Every process starts without V8's optimizing compiler, TurboFan (--max-opt=1:
+ * hot functions still get Sparkplug's baseline code). Starting makes module
+ * bodies, YAML parsing and Schema decoding hot for a moment, and what
+ * TurboFan optimized then was seldom run again, while TurboFan's own code
+ * (some 3 MB of the node binary's pages) and the malloc arenas of the worker
+ * threads it compiled on stayed resident for the life of the process: 6 MB
+ * of an idle edge box's RSS. A mode whose hot paths want optimized code turns
+ * it on once started (src/modes/memory.ts). The flag is set before the first
+ * chunk loads and again before caches are written: V8 accepts a code cache
+ * only under the flags it was written with, so a chunk first loaded after a
+ * mode turned TurboFan on compiles without its cache.
+ */
+const startFlags = "--max-opt=1"
+setFlagsFromString(startFlags)
+
 if (mode === "write") {
   process.on("exit", () => {
+    setFlagsFromString(startFlags)
     // Renamed into place: a process starting meanwhile reads a whole cache or none.
     // V8 checks a cache against its source's length only, so none is written
     // beside a chunk another build has replaced since (main.cjs keeps its name).

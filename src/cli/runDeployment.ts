@@ -20,7 +20,7 @@ import {
 import { type Deployment, loadDeployment } from "../config/load.js"
 import * as Logging from "../log/Logging.js"
 import * as ComponentManager from "../modes/ComponentManager.js"
-import { preferSmallHeap } from "../modes/memory.js"
+import { optimizeHotCode, preferSmallHeap } from "../modes/memory.js"
 import { HandlerRegistry } from "../services/HandlerRegistry.js"
 import { Scheduler } from "../services/Scheduler.js"
 
@@ -74,8 +74,9 @@ const serve = (deployment: Deployment) =>
       const scheduler = Context.get(context, Scheduler)
       const handlers = yield* Context.get(context, HandlerRegistry).list()
       const schedules = yield* scheduler.getSchedules()
-      // The last step of starting: a small-heap mode sheds what only the start needed before it is ready.
-      if (ComponentManager.modes[deployment.config.mode].smallHeap) yield* preferSmallHeap
+      // The last step of starting: a small-heap mode sheds what only the start needed before it is ready;
+      // the others turn on the optimizing compiler the start ran without.
+      yield* ComponentManager.modes[deployment.config.mode].smallHeap ? preferSmallHeap : optimizeHotCode
       yield* Effect.logInfo("ScheduleZero started").pipe(
         Effect.annotateLogs({
           schedulerId: scheduler.id,

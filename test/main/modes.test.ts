@@ -7,7 +7,7 @@ import { NodeContext } from "@effect/platform-node"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { buildProduct } from "./buildProduct.js"
-import { startWith, waitFor } from "./process.js"
+import { startNode, startWith, waitFor } from "./process.js"
 import { socketsOf } from "./sockets.js"
 
 beforeAll(buildProduct, 300_000)
@@ -135,7 +135,8 @@ describe("modes as processes, from their shipped deployments", () => {
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* shippedCopy("edge")
-      const { process, finished } = yield* startWith({}, `--deployment=${dir}`)
+      // --trace-opt prints a line for every function V8 marks for its optimizing compiler.
+      const { process, finished } = yield* startNode(["--trace-opt"], {}, `--deployment=${dir}`)
       expect(yield* portsOf(dir)).toEqual({})
       // The interval schedule fires at start: the handler appends a reading.
       const samples = yield* waitFor(
@@ -156,6 +157,9 @@ describe("modes as processes, from their shipped deployments", () => {
       expect(stderr).toBe("")
       expect(code).toBe(0)
       expect(stdout).toContain('"message":"no listening sockets"')
+      // A small-heap mode never turns on the optimizing compiler the loader started it without.
+      expect(stdout).toContain('"message":"ScheduleZero started"')
+      expect(stdout).not.toContain("TURBOFAN")
       expect(yield* fs.exists(`${dir}/run/ports.json`)).toBe(false)
     }).pipe(Effect.provide(NodeContext.layer)),
     120_000

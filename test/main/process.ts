@@ -20,9 +20,17 @@ const collectInto = <E>(stream: Stream.Stream<Uint8Array, E>, sink: Ref.Ref<stri
  * and the whole output.
  */
 export const startWith = (env: Readonly<Record<string, string>>, ...args: ReadonlyArray<string>) =>
+  startNode([], env, ...args)
+
+/** startWith, with `nodeArgs` given to node before main.js (V8 flags, for one). */
+export const startNode = (
+  nodeArgs: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>>,
+  ...args: ReadonlyArray<string>
+) =>
   Effect.gen(function* () {
     const process = yield* Command.start(
-      Command.make(globalThis.process.execPath, mainJs, ...args).pipe(Command.env(env))
+      Command.make(globalThis.process.execPath, ...nodeArgs, mainJs, ...args).pipe(Command.env(env))
     )
     const stdout = yield* Ref.make("")
     const stderr = yield* Ref.make("")
