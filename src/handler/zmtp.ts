@@ -125,6 +125,8 @@ export class FrameReader {
   private needed = 0
   private greeted = false
   private parts: Array<Buffer> = []
+  /** How many of `parts` are already copies (made at the end of an earlier read). */
+  private copied = 0
   constructor(
     private readonly onMessage: (frames: Array<Buffer>) => void,
     private readonly onCommand: (name: string, body: Buffer) => void
@@ -138,7 +140,9 @@ export class FrameReader {
     try {
       this.parse(chunk)
     } finally {
-      for (let i = 0; i < this.parts.length; i++) this.parts[i] = Buffer.from(this.parts[i]!)
+      // Only the parts this read added: copying the whole unfinished set on every read is quadratic.
+      for (let i = this.copied; i < this.parts.length; i++) this.parts[i] = Buffer.from(this.parts[i]!)
+      this.copied = this.parts.length
     }
   }
 
@@ -193,6 +197,7 @@ export class FrameReader {
       if ((flags & flagMore) === 0) {
         const frames = this.parts
         this.parts = []
+        this.copied = 0
         this.onMessage(frames)
       }
     }

@@ -1,8 +1,8 @@
 /** The SDK's own ZMTP DEALER against libzmq's ROUTER: handshake, frames of every size, queueing, reconnects. */
 import * as net from "node:net"
-import { afterEach, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it, vi } from "vitest"
 import * as zmq from "zeromq"
-import { tcpAddress, ZmtpDealer } from "../../src/handler/zmtp.js"
+import { encodeFrames, FrameReader, greeting, tcpAddress, ZmtpDealer } from "../../src/handler/zmtp.js"
 
 const open: Array<{ close: () => void }> = []
 afterEach(() => {
@@ -161,5 +161,29 @@ describe("ZmtpDealer", () => {
     expect(tcpAddress("tcp://127.0.0.1:70000")).toBeUndefined()
     expect(tcpAddress("tcp://eth0;10.0.0.1:4242")).toBeUndefined()
     expect(tcpAddress("ipc:///tmp/sz.sock")).toBeUndefined()
+  })
+})
+
+describe("FrameReader", () => {
+  it("copies each part of an unfinished frame set once, not again on every later read", () => {
+    const sets: Array<Array<Buffer>> = []
+    const reader = new FrameReader((frames) => sets.push(frames), () => undefined)
+    reader.push(greeting())
+    const parts = Array.from({ length: 2000 }, (_, i) => `part ${i}`)
+    const bytes = encodeFrames(parts)
+    const from = vi.spyOn(Buffer, "from")
+    try {
+      // One frame per read, as a slow peer's frame set arrives.
+      let offset = 0
+      for (const part of parts) {
+        const length = 2 + Buffer.byteLength(part)
+        reader.push(bytes.subarray(offset, offset + length))
+        offset += length
+      }
+      expect(from.mock.calls.length).toBeLessThan(3 * parts.length)
+    } finally {
+      from.mockRestore()
+    }
+    expect(sets.map((set) => texts(set))).toEqual([parts])
   })
 })
