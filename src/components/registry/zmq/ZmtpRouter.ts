@@ -44,9 +44,13 @@ const readyProperties = (body: Buffer): Map<string, Buffer> => {
   return properties
 }
 
-/** The host and port of a bindable `tcp://host:port` endpoint (`*` = every IPv4 interface); undefined otherwise. */
+/**
+ * The host and port of a `tcp://address:port` endpoint with an IP address (or `*`, every
+ * IPv4 interface); undefined otherwise. A host name stays with libzmq, which resolves it
+ * to IPv4 only (Node could listen on `::1` for `localhost`, where libzmq peers never look).
+ */
 export const bindAddress = (endpoint: string): { readonly host: string; readonly port: number } | undefined => {
-  const match = /^tcp:\/\/(\*|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(endpoint)
+  const match = /^tcp:\/\/(\*|\[[0-9A-Fa-f:.]+\]|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{1,5})$/.exec(endpoint)
   if (match === null) return undefined
   const port = Number(match[2])
   if (port > 65535) return undefined

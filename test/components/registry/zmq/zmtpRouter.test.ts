@@ -87,10 +87,11 @@ describe("ZmtpRouter", () => {
 })
 
 describe("bindAddress", () => {
-  it("reads tcp host:port endpoints, * as every IPv4 interface, and leaves the rest to libzmq", () => {
+  it("reads tcp endpoints with an IP address, * as every IPv4 interface, and leaves host names and the rest to libzmq", () => {
     expect(bindAddress("tcp://127.0.0.1:5555")).toEqual({ host: "127.0.0.1", port: 5555 })
     expect(bindAddress("tcp://*:0")).toEqual({ host: "0.0.0.0", port: 0 })
     expect(bindAddress("tcp://[::1]:7")).toEqual({ host: "::1", port: 7 })
+    expect(bindAddress("tcp://localhost:5555")).toBeUndefined()
     expect(bindAddress("ipc:///tmp/x")).toBeUndefined()
     expect(bindAddress("tcp://eth0;127.0.0.1:5555")).toBeUndefined()
     expect(bindAddress("tcp://127.0.0.1:70000")).toBeUndefined()
