@@ -7,7 +7,7 @@
  * results, close.
  */
 import * as os from "node:os"
-import { Clock, Deferred, Duration, Effect, Schema } from "effect"
+import { Clock, Deferred, Duration, Effect, Runtime, Schema } from "effect"
 import * as zmq from "zeromq"
 import { decodeServerFrames } from "../protocol/framing.js"
 import { makeKeyProof } from "../protocol/keyProof.js"
@@ -15,7 +15,7 @@ import { protocolVersion, RejectReason, type ServerMessage } from "../protocol/m
 import { makeOutbox, readFrames } from "../protocol/socketLoops.js"
 import { type HandlerDefinition, methodSpecs } from "./defineHandler.js"
 import { makeJobTable } from "./jobs.js"
-import { type DealerSocket, tcpAddress, ZmtpDealer } from "./zmtp.js"
+import { type DealerSocket, tcpAddress, ZmtpDealer, type ZmtpConnectionFailed } from "./zmtp.js"
 
 export interface CurveClientKeys {
   /** The server's public key (Z85). */
@@ -68,10 +68,13 @@ const openDealer = (
   routingId: string,
   curve: CurveClientKeys | null,
   reconnectIntervalMs: number,
-  reconnectMaxIntervalMs: number
+  reconnectMaxIntervalMs: number,
+  onError: (error: ZmtpConnectionFailed) => void
 ): DealerSocket => {
   const address = curve === null ? tcpAddress(endpoint) : undefined
-  if (address !== undefined) return new ZmtpDealer(address, { routingId, reconnectIntervalMs, reconnectMaxIntervalMs })
+  if (address !== undefined) {
+    return new ZmtpDealer(address, { routingId, reconnectIntervalMs, reconnectMaxIntervalMs, onError })
+  }
   const dealer = new zmq.Dealer({
     linger: 0,
     routingId,
@@ -95,12 +98,19 @@ export const runHandler = (
     const backoffInitialMs = Duration.toMillis(options.registerBackoff?.initial ?? "100 millis")
     const backoffMaxMs = Duration.toMillis(options.registerBackoff?.max ?? "5 seconds")
     const curve = options.curve ?? null
+    const runtime = yield* Effect.runtime<never>()
+    // Each distinct failure once until a frame set comes in: a wrong port or a CURVE server would otherwise loop silently.
+    const onConnectionError = (error: ZmtpConnectionFailed) =>
+      Runtime.runFork(runtime)(
+        Effect.logWarning(`connection to the server failed: ${error.reason}; reconnecting`).pipe(
+          Effect.annotateLogs({ handlerId: handler.id, instanceId, endpoint: error.endpoint })
+        )
+      )
     const socket = yield* Effect.acquireRelease(
-      Effect.sync(() => openDealer(options.endpoint, instanceId, curve, backoffInitialMs, backoffMaxMs)),
+      Effect.sync(() => openDealer(options.endpoint, instanceId, curve, backoffInitialMs, backoffMaxMs, onConnectionError)),
       (dealer) => Effect.sync(() => dealer.closed || dealer.close())
     )
     const outbox = yield* makeOutbox<null>(() => "", (_, frames) => socket.send(frames))
-    const runtime = yield* Effect.runtime<never>()
     const jobs = makeJobTable(handler, runtime, (encoded) => outbox.post(null, encoded))
     const fatal = yield* Deferred.make<never, HandlerRejected>()
     const clock = yield* Effect.clock

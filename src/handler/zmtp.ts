@@ -17,6 +17,8 @@
  * cut off by a drop is lost, as the protocol allows; PING is answered.
  */
 import * as net from "node:net"
+import { Data } from "effect"
+import { defaultMaxFrameBytes, maxMessagesPerFrameSet } from "../protocol/framing.js"
 
 export interface DealerOptions {
   readonly routingId: string
@@ -24,6 +26,8 @@ export interface DealerOptions {
   readonly reconnectMaxIntervalMs: number
   /** A connection whose handshake has not completed by then is dropped and tried again (libzmq's ZMQ_HANDSHAKE_IVL). */
   readonly handshakeTimeoutMs?: number
+  /** Why a connection failed (it is tried again): each distinct reason once until a frame set comes in. */
+  readonly onError?: (error: ZmtpConnectionFailed) => void
 }
 
 /** The socket operations the handler uses: zeromq's Dealer and ZmtpDealer both have them. */
@@ -48,8 +52,17 @@ export const tcpAddress = (endpoint: string): { readonly host: string; readonly 
 const flagMore = 0x01
 const flagLong = 0x02
 const flagCommand = 0x04
-/** Larger frames are taken as a broken or hostile peer: the connection is dropped. */
-const maxFrameBytes = 256 * 1024 * 1024
+const flagsReserved = 0xf8
+
+/** Caps on one frame set; past one the peer is taken as broken or hostile and its connection dropped. */
+export interface FrameLimits {
+  readonly maxFrames: number
+  /** All frames of the set together (so also the largest frame). */
+  readonly maxSetBytes: number
+}
+
+/** What the server may send: a header and at most maxMessagesPerFrameSet messages; bytes as its ROUTER caps them. */
+const serverSetLimits: FrameLimits = { maxFrames: maxMessagesPerFrameSet + 1, maxSetBytes: defaultMaxFrameBytes * 16 }
 
 export const greeting = (): Buffer => {
   const bytes = Buffer.alloc(64)
@@ -112,7 +125,33 @@ export const encodeFrames = (frames: ReadonlyArray<Buffer | string>): Buffer => 
   return out
 }
 
-export class ConnectionFailed extends Error {}
+/** The peer broke ZMTP (or a cap): `reason` says how. */
+export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<{ readonly reason: string }> {}
+
+/** A connection of the dealer to `endpoint` failed (it reconnects); `reason` says what was wrong. */
+export class ZmtpConnectionFailed extends Data.TaggedError("ZmtpConnectionFailed")<{
+  readonly endpoint: string
+  readonly reason: string
+}> {}
+
+const violation = (reason: string) => new ProtocolViolation({ reason })
+
+/** The properties of a READY command's body, by lower-case name. */
+export const readyProperties = (body: Buffer): Map<string, Buffer> => {
+  const properties = new Map<string, Buffer>()
+  let offset = 0
+  while (offset < body.length) {
+    const nameLength = body[offset]!
+    const name = body.toString("latin1", offset + 1, offset + 1 + nameLength)
+    offset += 1 + nameLength
+    if (offset + 4 > body.length) break
+    const valueLength = body.readUInt32BE(offset)
+    offset += 4
+    properties.set(name.toLowerCase(), body.subarray(offset, offset + valueLength))
+    offset += valueLength
+  }
+  return properties
+}
 
 /**
  * Reads a ZMTP byte stream: the 64-byte greeting, then frames. Complete frame
@@ -127,14 +166,18 @@ export class FrameReader {
   private parts: Array<Buffer> = []
   /** How many of `parts` are already copies (made at the end of an earlier read). */
   private copied = 0
+  /** Bytes of `parts` together. */
+  private setBytes = 0
   constructor(
     private readonly onMessage: (frames: Array<Buffer>) => void,
-    private readonly onCommand: (name: string, body: Buffer) => void
+    private readonly onCommand: (name: string, body: Buffer) => void,
+    private readonly limits: FrameLimits = { maxFrames: Number.POSITIVE_INFINITY, maxSetBytes: 256 * 1024 * 1024 }
   ) {}
 
   /**
    * `chunk` is only valid during the call (the socket reads into one reused buffer): what is
    * kept for later is copied; frame sets handed on are views, valid until the next read.
+   * Throws ProtocolViolation when the peer breaks the protocol or a cap (the reader is then unusable).
    */
   push(chunk: Buffer): void {
     try {
@@ -157,19 +200,28 @@ export class FrameReader {
       this.buffered = 0
     }
     if (!this.greeted) {
+      // Anything but ZMTP (an HTTP server's answer, say) shows in its first byte.
+      if (bytes.length > 0 && bytes[0] !== 0xff) {
+        throw violation(`peer does not speak ZMTP (first bytes ${JSON.stringify(bytes.toString("latin1", 0, 16))})`)
+      }
       if (bytes.length < 64) {
         this.keep(bytes, 64)
         return
       }
-      if (bytes[0] !== 0xff || (bytes[9]! & 0x01) !== 1 || bytes[10]! < 3) throw new ConnectionFailed("peer does not speak ZMTP 3")
+      if ((bytes[9]! & 0x01) !== 1) throw violation("peer does not speak ZMTP (bad greeting signature)")
+      if (bytes[10]! < 3) throw violation(`peer speaks ZMTP ${bytes[10]}.${bytes[11]}, not 3`)
       const mechanism = bytes.toString("latin1", 12, 32).replace(/\0+$/, "")
-      if (mechanism !== "NULL") throw new ConnectionFailed(`peer wants security mechanism ${mechanism}`)
+      if (mechanism !== "NULL") throw violation(`peer wants security mechanism ${JSON.stringify(mechanism)}, not NULL`)
       this.greeted = true
       bytes = bytes.subarray(64)
     }
     let offset = 0
     while (offset < bytes.length) {
       const flags = bytes[offset]!
+      if ((flags & flagsReserved) !== 0) throw violation(`reserved frame flag bits set (0x${flags.toString(16)})`)
+      const command = (flags & flagCommand) !== 0
+      if (command && (flags & flagMore) !== 0) throw violation("command frame with MORE")
+      if (command && this.parts.length > 0) throw violation("command frame inside a frame set")
       const long = (flags & flagLong) !== 0
       if (bytes.length - offset < (long ? 9 : 2)) {
         this.keep(bytes.subarray(offset), long ? 9 : 2)
@@ -178,9 +230,15 @@ export class FrameReader {
       let size: number
       if (long) {
         const size64 = bytes.readBigUInt64BE(offset + 1)
-        if (size64 > BigInt(maxFrameBytes)) throw new ConnectionFailed(`frame of ${size64} bytes`)
+        if (size64 > BigInt(this.limits.maxSetBytes)) throw violation(`frame of ${size64} bytes > ${this.limits.maxSetBytes}`)
         size = Number(size64)
       } else size = bytes[offset + 1]!
+      if (!command) {
+        if (this.parts.length >= this.limits.maxFrames) throw violation(`frame set of more than ${this.limits.maxFrames} frames`)
+        if (this.setBytes + size > this.limits.maxSetBytes) {
+          throw violation(`frame set of more than ${this.limits.maxSetBytes} bytes`)
+        }
+      }
       const start = offset + (long ? 9 : 2)
       if (bytes.length - start < size) {
         this.keep(bytes.subarray(offset), start - offset + size)
@@ -188,16 +246,19 @@ export class FrameReader {
       }
       const payload = bytes.subarray(start, start + size)
       offset = start + size
-      if ((flags & flagCommand) !== 0) {
+      if (command) {
         const nameLength = payload[0] ?? 0
+        if (payload.length < 1 + nameLength) throw violation("command frame shorter than its name")
         this.onCommand(payload.toString("latin1", 1, 1 + nameLength), payload.subarray(1 + nameLength))
         continue
       }
       this.parts.push(payload)
+      this.setBytes += size
       if ((flags & flagMore) === 0) {
         const frames = this.parts
         this.parts = []
         this.copied = 0
+        this.setBytes = 0
         this.onMessage(frames)
       }
     }
@@ -225,12 +286,16 @@ export class ZmtpDealer implements DealerSocket {
   private readonly readBuffer = Buffer.allocUnsafe(64 * 1024)
   /** Greeting and READY, the same for every connection. */
   private readonly hello: Buffer
+  private readonly endpoint: string
+  /** Failure reasons reported since a frame set last came in (each is reported once per reconnect cycle). */
+  private readonly reported = new Set<string>()
 
   constructor(
     private readonly address: { readonly host: string; readonly port: number },
     private readonly options: DealerOptions
   ) {
     this.retryMs = options.reconnectIntervalMs
+    this.endpoint = `tcp://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`
     this.hello = Buffer.concat([
       greeting(),
       commandFrame("READY", Buffer.concat([property("Socket-Type", "DEALER"), property("Identity", options.routingId)]))
@@ -251,32 +316,54 @@ export class ZmtpDealer implements DealerSocket {
         callback: (length) => {
           try {
             reader.push(this.readBuffer.subarray(0, length))
-          } catch {
-            socket.destroy()
+          } catch (error) {
+            if (!(error instanceof ProtocolViolation)) throw error
+            fail(error.reason)
           }
           return true
         }
       }
     })
     this.socket = socket
-    const handshake = setTimeout(() => socket.destroy(), this.options.handshakeTimeoutMs ?? 30_000)
+    let ready = false
+    /** Whether this connection's end was already explained (reported or not, once per reason). */
+    let explained = false
+    /** Drops the connection (close then reconnects) and reports why. */
+    const fail = (reason: string) => {
+      explained = true
+      socket.destroy()
+      this.report(reason)
+    }
+    const handshakeTimeoutMs = this.options.handshakeTimeoutMs ?? 30_000
+    const handshake = setTimeout(() => fail(`no handshake within ${handshakeTimeoutMs} ms`), handshakeTimeoutMs)
     const reader = new FrameReader(
-      (frames) => this.deliver(frames),
+      (frames) => {
+        if (!ready) throw violation("message before READY")
+        this.deliver(frames)
+      },
       (name, body) => {
         if (name === "READY") {
+          if (ready) throw violation("second READY")
+          const socketType = readyProperties(body).get("socket-type")?.toString("latin1")
+          // The server is a ROUTER; anything else is some other ZeroMQ service on that port.
+          if (socketType !== "ROUTER") throw violation(`peer is a ${socketType ?? "socket of no type"}, not a ROUTER`)
+          ready = true
           clearTimeout(handshake)
           this.onReady(socket)
-        } else if (name === "ERROR") socket.destroy()
+        } else if (name === "ERROR") fail(`peer sent ERROR ${JSON.stringify(body.toString("latin1", 1, 1 + (body[0] ?? 0)))}`)
+        else if (!ready) throw violation(`${name} command before READY`)
         else if (name === "PING" && body.length >= 2) socket.write(commandFrame("PONG", body.subarray(2)))
-      }
+      },
+      serverSetLimits
     )
     // Greeting and READY in one write: with the NULL mechanism neither waits on what the server sends.
     socket.on("connect", () => socket.write(this.hello))
     socket.on("drain", () => this.wakeWriters())
     // Every failure (refused, reset, bad greeting, handshake timeout) ends in close: try again later.
-    socket.on("error", () => undefined)
+    socket.on("error", (error: NodeJS.ErrnoException) => fail(`socket error ${error.code ?? error.message}`))
     socket.on("close", () => {
       clearTimeout(handshake)
+      if (!ready && !explained) this.report("connection closed before the handshake completed")
       if (this.socket === socket) {
         this.socket = undefined
         this.ready = false
@@ -286,6 +373,12 @@ export class ZmtpDealer implements DealerSocket {
       this.retryTimer = setTimeout(() => this.connect(), this.retryMs)
       this.retryMs = Math.min(this.options.reconnectMaxIntervalMs, this.retryMs * 2)
     })
+  }
+
+  private report(reason: string): void {
+    if (this.closed || this.reported.has(reason)) return
+    this.reported.add(reason)
+    this.options.onError?.(new ZmtpConnectionFailed({ endpoint: this.endpoint, reason }))
   }
 
   private onReady(socket: net.Socket): void {
@@ -298,6 +391,8 @@ export class ZmtpDealer implements DealerSocket {
 
   /** A waiting receive gets the views (it runs before the next read); a queued frame set gets copies. */
   private deliver(frames: Array<Buffer>): void {
+    // The connection works: a later failure is news again.
+    if (this.reported.size > 0) this.reported.clear()
     const receiver = this.receiver
     if (receiver !== undefined) {
       this.receiver = undefined

@@ -2,7 +2,16 @@
 import * as net from "node:net"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import * as zmq from "zeromq"
-import { encodeFrames, FrameReader, greeting, tcpAddress, ZmtpDealer } from "../../src/handler/zmtp.js"
+import {
+  commandFrame,
+  encodeFrames,
+  FrameReader,
+  greeting,
+  property,
+  tcpAddress,
+  ZmtpConnectionFailed,
+  ZmtpDealer
+} from "../../src/handler/zmtp.js"
 
 const open: Array<{ close: () => void }> = []
 afterEach(() => {
@@ -28,8 +37,13 @@ const rebind = async (endpoint: string) => {
   }
 }
 
-const dealerTo = (endpoint: string, routingId = "dealer-1") => {
-  const dealer = new ZmtpDealer(tcpAddress(endpoint)!, { routingId, reconnectIntervalMs: 20, reconnectMaxIntervalMs: 100 })
+const dealerTo = (endpoint: string, routingId = "dealer-1", more: Partial<ConstructorParameters<typeof ZmtpDealer>[1]> = {}) => {
+  const dealer = new ZmtpDealer(tcpAddress(endpoint)!, {
+    routingId,
+    reconnectIntervalMs: 20,
+    reconnectMaxIntervalMs: 100,
+    ...more
+  })
   open.push(dealer)
   return dealer
 }
@@ -44,6 +58,53 @@ const freePort = () =>
   })
 
 const texts = (frames: ReadonlyArray<Buffer>) => frames.map((frame) => frame.toString())
+
+const routerHello = Buffer.concat([greeting(), commandFrame("READY", property("Socket-Type", "ROUTER"))])
+
+/** A hand-made peer on a port of its own; `onConnection` plays the server's part. */
+const fakeServer = async (onConnection: (socket: net.Socket) => void) => {
+  const server = net.createServer((socket) => {
+    socket.on("error", () => undefined)
+    onConnection(socket)
+  })
+  open.push(server)
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done))
+  return `tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`
+}
+
+/** The reasons a dealer to a fake server reports until `until` of them came (or a second passed). */
+const failures = async (onConnection: (socket: net.Socket) => void, until = 1, more = {}) => {
+  const endpoint = await fakeServer(onConnection)
+  const reasons: Array<string> = []
+  dealerTo(endpoint, "dealer-1", {
+    ...more,
+    onError: (error) => {
+      expect(error).toBeInstanceOf(ZmtpConnectionFailed)
+      expect(error.endpoint).toBe(endpoint)
+      reasons.push(error.reason)
+    }
+  })
+  for (let waited = 0; reasons.length < until && waited < 1000; waited += 10) {
+    await new Promise((done) => setTimeout(done, 10))
+  }
+  return reasons
+}
+
+/** Every frame set and command a reader finds in `chunks`, as text, or the reason it gave up. */
+const parse = (chunks: ReadonlyArray<Buffer>, limits?: { maxFrames: number; maxSetBytes: number }) => {
+  const seen: Array<string> = []
+  const reader = new FrameReader(
+    (frames) => seen.push(`set ${JSON.stringify(texts(frames))}`),
+    (name, body) => seen.push(`command ${name} ${body.toString("latin1")}`),
+    limits
+  )
+  try {
+    for (const chunk of chunks) reader.push(chunk)
+  } catch (error) {
+    seen.push(`failed: ${(error as { reason: string }).reason}`)
+  }
+  return seen
+}
 
 describe("ZmtpDealer", () => {
   it("exchanges frame sets with a ROUTER, which sees the routing id; short, long and large frames", async () => {
@@ -186,4 +247,105 @@ describe("FrameReader", () => {
     }
     expect(sets.map((set) => texts(set))).toEqual([parts])
   })
+})
+
+describe("FrameReader splits and rejections", () => {
+  const stream = Buffer.concat([
+    routerHello,
+    encodeFrames(["SZ2", "short", "x".repeat(300), ""]),
+    commandFrame("PING", Buffer.from("\x00\x0aabc", "latin1")),
+    encodeFrames(["one"]),
+    encodeFrames(Array.from({ length: 50 }, (_, i) => `${i}`.repeat(i * 7)))
+  ])
+
+  it("finds the same frame sets and commands however the byte stream is split", () => {
+    const whole = parse([stream])
+    expect(whole).toHaveLength(5)
+    expect(whole[1]).toBe(`set ${JSON.stringify(["SZ2", "short", "x".repeat(300), ""])}`)
+    const bytes = Array.from({ length: stream.length }, (_, i) => stream.subarray(i, i + 1))
+    expect(parse(bytes)).toEqual(whole)
+    let seed = 7
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    }
+    for (let round = 0; round < 200; round++) {
+      const chunks: Array<Buffer> = []
+      for (let offset = 0; offset < stream.length;) {
+        const length = 1 + Math.floor(random() * (random() < 0.5 ? 8 : 400))
+        chunks.push(stream.subarray(offset, offset + length))
+        offset += length
+      }
+      expect(parse(chunks)).toEqual(whole)
+    }
+  })
+
+  const afterHello = (...frames: Array<Buffer>) => parse([Buffer.concat([routerHello, ...frames])]).at(-1)
+
+  it("rejects what breaks ZMTP: garbage or a foreign greeting, another mechanism, bad flags, misplaced commands", () => {
+    expect(parse([Buffer.from("HTTP/1.1 400 Bad Request\r\n")]))
+      .toEqual([expect.stringMatching(/^failed: peer does not speak ZMTP/)])
+    const curve = greeting()
+    curve.fill(0, 12, 32).write("CURVE", 12, "latin1")
+    expect(parse([curve])).toEqual(['failed: peer wants security mechanism "CURVE", not NULL'])
+    const old = greeting()
+    old[10] = 2
+    expect(parse([old])).toEqual(["failed: peer speaks ZMTP 2.0, not 3"])
+    expect(afterHello(Buffer.from([0x10, 1, 0x41]))).toBe("failed: reserved frame flag bits set (0x10)")
+    expect(afterHello(Buffer.from([0x05, 1, 0x00]))).toBe("failed: command frame with MORE")
+    expect(afterHello(Buffer.from([0x01, 1, 0x41]), commandFrame("PING", Buffer.alloc(2))))
+      .toBe("failed: command frame inside a frame set")
+    expect(afterHello(Buffer.from([0x04, 2, 9, 0x41]))).toBe("failed: command frame shorter than its name")
+  })
+
+  it("rejects a frame or frame set past its caps, as soon as its header shows it", () => {
+    const huge = Buffer.alloc(9)
+    huge[0] = 0x02
+    huge.writeBigUInt64BE(2n ** 62n, 1)
+    expect(afterHello(huge)).toBe(`failed: frame of ${2n ** 62n} bytes > ${256 * 1024 * 1024}`)
+    const limits = { maxFrames: 3, maxSetBytes: 1000 }
+    // A frame with MORE: the set's last (empty) frame cut off.
+    const more = (text: string) => encodeFrames([text, ""]).subarray(0, -2)
+    expect(parse([routerHello, more("a"), more("b"), more("c"), more("d")], limits).at(-1))
+      .toBe("failed: frame set of more than 3 frames")
+    expect(parse([routerHello, more("a"), more("b"), encodeFrames(["c"])], limits).at(-1)).toMatch(/^set /)
+    expect(parse([routerHello, more("x".repeat(600)), more("y".repeat(300)), more("z".repeat(101))], limits).at(-1))
+      .toBe("failed: frame set of more than 1000 bytes")
+  })
+})
+
+describe("ZmtpDealer failures", () => {
+  it("reports what is wrong with the server: an HTTP port, a CURVE server, some other socket type", async () => {
+    expect(await failures((socket) => socket.once("data", () => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n"))))
+      .toEqual([expect.stringMatching(/^peer does not speak ZMTP/)])
+    const curve = greeting()
+    curve.fill(0, 12, 32).write("CURVE", 12, "latin1")
+    expect(await failures((socket) => socket.write(curve))).toEqual(['peer wants security mechanism "CURVE", not NULL'])
+    const pub = Buffer.concat([greeting(), commandFrame("READY", property("Socket-Type", "PUB"))])
+    expect(await failures((socket) => socket.write(pub))).toEqual(["peer is a PUB, not a ROUTER"])
+    const early = Buffer.concat([greeting(), encodeFrames(["run"])])
+    expect(await failures((socket) => socket.write(early))).toEqual(["message before READY"])
+  })
+
+  it("drops a connection whose handshake does not complete in time; each reason once per reconnect cycle", async () => {
+    let connections = 0
+    const reasons = await failures(() => connections++, 1, { handshakeTimeoutMs: 50 })
+    await new Promise((done) => setTimeout(done, 300))
+    expect(connections).toBeGreaterThan(1)
+    expect(reasons).toEqual(["no handshake within 50 ms"])
+  })
+
+  it("drops a server that sends a frame set without end, and connects again", async () => {
+    let connections = 0
+    const reasons = await failures((socket) => {
+      connections++
+      socket.write(routerHello)
+      const frame = Buffer.concat([Buffer.from([0x01, 0x02]), Buffer.alloc(9, 0x41)]).subarray(0, 4)
+      const endless = Buffer.concat(Array.from({ length: 20_000 }, () => frame))
+      socket.write(endless)
+    }, 1)
+    while (connections < 2) await new Promise((done) => setTimeout(done, 10))
+    expect(reasons).toEqual(["frame set of more than 10001 frames"])
+  })
+
 })

@@ -17,7 +17,7 @@
  * `maxMessageBytes` closes its connection; PING is answered.
  */
 import * as net from "node:net"
-import { commandFrame, encodeFrames, FrameReader, greeting, property } from "../../../handler/zmtp.js"
+import { commandFrame, encodeFrames, FrameReader, greeting, property, readyProperties } from "../../../handler/zmtp.js"
 
 /** Peer socket types a ROUTER talks to (ZMTP 3's compatibility table). */
 const compatiblePeers = new Set(["DEALER", "REQ", "ROUTER"])
@@ -26,23 +26,6 @@ const compatiblePeers = new Set(["DEALER", "REQ", "ROUTER"])
 const handshakeTimeoutMs = 30_000
 
 const hello = Buffer.concat([greeting(), commandFrame("READY", property("Socket-Type", "ROUTER"))])
-
-/** The properties of a READY command's body. */
-const readyProperties = (body: Buffer): Map<string, Buffer> => {
-  const properties = new Map<string, Buffer>()
-  let offset = 0
-  while (offset < body.length) {
-    const nameLength = body[offset]!
-    const name = body.toString("latin1", offset + 1, offset + 1 + nameLength)
-    offset += 1 + nameLength
-    if (offset + 4 > body.length) break
-    const valueLength = body.readUInt32BE(offset)
-    offset += 4
-    properties.set(name.toLowerCase(), body.subarray(offset, offset + valueLength))
-    offset += valueLength
-  }
-  return properties
-}
 
 /**
  * The host and port of a `tcp://address:port` endpoint with an IP address (or `*`, every
