@@ -7,14 +7,14 @@
  * Why: libzmq moves every message through its I/O thread, so one lone round
  * trip wakes two threads of the handler process and costs some forty system
  * calls (mailbox polls, getpid checks, poller re-arming, eventfd signals); here
- * it is one read and one write on the event loop's thread. Handler CPU per
- * remote-latency round trip went from ~60 to ~35 us with the same JS on top.
+ * it is one read and one write on the event loop's thread.
  *
  * What libzmq's DEALER did and this keeps: connecting in the background and
  * reconnecting after a drop (doubling the delay up to a cap, reset by a
  * completed handshake); sends never block and are queued while no connection
  * is up (an unlimited high-water mark, as the SDK's socket had); a frame set
- * cut off by a drop is lost, as the protocol allows; PING is answered.
+ * cut off by a drop is lost, as the protocol allows; PING is answered; close
+ * lets what is already written reach the server for a moment (a linger).
  */
 import * as net from "node:net"
 import { Data } from "effect"
@@ -53,6 +53,8 @@ const flagMore = 0x01
 const flagLong = 0x02
 const flagCommand = 0x04
 const flagsReserved = 0xf8
+/** How long close() lets written frame sets (the last results, the deregister) reach the server. */
+const closeLingerMs = 1000
 
 /** Caps on one frame set; past one the peer is taken as broken or hostile and its connection dropped. */
 export interface FrameLimits {
@@ -415,7 +417,10 @@ export class ZmtpDealer implements DealerSocket {
     })
   }
 
-  /** Sends one frame set (queued until connected); resolves once the kernel took it or it is queued. */
+  /**
+   * Sends one frame set (queued until connected). Resolves at once when it is queued or Node's
+   * write buffer is under its high-water mark (not when the kernel took it), else once that drains.
+   */
   send(frames: Array<Buffer | string>): Promise<void> {
     if (this.closed) return Promise.reject(new Error("socket closed"))
     const bytes = encodeFrames(frames)
@@ -425,7 +430,7 @@ export class ZmtpDealer implements DealerSocket {
       return Promise.resolve()
     }
     if (socket.write(bytes)) return Promise.resolve()
-    // The kernel's buffer is full: the next write waits, so what is posted meanwhile batches up.
+    // Node's buffer is past its high-water mark: the next write waits, so what is posted meanwhile batches up.
     return new Promise((resolve) => this.drained.push(resolve))
   }
 
@@ -433,7 +438,13 @@ export class ZmtpDealer implements DealerSocket {
     if (this.closed) return
     this.closed = true
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
-    this.socket?.destroy()
+    const socket = this.socket
+    if (socket !== undefined && this.ready && socket.writableLength > 0) {
+      // Written but still in Node's buffer (a graceful stop's last results and deregister): end, not discard.
+      socket.end()
+      const linger = setTimeout(() => socket.destroy(), closeLingerMs)
+      socket.once("close", () => clearTimeout(linger))
+    } else socket?.destroy()
     this.queued = []
     this.wakeWriters()
     const receiver = this.receiver

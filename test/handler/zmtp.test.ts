@@ -348,4 +348,32 @@ describe("ZmtpDealer failures", () => {
     expect(reasons).toEqual(["frame set of more than 10001 frames"])
   })
 
+  it("close flushes what is still buffered for the server", async () => {
+    const server = await router()
+    const dealer = dealerTo(server.lastEndpoint!)
+    await dealer.send(["hi"])
+    const [peer] = await server.receive()
+    expect(peer!.toString()).toBe("dealer-1")
+    const large = "z".repeat(32 * 1024 * 1024)
+    void dealer.send(["last", large])
+    dealer.close()
+    const lost = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("lost at close")), 5000))
+    const [, ...frames] = await Promise.race([server.receive(), lost])
+    expect(frames.map((frame) => frame.length)).toEqual([4, large.length])
+  })
+
+  it("doubles the reconnect delay after each failed attempt, up to the cap", async () => {
+    const accepted: Array<number> = []
+    const endpoint = await fakeServer((socket) => {
+      accepted.push(performance.now())
+      socket.destroy()
+    })
+    dealerTo(endpoint, "dealer-1", { reconnectIntervalMs: 20, reconnectMaxIntervalMs: 80 })
+    while (accepted.length < 7) await new Promise((done) => setTimeout(done, 10))
+    const gaps = accepted.slice(1).map((at, i) => at - accepted[i]!)
+    // Timers never fire early; a delay that kept doubling would reach 320 and 640 ms.
+    expect(gaps.slice(0, 3).map((gap, i) => gap >= [20, 40, 80][i]! - 2)).toEqual([true, true, true])
+    expect(gaps[5]).toBeLessThan(300)
+  })
+
 })
