@@ -4,7 +4,7 @@
  * checks). Incoming frame sets are decoded, bad frames dropped and counted
  * with a log line naming the peer, and each message applied to the pools.
  */
-import { Clock, Deferred, Duration, Effect, Exit, Fiber, FiberId, Option, Schedule, type Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, FiberId, Option, Runtime, Schedule, type Scope } from "effect"
 import * as zmq from "zeromq"
 import { HandlerFailed, HandlerNotFound, HandlerOffline, MethodNotFound } from "../../../domain/errors.js"
 import {
@@ -60,13 +60,17 @@ interface RouterSocket {
  * The ROUTER handlers connect to, bound for the registry's scope: our own ZMTP
  * one (ZmtpRouter.ts) on a plain tcp:// endpoint without CURVE, else libzmq's.
  */
-const openRouter = (options: ResolvedZmqOptions, context: zmq.Context): Effect.Effect<RouterSocket, ZmqRegistryError, Scope.Scope> => {
+const openRouter = (
+  options: ResolvedZmqOptions,
+  context: zmq.Context,
+  onDrop: (peer: string, reason: string) => void
+): Effect.Effect<RouterSocket, ZmqRegistryError, Scope.Scope> => {
   const address = options.curve === null ? bindAddress(options.endpoint) : undefined
   if (address !== undefined) {
     return Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
-          const router = new ZmtpRouter(options.maxFrameBytes * 16)
+          const router = new ZmtpRouter({ maxMessageBytes: options.maxFrameBytes * 16, onDrop })
           try {
             await router.bind(address)
           } catch (error) {
@@ -156,13 +160,14 @@ export const make = (
       })
     }
 
-    const dropped: Record<DropReason | "unexpected", number> = {
+    const dropped: Record<DropReason | "unexpected" | "protocol", number> = {
       bad_header: 0,
       oversized: 0,
       too_many_frames: 0,
       not_json: 0,
       invalid_message: 0,
-      unexpected: 0
+      unexpected: 0,
+      protocol: 0
     }
     let rejected = 0
 
@@ -178,7 +183,34 @@ export const make = (
         )
       }).pipe(Effect.mapError((error) => new ZmqRegistryError({ reason: error.message })))
     }
-    const socket = yield* openRouter(options, context)
+    // Connections our own ROUTER closed for breaking ZMTP: counted, and logged at most
+    // `dropLogsPerSecond` a second (a flood of them must not become a flood of log lines).
+    const runtime = yield* Effect.runtime<never>()
+    const dropLogsPerSecond = 10
+    let dropLogWindowMs = 0
+    let dropLogsInWindow = 0
+    let dropLogsSuppressed = 0
+    const onConnectionDropped = (peer: string, reason: string) => {
+      dropped.protocol++
+      const nowMs = Date.now()
+      if (nowMs - dropLogWindowMs >= 1000) {
+        dropLogWindowMs = nowMs
+        dropLogsInWindow = 0
+      }
+      if (dropLogsInWindow >= dropLogsPerSecond) {
+        dropLogsSuppressed++
+        return
+      }
+      dropLogsInWindow++
+      const suppressed = dropLogsSuppressed
+      dropLogsSuppressed = 0
+      Runtime.runFork(runtime)(
+        Effect.logWarning(`handler connection dropped: ${reason}`).pipe(
+          Effect.annotateLogs({ peer, reason, ...(suppressed > 0 ? { notLogged: suppressed } : {}) })
+        )
+      )
+    }
+    const socket = yield* openRouter(options, context, onConnectionDropped)
     const endpoint = socket.lastEndpoint ?? options.endpoint
     // A peer that has not registered yet is answered in protocol 1's framing, which every version reads.
     const outbox = yield* makeOutbox<Buffer>(

@@ -13,17 +13,37 @@
  * What libzmq's ROUTER did and this keeps: a peer's routing id is its READY's
  * Identity (or a generated one); a second connection claiming an id in use is
  * closed (no handover); a frame set to an unknown peer is dropped; sends never
- * block (the registry set no high-water mark); a message larger than
+ * block (the registry set no high-water mark); a frame set larger than
  * `maxMessageBytes` closes its connection; PING is answered.
+ *
+ * Raw TCP reaches this code, so a connection that breaks ZMTP (garbage, a
+ * foreign greeting, a frame set past the caps, a message or command out of
+ * place, no handshake in time) is closed and reported to `onDrop` with the
+ * peer's address:port and why; nothing a peer sends throws out of here.
  */
 import * as net from "node:net"
-import { commandFrame, encodeFrames, FrameReader, greeting, property, readyProperties } from "../../../handler/zmtp.js"
+import { maxMessagesPerFrameSet } from "../../../protocol/framing.js"
+import {
+  commandFrame,
+  encodeFrames,
+  FrameReader,
+  greeting,
+  ProtocolViolation,
+  property,
+  readyProperties
+} from "../../../handler/zmtp.js"
+
+export interface ZmtpRouterOptions {
+  /** Largest frame set (all its frames together) a peer may send. */
+  readonly maxMessageBytes: number
+  /** A connection whose handshake has not completed by then is dropped (default 30 s, libzmq's ZMQ_HANDSHAKE_IVL). */
+  readonly handshakeTimeoutMs?: number
+  /** A connection was closed for breaking the protocol (`peer` is its address:port), or the listener failed. */
+  readonly onDrop?: (peer: string, reason: string) => void
+}
 
 /** Peer socket types a ROUTER talks to (ZMTP 3's compatibility table). */
 const compatiblePeers = new Set(["DEALER", "REQ", "ROUTER"])
-
-/** A connection whose handshake has not completed by then is dropped (libzmq's ZMQ_HANDSHAKE_IVL default). */
-const handshakeTimeoutMs = 30_000
 
 const hello = Buffer.concat([greeting(), commandFrame("READY", property("Socket-Type", "ROUTER"))])
 
@@ -53,8 +73,12 @@ export class ZmtpRouter {
   private closed = false
   lastEndpoint: string | null = null
 
-  constructor(private readonly maxMessageBytes: number) {
+  constructor(private readonly options: ZmtpRouterOptions) {
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
+    // After listening, an accept failure (EMFILE, ...) is an 'error' event: unheard, it would end the process.
+    this.server.on("error", (error: NodeJS.ErrnoException) => {
+      if (this.server.listening) options.onDrop?.("listener", `accept failed: ${error.code ?? error.message}`)
+    })
   }
 
   /** Listens on `host:port`; rejects with the listen error (EADDRINUSE, ...). */
@@ -78,49 +102,68 @@ export class ZmtpRouter {
       return
     }
     this.connections.add(socket)
+    // A peer that reset the connection before it was accepted has no address left to read.
+    const peer = socket.remoteAddress === undefined ? "(reset before accepted)" : `${socket.remoteAddress}:${socket.remotePort}`
     let key: string | undefined
-    const handshake = setTimeout(() => socket.destroy(), handshakeTimeoutMs)
+    let dropped = false
+    /** Closes the connection and reports why, once. */
+    const drop = (reason: string) => {
+      socket.destroy()
+      if (dropped || this.closed) return
+      dropped = true
+      this.options.onDrop?.(peer, reason)
+    }
+    const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000
+    const handshake = setTimeout(() => drop(`no handshake within ${timeoutMs} ms`), timeoutMs)
     const reader = new FrameReader(
       (frames) => {
-        if (key === undefined) return
-        for (const frame of frames) {
-          if (frame.length > this.maxMessageBytes) {
-            socket.destroy()
-            return
-          }
-        }
+        if (dropped) return
+        if (key === undefined) throw new ProtocolViolation({ reason: "message before READY" })
         frames.unshift(Buffer.from(key, "latin1"))
         this.deliver(frames)
       },
       (name, body) => {
-        if (name === "READY" && key === undefined) {
+        if (name === "READY") {
+          if (key !== undefined) throw new ProtocolViolation({ reason: "second READY" })
           clearTimeout(handshake)
-          key = this.register(socket, readyProperties(body))
-        } else if (name === "ERROR") socket.destroy()
-        else if (name === "PING" && body.length >= 2) socket.write(commandFrame("PONG", body.subarray(2)))
-      }
+          key = this.register(socket, readyProperties(body), drop)
+        } else if (key === undefined) throw new ProtocolViolation({ reason: `${name || "unnamed"} command before READY` })
+        else if (name === "ERROR") drop(`peer sent ERROR ${JSON.stringify(body.toString("latin1", 1, 1 + (body[0] ?? 0)))}`)
+        // The spec caps a PING's context at 16 bytes: a peer cannot make us echo more.
+        else if (name === "PING" && body.length >= 2) socket.write(commandFrame("PONG", body.subarray(2, 18)))
+      },
+      { maxFrames: maxMessagesPerFrameSet + 1, maxSetBytes: this.options.maxMessageBytes }
     )
     socket.write(hello)
+    /** Whether the peer sent anything: a connection closed without a byte (a TCP probe) is nothing to report. */
+    let spoke = false
     socket.on("data", (chunk: Buffer) => {
+      spoke = true
+      if (dropped) return
       try {
         reader.push(chunk)
-      } catch {
-        socket.destroy()
+      } catch (error) {
+        // A bug of ours as much as a peer's violation: either way this connection cannot go on, the server can.
+        drop(error instanceof ProtocolViolation ? error.reason : `internal error: ${error instanceof Error ? error.message : String(error)}`)
       }
     })
-    socket.on("error", () => undefined)
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      // A peer resetting a connection that never completed its handshake is one more bad connection.
+      if (key === undefined && spoke) drop(`socket error ${error.code ?? error.message} before READY`)
+    })
     socket.on("close", () => {
       clearTimeout(handshake)
       this.connections.delete(socket)
       if (key !== undefined && this.peers.get(key) === socket) this.peers.delete(key)
+      else if (key === undefined && spoke && !dropped && !this.closed) drop("closed before READY")
     })
   }
 
   /** The routing id the peer gets, or undefined when it cannot be served (the connection is closed). */
-  private register(socket: net.Socket, properties: Map<string, Buffer>): string | undefined {
+  private register(socket: net.Socket, properties: Map<string, Buffer>, drop: (reason: string) => void): string | undefined {
     const socketType = properties.get("socket-type")?.toString("latin1")
     if (socketType === undefined || !compatiblePeers.has(socketType)) {
-      socket.destroy()
+      drop(`peer is a ${socketType === undefined ? "socket of no type" : JSON.stringify(socketType)}, not a DEALER, REQ or ROUTER`)
       return undefined
     }
     const identity = properties.get("identity")
@@ -134,7 +177,7 @@ export class ZmtpRouter {
       key = id.toString("latin1")
     }
     if (this.peers.has(key)) {
-      socket.destroy()
+      drop(`routing id ${JSON.stringify(key)} is already connected`)
       return undefined
     }
     this.peers.set(key, socket)

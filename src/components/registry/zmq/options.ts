@@ -69,8 +69,12 @@ export class ZmqRegistryError extends Schema.TaggedError<ZmqRegistryError>()("Zm
 }
 
 export interface ZmqRegistryStats {
-  /** Frames dropped, by reason ("unexpected" = valid but out of place, e.g. a result for no run). */
-  readonly dropped: Readonly<Record<DropReason | "unexpected", number>>
+  /**
+   * Frames dropped, by reason ("unexpected" = valid but out of place, e.g. a result for no run;
+   * "protocol" = a connection closed for breaking ZMTP: garbage, a frame set past the caps, a
+   * message or command out of place, no handshake in time; plain tcp:// endpoints only).
+   */
+  readonly dropped: Readonly<Record<DropReason | "unexpected" | "protocol", number>>
   readonly droppedTotal: number
   /** Registers rejected (bad credential, unknown handler, wrong version, invalid). */
   readonly rejected: number

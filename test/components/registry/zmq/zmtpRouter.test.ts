@@ -1,4 +1,5 @@
 /** The registry's own ZMTP ROUTER against libzmq's DEALER: routing ids, replies, unknown peers, taken ids, oversized messages. */
+import * as net from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import { bindAddress, ZmtpRouter } from "../../../../src/components/registry/zmq/ZmtpRouter.js"
@@ -9,7 +10,7 @@ afterEach(() => {
 })
 
 const router = async (maxMessageBytes = 1024) => {
-  const socket = new ZmtpRouter(maxMessageBytes)
+  const socket = new ZmtpRouter({ maxMessageBytes })
   open.push(socket)
   await socket.bind(bindAddress("tcp://127.0.0.1:0")!)
   return socket
@@ -76,6 +77,20 @@ describe("ZmtpRouter", () => {
     const dealer = dealerTo(server.lastEndpoint!, "big")
     await dealer.send("z".repeat(101))
     expect(await within(server.receive(), 300)).toBeUndefined()
+  })
+
+  it("drops a connection whose handshake does not complete in time and reports it with the peer's address", async () => {
+    const drops: Array<[string, string]> = []
+    const server = new ZmtpRouter({ maxMessageBytes: 1024, handshakeTimeoutMs: 100, onDrop: (peer, reason) => drops.push([peer, reason]) })
+    open.push(server)
+    await server.bind(bindAddress("tcp://127.0.0.1:0")!)
+    const port = Number(/:(\d+)$/.exec(server.lastEndpoint!)![1])
+    const silent = net.connect({ host: "127.0.0.1", port })
+    open.push({ close: () => silent.destroy() })
+    silent.on("data", () => undefined)
+    const local = await new Promise<number>((resolve) => silent.on("connect", () => resolve(silent.localPort!)))
+    await new Promise((resolve) => silent.on("close", resolve))
+    expect(drops).toEqual([[`127.0.0.1:${local}`, "no handshake within 100 ms"]])
   })
 
   it("rejects a pending receive when closed", async () => {
