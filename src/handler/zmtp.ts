@@ -86,17 +86,28 @@ export const property = (name: string, value: string): Buffer => {
   return bytes
 }
 
-export const commandFrame = (name: string, body: Buffer): Buffer => {
-  const payload = Buffer.concat([Buffer.from([name.length]), Buffer.from(name, "latin1"), body])
-  return Buffer.concat([frameHeader(flagCommand, payload.length), payload])
+const headerBytes = (size: number) => (size <= 255 ? 2 : 9)
+
+/** Writes a frame's flags and size at `offset`; returns where its body starts. */
+const writeHeader = (out: Buffer, offset: number, flags: number, size: number): number => {
+  if (size <= 255) {
+    out[offset] = flags
+    out[offset + 1] = size
+    return offset + 2
+  }
+  out[offset] = flags | flagLong
+  out.writeBigUInt64BE(BigInt(size), offset + 1)
+  return offset + 9
 }
 
-const frameHeader = (flags: number, size: number): Buffer => {
-  if (size <= 255) return Buffer.from([flags, size])
-  const header = Buffer.alloc(9)
-  header[0] = flags | flagLong
-  header.writeBigUInt64BE(BigInt(size), 1)
-  return header
+export const commandFrame = (name: string, body: Buffer): Buffer => {
+  const size = 1 + name.length + body.length
+  const out = Buffer.allocUnsafe(headerBytes(size) + size)
+  const start = writeHeader(out, 0, flagCommand, size)
+  out[start] = name.length
+  out.write(name, start + 1, "latin1")
+  body.copy(out, start + 1 + name.length)
+  return out
 }
 
 /** One frame set as ZMTP frames in one buffer (one write). */
@@ -106,22 +117,14 @@ export const encodeFrames = (frames: ReadonlyArray<Buffer | string>): Buffer => 
   for (const frame of frames) {
     const size = typeof frame === "string" ? Buffer.byteLength(frame) : frame.length
     sizes.push(size)
-    total += (size <= 255 ? 2 : 9) + size
+    total += headerBytes(size) + size
   }
   const out = Buffer.allocUnsafe(total)
   let offset = 0
   for (let i = 0; i < frames.length; i++) {
     const frame = frames[i]!
     const size = sizes[i]!
-    const flags = i < frames.length - 1 ? flagMore : 0
-    if (size <= 255) {
-      out[offset++] = flags
-      out[offset++] = size
-    } else {
-      out[offset++] = flags | flagLong
-      out.writeBigUInt64BE(BigInt(size), offset)
-      offset += 8
-    }
+    offset = writeHeader(out, offset, i < frames.length - 1 ? flagMore : 0, size)
     offset += typeof frame === "string" ? out.write(frame, offset) : frame.copy(out, offset)
   }
   return out
@@ -135,6 +138,13 @@ export class ZmtpConnectionFailed extends Data.TaggedError("ZmtpConnectionFailed
   readonly endpoint: string
   readonly reason: string
 }> {}
+
+/** receive() was called while an earlier receive() was still waiting (zeromq rejects with EBUSY). */
+export class ReceiveBusy extends Data.TaggedError("ReceiveBusy") {
+  override get message() {
+    return "a receive is already waiting"
+  }
+}
 
 const violation = (reason: string) => new ProtocolViolation({ reason })
 
@@ -408,10 +418,11 @@ export class ZmtpDealer implements DealerSocket {
     for (const done of drained) done()
   }
 
-  /** The next frame set; rejects once the dealer is closed. One receive at a time, as with zeromq. */
+  /** The next frame set; rejects once the dealer is closed. One receive at a time: a second rejects (zeromq's EBUSY). */
   receive(): Promise<Array<Buffer>> {
     if (this.received.length > 0) return Promise.resolve(this.received.shift()!)
     if (this.closed) return Promise.reject(new Error("socket closed"))
+    if (this.receiver !== undefined) return Promise.reject(new ReceiveBusy())
     return new Promise((resolve, reject) => {
       this.receiver = { resolve, reject }
     })

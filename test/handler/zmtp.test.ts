@@ -8,6 +8,7 @@ import {
   FrameReader,
   greeting,
   property,
+  ReceiveBusy,
   tcpAddress,
   ZmtpConnectionFailed,
   ZmtpDealer
@@ -204,10 +205,11 @@ describe("ZmtpDealer", () => {
     expect(bytes).toContain("Identity\x00\x00\x00\x08dealer-1")
   })
 
-  it("close rejects a pending receive and later sends", async () => {
+  it("close rejects a pending receive and later sends; a second receive while one waits rejects", async () => {
     const server = await router()
     const dealer = dealerTo(server.lastEndpoint!)
     const pending = dealer.receive()
+    await expect(dealer.receive()).rejects.toBeInstanceOf(ReceiveBusy)
     dealer.close()
     await expect(pending).rejects.toThrow("closed")
     await expect(dealer.send(["late"])).rejects.toThrow("closed")
@@ -255,12 +257,14 @@ describe("FrameReader splits and rejections", () => {
     encodeFrames(["SZ2", "short", "x".repeat(300), ""]),
     commandFrame("PING", Buffer.from("\x00\x0aabc", "latin1")),
     encodeFrames(["one"]),
-    encodeFrames(Array.from({ length: 50 }, (_, i) => `${i}`.repeat(i * 7)))
+    encodeFrames(Array.from({ length: 50 }, (_, i) => `${i}`.repeat(i * 7))),
+    commandFrame("LONG", Buffer.from("c".repeat(300)))
   ])
 
   it("finds the same frame sets and commands however the byte stream is split", () => {
     const whole = parse([stream])
-    expect(whole).toHaveLength(5)
+    expect(whole).toHaveLength(6)
+    expect(whole.at(-1)).toBe(`command LONG ${"c".repeat(300)}`)
     expect(whole[1]).toBe(`set ${JSON.stringify(["SZ2", "short", "x".repeat(300), ""])}`)
     const bytes = Array.from({ length: stream.length }, (_, i) => stream.subarray(i, i + 1))
     expect(parse(bytes)).toEqual(whole)
