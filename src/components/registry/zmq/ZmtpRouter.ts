@@ -45,6 +45,9 @@ export interface ZmtpRouterOptions {
 /** Peer socket types a ROUTER talks to (ZMTP 3's compatibility table). */
 const compatiblePeers = new Set(["DEALER", "REQ", "ROUTER"])
 
+/** The most a peer's READY (socket type, an identity of at most 255 bytes, a few more properties) takes. */
+const handshakeBytes = 4096
+
 const hello = Buffer.concat([greeting(), commandFrame("READY", property("Socket-Type", "ROUTER"))])
 
 /**
@@ -113,6 +116,9 @@ export class ZmtpRouter {
       dropped = true
       this.options.onDrop?.(peer, reason)
     }
+    // Until READY only the handshake may come, so a peer nobody knows yet cannot make the
+    // connection hold a large frame set; the reader reads these limits at every frame.
+    const limits = { maxFrames: 1, maxSetBytes: handshakeBytes }
     const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000
     const handshake = setTimeout(() => drop(`no handshake within ${timeoutMs} ms`), timeoutMs)
     const reader = new FrameReader(
@@ -127,12 +133,14 @@ export class ZmtpRouter {
           if (key !== undefined) throw new ProtocolViolation({ reason: "second READY" })
           clearTimeout(handshake)
           key = this.register(socket, readyProperties(body), drop)
+          limits.maxFrames = maxMessagesPerFrameSet + 1
+          limits.maxSetBytes = this.options.maxMessageBytes
         } else if (key === undefined) throw new ProtocolViolation({ reason: `${name || "unnamed"} command before READY` })
         else if (name === "ERROR") drop(`peer sent ERROR ${JSON.stringify(body.toString("latin1", 1, 1 + (body[0] ?? 0)))}`)
         // The spec caps a PING's context at 16 bytes: a peer cannot make us echo more.
         else if (name === "PING" && body.length >= 2) socket.write(commandFrame("PONG", body.subarray(2, 18)))
       },
-      { maxFrames: maxMessagesPerFrameSet + 1, maxSetBytes: this.options.maxMessageBytes }
+      limits
     )
     socket.write(hello)
     /** Whether the peer sent anything: a connection closed without a byte (a TCP probe) is nothing to report. */

@@ -3,6 +3,7 @@ import * as net from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import { bindAddress, ZmtpRouter } from "../../../../src/components/registry/zmq/ZmtpRouter.js"
+import { greeting } from "../../../../src/handler/zmtp.js"
 
 const open: Array<{ close: () => void }> = []
 afterEach(() => {
@@ -91,6 +92,24 @@ describe("ZmtpRouter", () => {
     const local = await new Promise<number>((resolve) => silent.on("connect", () => resolve(silent.localPort!)))
     await new Promise((resolve) => silent.on("close", resolve))
     expect(drops).toEqual([[`127.0.0.1:${local}`, "no handshake within 100 ms"]])
+  })
+
+  it("before READY drops a connection at the header of a frame larger than a handshake, though within the message limit", async () => {
+    const drops: Array<string> = []
+    const server = new ZmtpRouter({ maxMessageBytes: 1 << 20, onDrop: (_, reason) => drops.push(reason) })
+    open.push(server)
+    await server.bind(bindAddress("tcp://127.0.0.1:0")!)
+    const port = Number(/:(\d+)$/.exec(server.lastEndpoint!)![1])
+    const header = Buffer.alloc(9)
+    header[0] = 0x02
+    header.writeBigUInt64BE(100_000n, 1)
+    const peer = net.connect({ host: "127.0.0.1", port })
+    open.push({ close: () => peer.destroy() })
+    peer.on("data", () => undefined)
+    peer.on("error", () => undefined)
+    peer.write(Buffer.concat([greeting(), header]))
+    await new Promise((resolve) => peer.on("close", resolve))
+    expect(drops).toEqual(["frame of 100000 bytes > 4096"])
   })
 
   it("rejects a pending receive when closed", async () => {
