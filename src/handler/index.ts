@@ -7,4 +7,10 @@ export {
   type MethodDefinition
 } from "./defineHandler.js"
 export { optionsFromEnv, runHandlerMain } from "./main.js"
-export { type CurveClientKeys, HandlerRejected, runHandler, type RunHandlerOptions } from "./runHandler.js"
+export {
+  type CurveClientKeys,
+  HandlerRejected,
+  InvalidInstanceId,
+  runHandler,
+  type RunHandlerOptions
+} from "./runHandler.js"

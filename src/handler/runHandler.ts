@@ -49,6 +49,24 @@ export class HandlerRejected extends Schema.TaggedError<HandlerRejected>()("Hand
   }
 }
 
+/** The instance id cannot be the connection's ZMTP routing id (libzmq's limits), so no server could tell it apart. */
+export class InvalidInstanceId extends Schema.TaggedError<InvalidInstanceId>()("InvalidInstanceId", {
+  instanceId: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `instance id ${JSON.stringify(this.instanceId)} ${this.reason}`
+  }
+}
+
+/** Why `instanceId` cannot be a routing id: 1 to 255 bytes, not starting with a zero byte (ids the ROUTER makes up). */
+const routingIdProblem = (instanceId: string): string | undefined => {
+  const bytes = Buffer.byteLength(instanceId)
+  if (bytes < 1 || bytes > 255) return `has ${bytes} bytes; a routing id has 1 to 255`
+  if (instanceId.charCodeAt(0) === 0) return "starts with a zero byte (reserved for routing ids the server generates)"
+  return undefined
+}
+
 const keyCredential = (curve: CurveClientKeys, handlerId: string, instanceId: string) => {
   const keyProof = makeKeyProof(curve, handlerId, instanceId)
   return keyProof === undefined ? {} : { curvePublicKey: curve.publicKey, keyProof }
@@ -92,9 +110,11 @@ const openDealer = (
 export const runHandler = (
   handler: HandlerDefinition,
   options: RunHandlerOptions
-): Effect.Effect<never, HandlerRejected> =>
+): Effect.Effect<never, HandlerRejected | InvalidInstanceId> =>
   Effect.scoped(Effect.gen(function*() {
     const instanceId = options.instanceId ?? defaultInstanceId(handler.id)
+    const problem = routingIdProblem(instanceId)
+    if (problem !== undefined) return yield* new InvalidInstanceId({ instanceId, reason: problem })
     const backoffInitialMs = Duration.toMillis(options.registerBackoff?.initial ?? "100 millis")
     const backoffMaxMs = Duration.toMillis(options.registerBackoff?.max ?? "5 seconds")
     const curve = options.curve ?? null

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import * as Zmq from "../../src/components/registry/Zmq.js"
-import { defineHandler, HandlerRejected, runHandler } from "../../src/handler/index.js"
+import { defineHandler, HandlerRejected, InvalidInstanceId, runHandler } from "../../src/handler/index.js"
 import { HandlerDirectory } from "../../src/services/HandlerDirectory.js"
 import { type HandlerInfo, HandlerRegistry } from "../../src/services/HandlerRegistry.js"
 import { job, registryLayer, task, token } from "../components/registry/zmq/fixtures.js"
@@ -72,6 +72,15 @@ describe("runHandler", () => {
       expect(error).toBeInstanceOf(HandlerRejected)
       expect(error.reason).toBe("bad_credential")
     }).pipe(Effect.provide(registryLayer())))
+
+  it.live("an instance id that cannot be a routing id fails with InvalidInstanceId naming it", () =>
+    Effect.gen(function*() {
+      for (const instanceId of ["", "\u0000zero-first", "é".repeat(128)]) {
+        const error = yield* Effect.flip(runHandler(handler, { endpoint: "tcp://127.0.0.1:1", instanceId }))
+        expect(error).toBeInstanceOf(InvalidInstanceId)
+        expect(error.message).toContain(JSON.stringify(instanceId))
+      }
+    }))
 
   it.live("a restarted registry lists handlers it knew as offline, and runs for them wait until one registers", () =>
     Effect.gen(function*() {
