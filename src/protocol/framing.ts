@@ -79,6 +79,37 @@ export const encode = (messages: ReadonlyArray<unknown>, version: FramingVersion
   return frames
 }
 
+/**
+ * Most UTF-16 units of JSON a sender puts in one frame set: at most 3 UTF-8
+ * bytes each, a set stays under the 16 MiB (16 × the default largest frame) a
+ * receiver takes before it closes the connection.
+ */
+const frameSetChars = 4 * 1024 * 1024
+
+/**
+ * Encodes messages into as many frame sets as the limits need: at most
+ * maxMessagesPerFrameSet messages and frameSetChars of JSON each, so that a
+ * burst of large results never makes one set the receiver refuses.
+ */
+export const encodeSets = (messages: ReadonlyArray<unknown>, version: FramingVersion = 2): Array<Array<Buffer | string>> => {
+  if (messages.length === 1) return [encode(messages, version)]
+  const sets: Array<Array<Buffer | string>> = []
+  let set: Array<string> = []
+  let chars = 0
+  for (const message of messages) {
+    const json = toJson(message)
+    if (set.length === maxMessagesPerFrameSet || (set.length > 0 && chars + json.length > frameSetChars)) {
+      sets.push(encode(set, version))
+      set = []
+      chars = 0
+    }
+    set.push(json)
+    chars += json.length
+  }
+  if (set.length > 0) sets.push(encode(set, version))
+  return sets
+}
+
 const versionOf = (frame: Uint8Array | undefined): FramingVersion | null => {
   if (frame === undefined || frame.byteLength !== 3) return null
   if (headerV2Bytes.equals(frame)) return 2

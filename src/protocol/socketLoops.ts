@@ -13,7 +13,7 @@
  */
 import { Effect, Queue } from "effect"
 import type * as zmq from "zeromq"
-import { encode, type FramingVersion, maxMessagesPerFrameSet } from "./framing.js"
+import { encodeSets, type FramingVersion } from "./framing.js"
 
 /**
  * Reads frame sets until the socket closes (receive then rejects), passing each
@@ -114,14 +114,14 @@ export const makeOutbox = <K>(
     const waiters: Array<{ readonly upTo: number; readonly done: () => void }> = []
 
     const ignore = () => undefined
-    const writeGroup = (to: K, messages: ReadonlyArray<unknown>): Promise<void> =>
+    const writeGroup = (to: K, messages: ReadonlyArray<unknown>): Promise<void> => {
+      const sets = encodeSets(messages, framingOf(to))
       // A closed socket or an unroutable peer loses the message, as the protocol allows.
-      messages.length <= maxMessagesPerFrameSet ? write(to, encode(messages, framingOf(to))).catch(ignore) : writeChunks(to, messages)
+      return sets.length === 1 ? write(to, sets[0]!).catch(ignore) : writeSets(to, sets)
+    }
 
-    const writeChunks = async (to: K, messages: ReadonlyArray<unknown>) => {
-      for (let i = 0; i < messages.length; i += maxMessagesPerFrameSet) {
-        await write(to, encode(messages.slice(i, i + maxMessagesPerFrameSet), framingOf(to))).catch(ignore)
-      }
+    const writeSets = async (to: K, sets: ReadonlyArray<Array<Buffer | string>>) => {
+      for (const frames of sets) await write(to, frames).catch(ignore)
     }
 
     const writeBatch = (batch: ReadonlyArray<Envelope<K>>) => {

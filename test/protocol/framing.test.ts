@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import { fastHandlerMessage, fastServerMessage } from "../../src/protocol/fastPath.js"
-import { decodeHandlerFrames, decodeServerFrames, encode, header, headerV2 } from "../../src/protocol/framing.js"
+import { decodeHandlerFrames, decodeServerFrames, defaultMaxFrameBytes, encode, encodeSets, header, headerV2, maxMessagesPerFrameSet } from "../../src/protocol/framing.js"
 import { HandlerMessage, ServerMessage } from "../../src/protocol/messages.js"
 
 const toBuffers = (frames: ReadonlyArray<Buffer | string>) => frames.map((f) => (typeof f === "string" ? Buffer.from(f) : f))
@@ -32,6 +32,22 @@ describe("framing", () => {
     expect(split.length).toBeGreaterThan(2)
     expect(split.every((frame) => frame.byteLength < 1024 * 1024)).toBe(true)
     expect(decodeHandlerFrames(split).messages).toHaveLength(5000)
+  })
+
+  it("splits what one write sends into frame sets a receiver takes: at most 10,000 messages and 16 MiB each", () => {
+    const setBytes = (frames: ReadonlyArray<Buffer | string>) => toBuffers(frames).reduce((sum, frame) => sum + frame.byteLength, 0)
+    for (const version of [1, 2] as const) {
+      const many = encodeSets(Array.from({ length: 25_000 }, () => ({ type: "heartbeat" })), version)
+      expect(many.map((set) => decodeHandlerFrames(toBuffers(set)).messages.length)).toEqual([10_000, 10_000, 5_000])
+      // Results of 600,000 characters (2 and 3 bytes in UTF-8): 1.5 MB a message, 30 MB together.
+      const large = Array.from({ length: 20 }, (_, i) => ({ type: "result", jobId: `j${i}`, attempt: 1, ok: true, value: "é€".repeat(300_000) }))
+      const sets = encodeSets(large, version)
+      expect(sets.length).toBeGreaterThan(2)
+      expect(sets.every((set) => setBytes(set) <= 16 * defaultMaxFrameBytes)).toBe(true)
+      expect(sets.flatMap((set) => decodeHandlerFrames(toBuffers(set), 2 * defaultMaxFrameBytes).messages.map((m) => (m.type === "result" ? m.jobId : "")))).toEqual(large.map((r) => r.jobId))
+    }
+    expect(encodeSets([{ type: "heartbeat" }])).toEqual([encode([{ type: "heartbeat" }])])
+    expect(maxMessagesPerFrameSet).toBe(10_000)
   })
 
   it("protocol 2 drops a bad element of a batch, or a frame that is not an array, and keeps the rest", () => {
