@@ -7,8 +7,10 @@
 import { Effect, Schedule, type Scope } from "effect"
 import type * as zmq from "zeromq"
 
-export const bindScoped = <S extends zmq.Socket, E>(
+/** Binds what `make` creates with `bind`; `endpoint` names it in errors. Also for sockets of our own (ZmtpRouter). */
+export const bindScopedWith = <S extends { close(): void }, E>(
   make: () => S,
+  bind: (socket: S) => Promise<unknown>,
   endpoint: string,
   onError: (reason: string) => E
 ): Effect.Effect<S, E, Scope.Scope> =>
@@ -17,7 +19,7 @@ export const bindScoped = <S extends zmq.Socket, E>(
       try: async () => {
         const socket = make()
         try {
-          await socket.bind(endpoint)
+          await bind(socket)
         } catch (error) {
           socket.close()
           throw error
@@ -26,8 +28,15 @@ export const bindScoped = <S extends zmq.Socket, E>(
       },
       catch: (error) => `cannot bind ${endpoint}: ${error instanceof Error ? error.message : String(error)}`
     }).pipe(
+      // libzmq says "Address already in use", Node "EADDRINUSE: address already in use".
       Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 30, while: (reason) => reason.includes("in use") }),
       Effect.mapError(onError)
     ),
     (socket) => Effect.sync(() => socket.close())
   )
+
+export const bindScoped = <S extends zmq.Socket, E>(
+  make: () => S,
+  endpoint: string,
+  onError: (reason: string) => E
+): Effect.Effect<S, E, Scope.Scope> => bindScopedWith(make, (socket) => socket.bind(endpoint), endpoint, onError)

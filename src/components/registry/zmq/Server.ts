@@ -15,7 +15,7 @@ import {
 } from "../../../domain/events.js"
 import type { Job } from "../../../domain/Job.js"
 import type { Task } from "../../../domain/Task.js"
-import { bindScoped } from "../../../protocol/bindScoped.js"
+import { bindScoped, bindScopedWith } from "../../../protocol/bindScoped.js"
 import { decodeHandlerFrames, type DropReason } from "../../../protocol/framing.js"
 import { keyProofMatches } from "../../../protocol/keyProof.js"
 import { type HandlerMessage, type RejectReason, type Register, supportedProtocolVersions } from "../../../protocol/messages.js"
@@ -67,25 +67,11 @@ const openRouter = (
 ): Effect.Effect<RouterSocket, ZmqRegistryError, Scope.Scope> => {
   const address = options.curve === null ? bindAddress(options.endpoint) : undefined
   if (address !== undefined) {
-    return Effect.acquireRelease(
-      Effect.tryPromise({
-        try: async () => {
-          const router = new ZmtpRouter({ maxMessageBytes: options.maxFrameBytes * 16, onDrop })
-          try {
-            await router.bind(address)
-          } catch (error) {
-            router.close()
-            throw error
-          }
-          return router
-        },
-        catch: (error) => `cannot bind ${options.endpoint}: ${error instanceof Error ? error.message : String(error)}`
-      }).pipe(
-        // As bindScoped: a restart right after a stop may find the port still held for a moment.
-        Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 30, while: (reason) => reason.includes("EADDRINUSE") }),
-        Effect.mapError((reason) => new ZmqRegistryError({ reason }))
-      ),
-      (router) => Effect.sync(() => router.close())
+    return bindScopedWith(
+      () => new ZmtpRouter({ maxMessageBytes: options.maxFrameBytes * 16, onDrop }),
+      (router) => router.bind(address),
+      options.endpoint,
+      (reason) => new ZmqRegistryError({ reason })
     )
   }
   return bindScoped(
