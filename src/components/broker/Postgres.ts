@@ -5,9 +5,10 @@
  *
  * Subscribers in this process get events at once, through the local broker;
  * other processes get them by NOTIFY. A background fiber sends what was
- * published meanwhile (and within sendLingerMs of its first event) as JSON
- * batches `{"o": origin, "e": [events]}`, each within NOTIFY's 8000-byte
- * payload limit, all in one statement. An event too
+ * published meanwhile (and within sendLingerMs of its first event; within
+ * heldBackMs when no other process acts on any of them at once, see
+ * urgency.ts) as JSON batches `{"o": origin, "e": [events]}`, each within
+ * NOTIFY's 8000-byte payload limit, all in one statement. An event too
  * large for one payload is stored in `broker_events` and announced by id
  * (`{"o": origin, "r": [ids]}`); listeners fetch it. Stored events older than
  * five minutes are deleted as new ones are stored.
@@ -17,7 +18,7 @@
  * replayed: events are notifications, the store stays the source of truth.
  */
 import { SqlClient } from "@effect/sql"
-import { Chunk, Deferred, Effect, FiberId, Layer, Option, Queue, Schedule, type Scope } from "effect"
+import { Chunk, Clock, Deferred, Effect, FiberId, Layer, Option, Queue, Schedule, type Scope } from "effect"
 import pg from "pg"
 import type { SchedulerEvent } from "../../domain/events.js"
 import { resolveOptions, type PostgresOptions } from "../datastore/Postgres.js"
@@ -33,6 +34,7 @@ import { applyMigrations } from "../datastore/postgres/migrator.js"
 import { EventBroker, type EventBrokerShape } from "../../services/EventBroker.js"
 import { decodeEvent } from "./fastDecode.js"
 import * as LocalBroker from "./Local.js"
+import { actedOnAtOnce, heldBackMs } from "./urgency.js"
 import { encodeEvent } from "./zmq/encode.js"
 
 /** NOTIFY's payload limit is 8000 bytes; the envelope and a margin stay below it. */
@@ -115,6 +117,13 @@ export const make = (
     // --- sending
 
     const outgoing = yield* Queue.sliding<SchedulerEvent>(LocalBroker.defaultCapacity)
+    // Open once something was published that another process acts on at once (see urgency.ts).
+    const urgent = yield* Effect.makeLatch(false)
+    const offer = (events: ReadonlyArray<SchedulerEvent>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+        if (actedOnAtOnce(events, nowMs)) urgent.unsafeOpen()
+        return Queue.offerAll(outgoing, events)
+      })
 
     const send = (events: ReadonlyArray<SchedulerEvent>) =>
       Effect.gen(function* () {
@@ -143,12 +152,18 @@ export const make = (
     // What is published within sendLingerMs of the first event goes in the same statement: a
     // scheduler's store writes of one round (a schedule release, then its jobs' settling a
     // moment later) publish separately, and each statement is also a notification every
-    // other process receives and decodes.
+    // other process receives and decodes. Events that only inform wait up to heldBackMs, until
+    // one that others act on at once comes (the latch: closed just before a round takes the
+    // rest of what it sends, so an urgent event published after that opens it for the next).
     yield* Effect.forkScoped(
       Effect.forever(
         Effect.flatMap(Queue.takeBetween(outgoing, 1, maxSendBatch), (first) =>
           Effect.flatMap(
-            Effect.zipRight(Effect.sleep(sendLingerMs), Queue.takeUpTo(outgoing, maxSendBatch - Chunk.size(first))),
+            Effect.raceFirst(urgent.await, Effect.sleep(heldBackMs)).pipe(
+              Effect.zipRight(Effect.sleep(sendLingerMs)),
+              Effect.zipRight(urgent.close),
+              Effect.zipRight(Queue.takeUpTo(outgoing, maxSendBatch - Chunk.size(first)))
+            ),
             (rest) => send([...Chunk.toReadonlyArray(first), ...Chunk.toReadonlyArray(rest)])
           ))
       )
@@ -157,6 +172,8 @@ export const make = (
     // --- receiving
 
     const incoming = yield* Queue.unbounded<string>()
+    /** How this broker's envelopes start (pack and the oversized ones put the origin first). */
+    const ownEnvelope = `{"o":${JSON.stringify(origin)},`
 
     const fetchStored = (ids: ReadonlyArray<number>) =>
       Effect.map(
@@ -167,7 +184,6 @@ export const make = (
     const receive = (payload: string) =>
       Effect.gen(function* () {
         const envelope = JSON.parse(payload) as Envelope
-        if (envelope.o === origin) return
         const raw = envelope.r === undefined ? (envelope.e ?? []) : yield* fetchStored(envelope.r)
         const decoded = decodeEvents(raw)
         if (decoded === undefined) return yield* Effect.logWarning(`postgres broker: undecodable notification skipped`)
@@ -192,7 +208,9 @@ export const make = (
         client.on("error", onLost)
         client.on("end", onLost)
         client.on("notification", (message) => {
-          if (message.channel === channel && message.payload !== undefined) Queue.unsafeOffer(incoming, message.payload)
+          // Our own come back too: known by the envelope's start, without parsing them.
+          if (message.channel !== channel || message.payload === undefined || message.payload.startsWith(ownEnvelope)) return
+          Queue.unsafeOffer(incoming, message.payload)
         })
         await client.connect()
         await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
@@ -224,9 +242,9 @@ export const make = (
     )
 
     const broker: EventBrokerShape = {
-      publish: (event) => Effect.zipRight(local.publish(event), Queue.offer(outgoing, event)),
+      publish: (event) => Effect.zipRight(local.publish(event), offer([event])),
       publishAll: (events) =>
-        events.length === 0 ? Effect.void : Effect.zipRight(local.publishAll(events), Queue.offerAll(outgoing, events)),
+        events.length === 0 ? Effect.void : Effect.zipRight(local.publishAll(events), offer(events)),
       subscribe: local.subscribe,
       // Events from other processes are published to the local broker too, so its listeners hear them.
       ...(local.listen !== undefined && { listen: local.listen })
