@@ -118,6 +118,14 @@ export interface DataStoreShape {
    */
   readonly streamPaceMs?: number
   /**
+   * Optional: how long before a fire time leased ahead (acquireSchedulesDueBy) the scheduler
+   * releases it, in ms, so that the release's round trip is over by the fire time. Its jobs
+   * are added available from their fire time on (Job.availableAt): acquireJobs hands them out
+   * then, not before. A change to the schedule after that release applies from its following
+   * fire time. Absent (memory, SQLite): released at the fire time.
+   */
+  readonly releaseAheadMs?: number
+  /**
    * Stores the advanced schedules, adds their jobs and clears the leases, all at once.
    * A release for a schedule this scheduler no longer holds (removed, or lease taken
    * over) is dropped together with its jobs. A store may add jobs that can start now

@@ -150,6 +150,10 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
 
   // Read synchronously on the hot path; it is still the Clock service (TestClock in tests).
   const clock = yield* Effect.clock
+  // A store whose every call is a round trip sets a pace (DataStore.streamPaceMs): jobs finishing
+  // a millisecond apart (a stream of fire times) are written together, at most once per pace, and
+  // not one or two per round trip. A job's end is then stored up to the pace later.
+  const releasePaceMs = store.streamPaceMs ?? 0
   const report = (release: JobRelease): void => {
     Queue.unsafeOffer(finished, release)
   }
@@ -302,7 +306,11 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
       const release = task === undefined ? taskMissing(job, nowMs) : start(job, task)
       if (release !== undefined) done.push(release)
     }
-    return done.length > 0 ? Effect.as(writeReleases(done), jobs.length) : Effect.succeed(jobs.length)
+    if (done.length === 0) return Effect.succeed(jobs.length)
+    if (releasePaceMs === 0) return Effect.as(writeReleases(done), jobs.length)
+    // Written at the store's pace, with the others (see releaseLoop).
+    for (const release of done) report(release)
+    return Effect.succeed(jobs.length)
   }
 
   // A flatMap chain rather than a generator: it runs once per job when runJob goes one at a time.
@@ -337,6 +345,7 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
         loopWantsSlot = false
         continue
       }
+      const lookedAtMs = yield* Clock.currentTimeMillis
       // Uninterruptible so that a stop never leaves an acquired job unstarted.
       const acquired = yield* Effect.uninterruptible(acquireAndStart(limit))
       if (acquired === limit) continue
@@ -344,7 +353,8 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
       const nowMs = yield* Clock.currentTimeMillis
       let target = Option.match(next, { onNone: () => Number.POSITIVE_INFINITY, onSome: (at) => at.getTime() })
       if (target <= nowMs) {
-        if (acquired > 0) continue
+        // Acquired some, or it became available after the look: look again.
+        if (acquired > 0 || target > lookedAtMs) continue
         // Available but not acquirable (the task's slots are taken): a release will wake us.
         target = Number.POSITIVE_INFINITY
         loopWantsSlot = true
@@ -366,12 +376,23 @@ export const startJobRunner = Effect.fnUntraced(function*({ finished: onFinished
       wakeUp.notify(Number.NEGATIVE_INFINITY)
     })
 
+  let releasedAtMs = Number.NEGATIVE_INFINITY
   const releaseLoop = Effect.forever(
     Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(
-        restore(Queue.takeBetween(finished, 1, options.releaseBatchSize)),
-        (batch) => writeReleases(Chunk.toReadonlyArray(batch))
-      )
+      Effect.flatMap(restore(Queue.takeBetween(finished, 1, options.releaseBatchSize)), (first) => {
+        const waitMs = releasedAtMs + releasePaceMs - clock.unsafeCurrentTimeMillis()
+        // Not interruptible once taken (a stop waits for the pace, at most): what it took is written.
+        const batch = waitMs <= 0 || Chunk.size(first) >= options.releaseBatchSize
+          ? Effect.succeed(first)
+          : Effect.zipRight(
+            Effect.sleep(waitMs),
+            Effect.map(Queue.takeUpTo(finished, options.releaseBatchSize - Chunk.size(first)), (rest) => Chunk.appendAll(first, rest))
+          )
+        return Effect.flatMap(batch, (releases) => {
+          releasedAtMs = clock.unsafeCurrentTimeMillis()
+          return writeReleases(Chunk.toReadonlyArray(releases))
+        })
+      })
     )
   )
 

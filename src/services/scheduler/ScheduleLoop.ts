@@ -10,6 +10,7 @@
 import { Clock, Duration, Effect, Exit, Option, Schema } from "effect"
 import type { TaskId } from "../../domain/ids.js"
 import { Schedule as ScheduleSchema, type Schedule } from "../../domain/Schedule.js"
+import { withFields } from "../../domain/instances.js"
 import type { Task } from "../../domain/Task.js"
 import type { DataStoreShape, ScheduleRelease } from "../DataStore.js"
 import {
@@ -179,6 +180,24 @@ interface Prepared {
 const encodeSchedule = Schema.encodeSync(ScheduleSchema)
 
 /**
+ * The releases with their jobs due after `nowMs` available from their fire time on: released
+ * ahead of it (DataStore.releaseAheadMs), a job must not start before it.
+ */
+const availableAtFireTimes = (releases: ReadonlyArray<ScheduleRelease>, nowMs: number): Array<ScheduleRelease> =>
+  releases.map((release) =>
+    release.jobs.some((job) => job.availableAt === null && job.scheduledFireTime!.getTime() > nowMs)
+      ? {
+        schedule: release.schedule,
+        jobs: release.jobs.map((job) =>
+          job.availableAt === null && job.scheduledFireTime!.getTime() > nowMs
+            ? withFields(job, { availableAt: job.scheduledFireTime })
+            : job
+        )
+      }
+      : release
+  )
+
+/**
  * Whether the stored schedule is the one leased, unchanged. Stores that hand out
  * the object they hold (memory) give the very one; others read a new object each
  * time, compared by value.
@@ -200,6 +219,7 @@ const fireAhead = (
   drainDue: Effect.Effect<void>
 ) => {
   const paceMs = store.streamPaceMs ?? 0
+  const aheadMs = store.releaseAheadMs ?? 0
   const prepare = (target: number) =>
     Effect.gen(function*() {
       const dueBy = new Date(target + prepareWindowMs)
@@ -252,10 +272,11 @@ const fireAhead = (
    * them only if unchanged (DataStore.releaseLeasedSchedules) does so first, and only
    * what it left is read back.
    */
-  const commit = (batches: ReadonlyArray<Prepared>) =>
+  const commit = (batches: ReadonlyArray<Prepared>, nowMs: number) =>
     Effect.gen(function*() {
       let schedules = batches.flatMap((batch) => batch.schedules)
       let built = batches.flatMap((batch) => batch.releases)
+      if (aheadMs > 0) built = availableAtFireTimes(built, nowMs)
       const releasedJobs = (releases: ReadonlyArray<ScheduleRelease>) => releases.some((release) => release.jobs.length > 0)
       if (store.releaseLeasedSchedules !== undefined) {
         const left = yield* store.releaseLeasedSchedules(options.id, built, schedules)
@@ -315,24 +336,27 @@ const fireAhead = (
         let next = 0
         let committedAtMs = Number.NEGATIVE_INFINITY
         while (next < prepared.length) {
-          // Fire times closer together than the store's pace are released together (DataStore.streamPaceMs).
-          const waited = yield* Effect.exit(restore(waitFor(Math.max(prepared[next]!.at, committedAtMs + paceMs))))
+          // Fire times closer together than the store's pace are released together (DataStore.streamPaceMs),
+          // up to the store's releaseAheadMs before the first.
+          const waited = yield* Effect.exit(
+            restore(waitFor(Math.max(prepared[next]!.at - aheadMs, committedAtMs + paceMs)))
+          )
           if (Exit.isFailure(waited)) {
             yield* giveBack(prepared.slice(next))
             return yield* waited
           }
-          // What else is due by now goes in the same release, up to a batch (fire times a busy
-          // machine reached late together).
+          // What else is due by now (and the store's releaseAheadMs) goes in the same release, up to a
+          // batch (fire times a busy machine reached late together).
           const nowMs = yield* Clock.currentTimeMillis
           committedAtMs = nowMs
           let end = next + 1
           let size = prepared[next]!.schedules.length
-          while (end < prepared.length && prepared[end]!.at <= nowMs) {
+          while (end < prepared.length && prepared[end]!.at <= nowMs + aheadMs) {
             size += prepared[end]!.schedules.length
             if (size > options.scheduleBatchSize) break
             end++
           }
-          yield* commit(prepared.slice(next, end))
+          yield* commit(prepared.slice(next, end), nowMs)
           next = end
           yield* Effect.yieldNow()
         }
@@ -354,6 +378,18 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
     ? undefined
     : fireAhead(deps, store.acquireSchedulesDueBy, drainDue)
   const paceMs = store.streamPaceMs ?? 0
+  /**
+   * More are due after a batch: at the store's pace, or, where the loop can fire ahead, by
+   * leasing what is due and the next window at once (fireAhead), which releases the overdue
+   * fire times now and the window's ahead of their time. Taking due ones at the pace instead,
+   * schedulers that fell behind a stream would each keep taking the few due every pace.
+   */
+  const catchUp = (processed: Processed) =>
+    fireAt !== undefined
+      ? Effect.flatMap(Clock.currentTimeMillis, fireAt)
+      : paceMs > 0
+      ? wakeUp.sleepUntil(processed.lookedAtMs + paceMs)
+      : Effect.void
   return Effect.gen(function*() {
     while (true) {
       const processed = yield* processBatch
@@ -364,7 +400,7 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
       }
       if (paceMs > 0 && streaming(processed, yield* Clock.currentTimeMillis)) {
         // More are due by the next lease: asking the store for the next fire time would only say "now".
-        yield* wakeUp.sleepUntil(processed.lookedAtMs + paceMs)
+        yield* catchUp(processed)
         continue
       }
       const next = yield* store.getNextScheduleRunTime()
@@ -374,7 +410,7 @@ export const scheduleLoop = (deps: ScheduleLoopDeps): Effect.Effect<never> => {
         // Processed some, or it fell due after the batch looked: take it (at the store's pace). Else
         // another scheduler holds it.
         if (processed.count > 0 || target > processed.lookedAtMs) {
-          if (paceMs > 0) yield* wakeUp.sleepUntil(processed.lookedAtMs + paceMs)
+          yield* catchUp(processed)
           continue
         }
         yield* wakeUp.sleepUntil(nowMs + contendedRecheckMs)

@@ -334,6 +334,14 @@ export const make = Effect.gen(function* () {
    */
   const handOutWaitMs = 1000
 
+  /**
+   * How long before their fire times the scheduler releases schedules it leased ahead
+   * (DataStore.releaseAheadMs): the release's round trip, a few ms on a busy machine, is then
+   * over when the jobs are due, and they start in this process at their fire time. Its pace
+   * (streamPaceMs) is shorter, so each release covers the fire times from pace to this ahead.
+   */
+  const releaseAheadMs = 20
+
   const handingOut = (schedulerId: SchedulerId, nowMs: number) => {
     const oldest = handedOut.get(schedulerId)?.[0]
     return oldest === undefined || nowMs - oldest.startedAt!.getTime() < handOutWaitMs
@@ -341,7 +349,7 @@ export const make = Effect.gen(function* () {
 
   /**
    * Releases the schedules held here (with an xmin, only if the row still has it) in one statement
-   * (autocommit, unsynced: see queries.ts); the jobs it leased are handed out once it committed.
+   * (autocommit, durable: see queries.ts, unsynced); the jobs it leased are handed out once it committed.
    * Returns the ids of the schedules it released.
    */
   const release = (
@@ -361,6 +369,7 @@ export const make = Effect.gen(function* () {
         const rows = yield* q.releaseSchedulesLeasing({
           schedulerId,
           leaseTo: handingOut(schedulerId, nowMs) ? schedulerId : null,
+          availableBy: nowMs + releaseAheadMs,
           scheduleIds,
           xmins,
           finished: writes.finished,
@@ -510,13 +519,45 @@ export const make = Effect.gen(function* () {
       return [acquired, [...reaped, ...events]] as const
     })
 
-  /** Up to `limit` of the jobs handed out to `schedulerId`, in order (a lease that ran out meanwhile is left to reaping). */
+  const availableBy = (job: Job, nowMs: number) => job.availableAt === null || job.availableAt.getTime() <= nowMs
+
+  /**
+   * Up to `limit` of the jobs handed out to `schedulerId` that are available now, in order; the
+   * others wait for their time (a lease that ran out meanwhile is left to reaping).
+   */
   const takeHandedOut = (schedulerId: SchedulerId, limit: number, nowMs: number): Array<Job> => {
     const queue = handedOut.get(schedulerId)
     if (queue === undefined) return []
-    const taken = queue.splice(0, limit).filter((job) => job.acquiredUntil!.getTime() >= nowMs)
-    if (queue.length === 0) handedOut.delete(schedulerId)
+    const taken: Array<Job> = []
+    const waiting: Array<Job> = []
+    let index = 0
+    for (; index < queue.length && taken.length < limit; index++) {
+      const job = queue[index]!
+      if (!availableBy(job, nowMs)) waiting.push(job)
+      else if (job.acquiredUntil!.getTime() >= nowMs) taken.push(job)
+    }
+    const left = index === queue.length ? waiting : [...waiting, ...queue.slice(index)]
+    if (left.length === 0) handedOut.delete(schedulerId)
+    else handedOut.set(schedulerId, left)
     return taken
+  }
+
+  /** Whether a job handed out to `schedulerId` is available now. */
+  const handOutAvailable = (schedulerId: SchedulerId, nowMs: number) =>
+    handedOut.get(schedulerId)?.some((job) => availableBy(job, nowMs)) === true
+
+  /**
+   * The earliest time a job handed out ahead of its time (to any scheduler of this store) becomes
+   * available; Infinity when none waits. (One available now is its scheduler's lookOwed.)
+   */
+  const nextHandOutMs = () => {
+    let earliest = Number.POSITIVE_INFINITY
+    for (const queue of handedOut.values()) {
+      for (const job of queue) {
+        if (job.availableAt !== null && job.availableAt.getTime() < earliest) earliest = job.availableAt.getTime()
+      }
+    }
+    return earliest
   }
 
   /**
@@ -562,7 +603,7 @@ export const make = Effect.gen(function* () {
         const empty = stillEmpty(at)
         if (handed.length > 0) {
           // The loop comes back for hand-outs left, or to look for jobs something may have freed.
-          lookOwed = handedOut.has(schedulerId) || empty === undefined
+          lookOwed = handOutAvailable(schedulerId, at) || empty === undefined
           if (!lookOwed) nextLooked = empty!.next
           return handed
         }
@@ -650,15 +691,21 @@ export const make = Effect.gen(function* () {
 
   const toOption = (ms: number | null) => Option.map(Option.fromNullable(ms), (t) => new Date(t))
 
+  /** The earlier of `ms` (null: none) and the next hand-out's time. */
+  const orNextHandOut = (ms: number | null) => {
+    const handOut = nextHandOutMs()
+    return toOption(ms === null || handOut < ms ? (handOut === Number.POSITIVE_INFINITY ? null : handOut) : ms)
+  }
+
   const getNextJobAvailableTime = Effect.fn("PostgresDataStore.getNextJobAvailableTime")(() => {
     if (lookOwed) return Effect.map(now, Option.some)
     const looked = nextLooked
     nextLooked = undefined
     return looked !== undefined
-      ? Effect.succeed(toOption(looked))
+      ? Effect.succeed(orNextHandOut(looked))
       : read(
         "getNextJobAvailableTime",
-        Effect.map(q.nextJobAvailableTime(), toOption)
+        Effect.map(q.nextJobAvailableTime(), orNextHandOut)
       )
   })
 
@@ -767,6 +814,7 @@ export const make = Effect.gen(function* () {
     // Each lease and release is a round trip (DataStore.streamPaceMs): 3 schedulers at 200 fire
     // times a second without a pace sent ~6 statements a fire time.
     streamPaceMs: 10,
+    releaseAheadMs,
     releaseSchedules,
     releaseLeasedSchedules,
     getNextScheduleRunTime,

@@ -203,12 +203,11 @@ export const makeQueries = Effect.gen(function* () {
   /**
    * Joined into a statement (FROM), makes the commit of its transaction not wait for the disk
    * (synchronous_commit off for that transaction alone), without a round trip of its own. Only
-   * for schedule leases and releases, the path from a due fire time to its job: a crash of the
-   * server can lose such a commit, and that loses or duplicates nothing. A lost lease or release
-   * leaves the schedule as it was (its fire times still due, fired later), and whatever makes a
-   * fire time run goes through a durable commit first: the acquireJobs that leases its job. WAL
-   * is flushed in order, so that commit makes every earlier one durable, the release that
-   * inserted the job included. What callers of addJobs and addSchedule are told stays durable.
+   * for schedule leases: a crash of the server can lose such a commit, and that loses or
+   * duplicates nothing (the schedule is left as it was, its fire times still due). A release is
+   * durable: the jobs it leases to its scheduler start without another commit, and a release
+   * lost after its jobs ran would fire them again. WAL is flushed in order, so a release's commit
+   * makes the lease before it durable too.
    */
   const unsynced = sql.literal("(SELECT set_config('synchronous_commit', 'off', true)) AS unsynced")
   /**
@@ -307,12 +306,12 @@ export const makeQueries = Effect.gen(function* () {
     return sql`${jobInsert} SELECT ${select} FROM ${from}`.pipe(Effect.asVoid)
   }
   /**
-   * Releases schedules in one statement (an unsynced one, see above): locks those still leased
+   * Releases schedules in one statement (durable, see unsynced above): locks those still leased
    * to `schedulerId` (with an xmin given, only if the row is unchanged since that lease: any
    * write since, an edit, a pause or a lease extension, gave it another), deletes the finished
    * ones, advances the others (clearing their leases) and inserts the jobs of the schedules
-   * held. With `leaseTo`, a job that can start now (its
-   * task has no maxRunningJobs, it is available and its start deadline has not passed) is
+   * held. With `leaseTo`, a job that can start by `availableBy` (its task has no
+   * maxRunningJobs, it is available by then and its start deadline has not passed) is
    * inserted leased to it as acquireJobs would lease it, started at `now`, until its
    * schedule's lease ends. Returns the ids of the schedules held and the leased jobs' lease ends.
    */
@@ -327,12 +326,14 @@ export const makeQueries = Effect.gen(function* () {
     /** The jobs of the releases, each with the id of the schedule whose release adds it. */
     readonly jobs: ReadonlyArray<{ readonly job: Job; readonly scheduleId: ScheduleId }>
     readonly now: number
+    /** The time (epoch ms, now or a moment later) by which a job leased to `leaseTo` is available. */
+    readonly availableBy: number
   }) =>
     Effect.gen(function* () {
-      const { advanced, finished, jobs, leaseTo, now, scheduleIds, schedulerId, xmins } = args
+      const { advanced, availableBy, finished, jobs, leaseTo, now, scheduleIds, schedulerId, xmins } = args
       const triggers = yield* Effect.forEach(advanced, (schedule) => encodeTrigger(schedule.trigger))
       const startable = sql`(${leaseTo}::text IS NOT NULL AND t.id IS NOT NULL AND t.max_running_jobs IS NULL
-        AND (v.available IS NULL OR v.available <= ${now}::float8) AND (v.deadline IS NULL OR v.deadline >= ${now}::float8))`
+        AND (v.available IS NULL OR v.available <= ${availableBy}::float8) AND (v.deadline IS NULL OR v.deadline >= ${now}::float8))`
       const { from, select } = jobValues(jobs.map((j) => j.job), {
         by: sql`CASE WHEN ${startable} THEN ${leaseTo}::text ELSE v.by END`,
         until: sql`CASE WHEN ${startable} THEN h.acquired_until ELSE ${sql.literal(toInstant("v.until"))} END`,
@@ -341,7 +342,7 @@ export const makeQueries = Effect.gen(function* () {
       return yield* sql<{ kind: "held" | "leased"; id: string; until: number | null }>`${P}
         WITH held AS (
           SELECT s.id, s.acquired_until
-          FROM schedules AS s JOIN unnest(${scheduleIds}::text[], ${xmins}::text[]) AS l(id, xmin) ON s.id = l.id, ${unsynced}
+          FROM schedules AS s JOIN unnest(${scheduleIds}::text[], ${xmins}::text[]) AS l(id, xmin) ON s.id = l.id
           WHERE s.acquired_by = ${schedulerId} AND (l.xmin IS NULL OR s.xmin = l.xmin::xid) FOR UPDATE OF s
         ), removed AS (
           DELETE FROM schedules WHERE id = ANY(${finished}) AND id IN (SELECT id FROM held)
