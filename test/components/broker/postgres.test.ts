@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Stream } from "effect"
 import pg from "pg"
 import * as PostgresBroker from "../../../src/components/broker/Postgres.js"
-import { JobReleased, type SchedulerEvent, SchedulerStarted } from "../../../src/domain/events.js"
+import { JobAcquired, JobReleased, type SchedulerEvent, SchedulerStarted } from "../../../src/domain/events.js"
 import { JobId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
 import { JobError } from "../../../src/domain/JobResult.js"
 import { EventBroker } from "../../../src/services/EventBroker.js"
@@ -60,6 +60,31 @@ describe("postgres EventBroker", () => {
         // The publisher's own subscribers got each event once, locally; then the marker from B.
         yield* b.publish(started(-1))
         expect(yield* take(atA, 2_001)).toEqual([...events, started(-1)])
+      })
+    ), 60_000)
+
+  it.live("events that only inform (held back for company) still reach the other broker, and the publisher's subscribers once", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const a = yield* brokerOn("informs")
+        const b = yield* brokerOn("informs")
+        const atA = yield* a.subscribe()
+        const atB = yield* b.subscribe()
+        const acquired = Array.from({ length: 3 }, (_, i) =>
+          new JobAcquired({
+            timestamp: new Date(i),
+            jobId: JobId.make(`00000000-0000-4000-8000-00000000000${i}`),
+            taskId: TaskId.make("task"),
+            scheduleId: null,
+            schedulerId: SchedulerId.make("a"),
+            attempt: 1
+          }))
+        yield* a.publishAll(acquired.slice(0, 2))
+        yield* a.publish(acquired[2]!)
+        expect(yield* take(atB, 3)).toEqual(acquired)
+        // A's own notification came back to it too: skipped, so the marker from B follows directly.
+        yield* b.publish(started(-1))
+        expect(yield* take(atA, 4)).toEqual([...acquired, started(-1)])
       })
     ), 60_000)
 

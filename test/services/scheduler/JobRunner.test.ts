@@ -1,15 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import * as LocalBroker from "../../../src/components/broker/Local.js"
+import * as MemoryStore from "../../../src/components/datastore/Memory.js"
 import * as LocalRegistry from "../../../src/components/registry/Local.js"
 import { HandlerFailed, JobTimeout } from "../../../src/domain/errors.js"
 import type { HandlerId, JobId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
 import { Job } from "../../../src/domain/Job.js"
 import { RetryPolicy, Task } from "../../../src/domain/Task.js"
-import { DataStore } from "../../../src/services/DataStore.js"
+import { DataStore, type JobRelease } from "../../../src/services/DataStore.js"
+import type { EventBroker } from "../../../src/services/EventBroker.js"
 import { Scheduler, type TaskConfig } from "../../../src/services/Scheduler.js"
 import { describeFailure } from "../../../src/services/scheduler/Attempt.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
-import { advanceUntilDone, at, countOf, infrastructure, ofTag, recordEvents, schedulerStack, settle, T0 } from "./harness.js"
+import { advanceUntilDone, at, clockAtT0, countOf, infrastructure, ofTag, recordEvents, schedulerStack, settle, T0 } from "./harness.js"
 
 /** Handler methods whose behaviour the tests observe. */
 const probe = () => {
@@ -365,5 +368,88 @@ describe("stop from an interrupted fiber", () => {
       expect(released[5]!.finishedAt).toEqual(at(60_000))
       expect(yield* store.getJobs()).toEqual([])
     }).pipe(Effect.provide(infrastructure([handler])))
+  })
+})
+
+describe("job releases at a store's pace (a store that sets streamPaceMs)", () => {
+  const paceMs = 10
+  /** The memory store presenting a pace, with each releaseJobs call's time and jobs recorded. */
+  const pacedStore = () => {
+    const writes: Array<{ readonly atMs: number; readonly jobIds: ReadonlyArray<JobId> }> = []
+    const layer = Layer.effect(
+      DataStore,
+      Effect.map(DataStore, (store) => ({
+        ...store,
+        streamPaceMs: paceMs,
+        releaseJobs: (schedulerId: SchedulerId, releases: ReadonlyArray<JobRelease>) =>
+          Effect.zipRight(
+            Effect.map(Clock.currentTimeMillis, (atMs) => writes.push({ atMs, jobIds: releases.map((r) => r.job.id) })),
+            store.releaseJobs(schedulerId, releases)
+          )
+      }))
+    ).pipe(Layer.provideMerge(MemoryStore.layer), Layer.provideMerge(LocalBroker.layer))
+    return { writes, layer }
+  }
+  const stack = (handler: LocalRegistry.LocalHandler, layer: Layer.Layer<DataStore | EventBroker>) =>
+    SchedulerLive.layer({}).pipe(
+      Layer.provideMerge(Layer.mergeAll(layer, LocalRegistry.layer([handler])).pipe(Layer.provide(clockAtT0)))
+    )
+  const sleeper = LocalRegistry.defineLocalHandler({
+    id: "probe",
+    methods: {
+      sleepMs: ({ args }) => Effect.sleep(Duration.millis(args[0] as number)),
+      noop: () => "ok"
+    }
+  })
+
+  /** Each job's write time after its end: within the pace; and writes at most once per pace. */
+  const expectPaced = (
+    writes: ReadonlyArray<{ readonly atMs: number; readonly jobIds: ReadonlyArray<JobId> }>,
+    released: ReadonlyArray<{ readonly jobId: JobId; readonly finishedAt: Date }>
+  ) => {
+    const writtenAt = new Map(writes.flatMap((write) => write.jobIds.map((id) => [id, write.atMs] as const)))
+    for (const event of released) {
+      const lagMs = writtenAt.get(event.jobId)! - event.finishedAt.getTime()
+      expect([event.jobId, lagMs >= 0 && lagMs <= paceMs]).toEqual([event.jobId, true])
+    }
+    for (let i = 1; i < writes.length; i++) expect(writes[i]!.atMs - writes[i - 1]!.atMs).toBeGreaterThanOrEqual(paceMs)
+  }
+
+  it.scoped("jobs ending a few ms apart are written together, none later than the pace after its end", () => {
+    const { layer, writes } = pacedStore()
+    return Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* scheduler.configureTask({ id: "stream", handler: "probe", method: "sleepMs", maxRunningJobs: null })
+      const ends = [1, 2, 3, 4, 5, 13, 40]
+      for (const ms of ends) yield* scheduler.addJob({ taskId: "stream", args: [ms] })
+      const released = ofTag(
+        yield* advanceUntilDone(events.waitFor(countOf("JobReleased", ends.length)), "1 millis"),
+        "JobReleased"
+      )
+      expect(released.map((event) => event.finishedAt)).toEqual(ends.map(at))
+      // The first at once, the next four a pace after it, the one at 13 a pace after that; the
+      // last at its end (a pace had passed).
+      expect(writes.map((write) => write.atMs - T0)).toEqual([1, 11, 21, 40])
+      expectPaced(writes, released)
+    }).pipe(Effect.provide(stack(sleeper, layer)))
+  })
+
+  it.scoped("jobs done as they start (synchronous handlers) are written at the pace too", () => {
+    const { layer, writes } = pacedStore()
+    return Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* scheduler.configureTask({ id: "quick", handler: "probe", method: "noop", maxRunningJobs: null })
+      yield* scheduler.addJob({ taskId: "quick" })
+      yield* events.waitFor(countOf("JobReleased", 1))
+      for (let i = 0; i < 3; i++) yield* scheduler.addJob({ taskId: "quick" })
+      yield* settle
+      // Ended within the pace of the first write: held until it passed.
+      expect(ofTag(yield* events.all, "JobReleased")).toHaveLength(1)
+      const released = ofTag(yield* advanceUntilDone(events.waitFor(countOf("JobReleased", 4)), "1 millis"), "JobReleased")
+      expect(writes.map((write) => [write.atMs - T0, write.jobIds.length])).toEqual([[0, 1], [paceMs, 3]])
+      expectPaced(writes, released)
+    }).pipe(Effect.provide(stack(sleeper, layer)))
   })
 })

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Either, Layer, Option, TestClock } from "effect"
+import { Clock, Duration, Effect, Either, Layer, Option, TestClock } from "effect"
+import * as LocalBroker from "../../../src/components/broker/Local.js"
+import * as MemoryStore from "../../../src/components/datastore/Memory.js"
 import * as LocalRegistry from "../../../src/components/registry/Local.js"
 import type { CoalescePolicy } from "../../../src/domain/Coalesce.js"
 import type { HandlerId, ScheduleId, SchedulerId, TaskId } from "../../../src/domain/ids.js"
@@ -11,7 +13,7 @@ import { DataStore } from "../../../src/services/DataStore.js"
 import { Scheduler } from "../../../src/services/Scheduler.js"
 import * as SchedulerLive from "../../../src/services/scheduler/layer.js"
 import { prepareLeadMs, streaming } from "../../../src/services/scheduler/ScheduleLoop.js"
-import { at, countOf, infrastructure, ofTag, recordEvents, schedulerStack, settle, T0 } from "./harness.js"
+import { at, clockAtT0, countOf, infrastructure, ofTag, recordEvents, schedulerStack, settle, T0 } from "./harness.js"
 
 const minute = 60_000
 const probe = LocalRegistry.defineLocalHandler({
@@ -418,6 +420,101 @@ describe("schedule loop", () => {
         expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
       }).pipe(Effect.provide(infrastructure([probe]))))
   })
+})
+
+describe("released ahead of the fire time (a store that sets releaseAheadMs)", () => {
+  const aheadMs = 20
+  // The memory store as a round-tripping store (postgres) presents itself.
+  const releasingAhead = Layer.effect(
+    DataStore,
+    Effect.map(DataStore, (store) => ({ ...store, releaseAheadMs: aheadMs, streamPaceMs: 10 }))
+  ).pipe(Layer.provideMerge(MemoryStore.layer), Layer.provideMerge(LocalBroker.layer))
+  const provideAhead = Effect.provide(
+    SchedulerLive.layer({ id: "ahead" }).pipe(
+      Layer.provideMerge(Layer.mergeAll(releasingAhead, LocalRegistry.layer([probe])).pipe(Layer.provide(clockAtT0)))
+    )
+  )
+  const startedAt: Array<number> = []
+  const timed = LocalRegistry.defineLocalHandler({
+    id: "timed",
+    methods: { record: () => Effect.map(Clock.currentTimeMillis, (nowMs) => void startedAt.push(nowMs)) }
+  })
+  const provideTimed = Effect.provide(
+    SchedulerLive.layer({ id: "ahead" }).pipe(
+      Layer.provideMerge(Layer.mergeAll(releasingAhead, LocalRegistry.layer([timed])).pipe(Layer.provide(clockAtT0)))
+    )
+  )
+  const everyMinute = (id: string) =>
+    Effect.flatMap(Scheduler, (scheduler) => scheduler.addSchedule({ id, taskId: "task", trigger: everyMinuteFrom(T0 + minute) }))
+
+  it.scoped("the schedule is released within releaseAheadMs before its fire time, its job available from that time", () =>
+    Effect.gen(function*() {
+      const store = yield* DataStore
+      const events = yield* recordEvents
+      yield* withTask
+      yield* everyMinute("ahead")
+      yield* TestClock.adjust(minute - aheadMs - 1)
+      yield* settle
+      expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(0)
+      expect(yield* store.getSchedule("ahead" as ScheduleId)).toMatchObject({ nextFireTime: at(minute), lastFireTime: null })
+      yield* TestClock.adjust(1)
+      const [added] = ofTag(yield* events.waitFor(countOf("JobAdded", 1)), "JobAdded")
+      expect(added).toMatchObject({ scheduleId: "ahead", timestamp: at(minute - aheadMs) })
+      expect(yield* store.getSchedule("ahead" as ScheduleId)).toMatchObject({
+        acquiredBy: null,
+        nextFireTime: at(2 * minute),
+        lastFireTime: at(minute)
+      })
+      const [job] = yield* store.getJobs([added!.jobId])
+      expect(job).toMatchObject({ scheduledFireTime: at(minute), availableAt: at(minute) })
+    }).pipe(provideAhead))
+
+  it.scoped("a job released ahead starts at its fire time, not before", () =>
+    Effect.gen(function*() {
+      startedAt.length = 0
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* scheduler.configureTask({ id: "task", handler: "timed", method: "record", maxRunningJobs: null })
+      yield* everyMinute("ahead")
+      yield* TestClock.adjust(minute - aheadMs)
+      yield* events.waitFor(countOf("JobAdded", 1))
+      yield* TestClock.adjust(aheadMs - 1)
+      yield* settle
+      expect(ofTag(yield* events.all, "JobAcquired")).toHaveLength(0)
+      expect(startedAt).toEqual([])
+      yield* TestClock.adjust(1)
+      const [released] = ofTag(yield* events.waitFor(countOf("JobReleased", 1)), "JobReleased")
+      expect(released).toMatchObject({ outcome: "success", startedAt: at(minute), scheduledFireTime: at(minute) })
+      expect(startedAt).toEqual([T0 + minute])
+    }).pipe(provideTimed))
+
+  it.scoped("a schedule paused before the release moment makes no job; one paused after it still fires this time", () =>
+    Effect.gen(function*() {
+      const scheduler = yield* Scheduler
+      const events = yield* recordEvents
+      yield* withTask
+      yield* everyMinute("early")
+      yield* everyMinute("late")
+      yield* TestClock.adjust(minute - aheadMs - 1)
+      yield* settle
+      yield* scheduler.pauseSchedule("early" as ScheduleId)
+      yield* TestClock.adjust(1)
+      yield* events.waitFor(countOf("JobAdded", 1))
+      // Released already: the pause applies from the following fire time (DataStore.releaseAheadMs).
+      yield* scheduler.pauseSchedule("late" as ScheduleId)
+      yield* TestClock.adjust(aheadMs)
+      const seen = yield* events.waitFor(countOf("JobReleased", 1))
+      expect(ofTag(seen, "JobAdded").map((event) => event.scheduleId)).toEqual(["late"])
+      expect(yield* scheduler.getSchedule("early" as ScheduleId)).toMatchObject({
+        paused: true,
+        acquiredBy: null,
+        nextFireTime: at(minute),
+        lastFireTime: null
+      })
+      yield* TestClock.adjust(2 * minute)
+      yield* settle
+      expect(ofTag(yield* events.all, "JobAdded")).toHaveLength(1)
+    }).pipe(provideAhead))
 })
 
 describe("a stream of fire times (with a store that sets streamPaceMs, the loop leases again after it without asking for the next fire time)", () => {
