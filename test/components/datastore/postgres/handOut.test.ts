@@ -2,13 +2,14 @@
  * What the postgres store does beyond the contract for a cluster of schedulers:
  * a schedule release leases the jobs that can start now to the releasing
  * scheduler and hands them to its next acquireJobs without a round trip (no
- * other scheduler contends for them); jobs never taken are freed when the store
+ * other scheduler contends for them), those available within releaseAheadMs
+ * from their availableAt on; jobs never taken are freed when the store
  * closes or once they waited past the hand-out wait; schedules are leased ahead
  * of their fire time in one statement; tasks read lately are kept until any
  * process changes them.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Duration, Effect, Layer, Schedule as Repeat, type Scope, Stream } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Layer, Option, Schedule as Repeat, type Scope, Stream } from "effect"
 import * as LocalBroker from "../../../../src/components/broker/Local.js"
 import * as PostgresStore from "../../../../src/components/datastore/Postgres.js"
 import { SchedulerStopped } from "../../../../src/domain/events.js"
@@ -16,6 +17,7 @@ import { ScheduleId } from "../../../../src/domain/ids.js"
 import { Schedule } from "../../../../src/domain/Schedule.js"
 import { DataStore } from "../../../../src/services/DataStore.js"
 import { EventBroker } from "../../../../src/services/EventBroker.js"
+import type { Job } from "../../../../src/domain/Job.js"
 import { makeJob, makeSchedule, makeTask, otherTaskId, schedulerA, schedulerB, taskId } from "../contract.js"
 import { emptySchema, useTestDatabase } from "./testDatabase.js"
 
@@ -175,6 +177,89 @@ describe("postgres store, jobs handed out by a schedule release", () => {
       expect(stored.has(ScheduleId.make("removed"))).toBe(false)
       // Only the released schedule's job was added.
       expect((yield* store.getJobs()).map((job) => job.scheduleId)).toEqual([ScheduleId.make("same")])
+    })
+  )
+
+  /** A clock that stands at `atMs` until moved (sleeps still take real time). */
+  const standingClock = (atMs: number) => {
+    const live = Clock.make()
+    const time = { nowMs: atMs }
+    const clock: Clock.Clock = {
+      [Clock.ClockTypeId]: Clock.ClockTypeId,
+      unsafeCurrentTimeMillis: () => time.nowMs,
+      currentTimeMillis: Effect.sync(() => time.nowMs),
+      unsafeCurrentTimeNanos: () => BigInt(time.nowMs) * 1_000_000n,
+      currentTimeNanos: Effect.sync(() => BigInt(time.nowMs) * 1_000_000n),
+      sleep: (duration) => live.sleep(duration)
+    }
+    return { time, clock }
+  }
+
+  /** Schedule `id` due at 0, leased to scheduler A and released with one job available at each of `availableAt`. */
+  const releaseAvailableAt = (store: DataStore["Type"], id: string, availableAt: ReadonlyArray<number>) =>
+    Effect.gen(function* () {
+      yield* store.addSchedule(makeSchedule(id, 0), "exception")
+      const [leased] = yield* store.acquireSchedules(schedulerA, lease, 10)
+      const jobs = availableAt.map((ms) => makeJob(0, { scheduleId: leased!.id, availableAt: new Date(ms) }))
+      const nowMs = yield* Clock.currentTimeMillis
+      yield* store.releaseSchedules(schedulerA, [
+        { schedule: Schedule.make({ ...leased!, nextFireTime: new Date(nowMs + 3_600_000) }), jobs }
+      ])
+      return jobs
+    })
+
+  const ids = (jobs: ReadonlyArray<Job>) => jobs.map((job) => job.id)
+
+  test(
+    "a job available within releaseAheadMs of the release is handed out to the releasing scheduler from its availableAt on, not before; a later one stays free",
+    Effect.gen(function* () {
+      const { store } = yield* openStore
+      const aheadMs = store.releaseAheadMs!
+      expect(aheadMs).toBeGreaterThan(1)
+      yield* store.addTask(makeTask())
+      const { clock, time } = standingClock(Date.now())
+      const startMs = time.nowMs
+      const onClock = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withClock(effect, clock)
+      const [soon, later] = yield* onClock(releaseAvailableAt(store, "s", [startMs + aheadMs - 1, startMs + aheadMs + 1_000]))
+      const stored = new Map((yield* store.getJobs()).map((job) => [job.id, job]))
+      expect(stored.get(soon!.id)).toMatchObject({ acquiredBy: schedulerA, availableAt: new Date(startMs + aheadMs - 1) })
+      expect(stored.get(later!.id)).toMatchObject({ acquiredBy: null })
+      expect(yield* onClock(store.acquireJobs(schedulerA, lease, 10))).toEqual([])
+      expect(yield* onClock(store.acquireJobs(schedulerB, lease, 10))).toEqual([])
+      // The job loop sleeps until it is available.
+      expect(yield* onClock(store.getNextJobAvailableTime())).toEqual(Option.some(new Date(startMs + aheadMs - 1)))
+      time.nowMs = startMs + aheadMs - 2
+      expect(yield* onClock(store.acquireJobs(schedulerA, lease, 10))).toEqual([])
+      time.nowMs = startMs + aheadMs - 1
+      expect(ids(yield* onClock(store.acquireJobs(schedulerA, lease, 10)))).toEqual([soon!.id])
+      // The later one is found by a look in the table once available, by either scheduler.
+      expect(yield* onClock(store.getNextJobAvailableTime())).toEqual(Option.some(new Date(startMs + aheadMs + 1_000)))
+      time.nowMs = startMs + aheadMs + 1_000
+      expect(ids(yield* onClock(store.acquireJobs(schedulerB, lease, 10)))).toEqual([later!.id])
+    })
+  )
+
+  test(
+    "on the real clock, a job handed out ahead is returned by acquireJobs once its availableAt passed, never before",
+    Effect.gen(function* () {
+      const { store } = yield* openStore
+      yield* store.addTask(makeTask())
+      const availableAt = Date.now() + store.releaseAheadMs! - 5
+      const [job] = yield* releaseAvailableAt(store, "s", [availableAt])
+      expect(yield* store.getJobs()).toMatchObject([{ id: job!.id, acquiredBy: schedulerA }])
+      let found: ReadonlyArray<Job> = []
+      while (found.length === 0) {
+        found = yield* store.acquireJobs(schedulerA, lease, 10)
+        const returnedMs = Date.now()
+        if (found.length === 0) {
+          // It is the next job available: the job loop sleeps until then, as here.
+          expect(yield* store.getNextJobAvailableTime()).toEqual(Option.some(new Date(availableAt)))
+          yield* Effect.sleep(Math.max(1, availableAt - Date.now()))
+        } else {
+          expect(returnedMs).toBeGreaterThanOrEqual(availableAt)
+        }
+      }
+      expect(ids(found)).toEqual([job!.id])
     })
   )
 
