@@ -155,17 +155,33 @@ export const make = (
     // other process receives and decodes. Events that only inform wait up to heldBackMs, until
     // one that others act on at once comes (the latch: closed just before a round takes the
     // rest of what it sends, so an urgent event published after that opens it for the next).
+    let waiting: ReadonlyArray<SchedulerEvent> = []
+    // Added before the sending fiber is forked, so it runs after that fiber stopped (and before
+    // the connections close): what the round was holding back and what is still queued go out.
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(Queue.takeAll(outgoing), (queued) => {
+        const left = [...waiting, ...Chunk.toReadonlyArray(queued)]
+        waiting = []
+        return left.length === 0 ? Effect.void : send(left)
+      })
+    )
     yield* Effect.forkScoped(
       Effect.forever(
-        Effect.flatMap(Queue.takeBetween(outgoing, 1, maxSendBatch), (first) =>
-          Effect.flatMap(
+        Effect.flatMap(Queue.takeBetween(outgoing, 1, maxSendBatch), (first) => {
+          waiting = Chunk.toReadonlyArray(first)
+          return Effect.flatMap(
             Effect.raceFirst(urgent.await, Effect.sleep(heldBackMs)).pipe(
               Effect.zipRight(Effect.sleep(sendLingerMs)),
               Effect.zipRight(urgent.close),
-              Effect.zipRight(Queue.takeUpTo(outgoing, maxSendBatch - Chunk.size(first)))
+              Effect.zipRight(Queue.takeUpTo(outgoing, maxSendBatch - waiting.length))
             ),
-            (rest) => send([...Chunk.toReadonlyArray(first), ...Chunk.toReadonlyArray(rest)])
-          ))
+            (rest) => {
+              const events = [...waiting, ...Chunk.toReadonlyArray(rest)]
+              waiting = []
+              return send(events)
+            }
+          )
+        })
       )
     )
 

@@ -27,7 +27,9 @@ const wakeHorizonMs = heldBackMs + prepareLeadMs + 100
  * schedule loop (a next fire time soon) or a job loop (a job added that nobody acquired with
  * it, a retry), cancels a run, forgets a cached task, sees a handler or scheduler come or go.
  * Jobs acquired, ends of attempts without a retry (their scheduler wakes its own loop) and
- * next fire times further away only inform.
+ * next fire times further away only inform: a caller in another process waiting for a job's
+ * result (runJob, a result wait) hears of its end up to heldBackMs later, as does a scheduler
+ * waiting for a slot of a task with maxRunningJobs that another scheduler freed.
  */
 export const actedOnAtOnce = (events: ReadonlyArray<SchedulerEvent>, nowMs: number): boolean => {
   let acquired: Set<JobId> | undefined

@@ -88,6 +88,25 @@ describe("postgres EventBroker", () => {
       })
     ), 60_000)
 
+  it.live("events held back when the publishing broker closes are sent as it closes", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const b = yield* brokerOn("closing")
+        const atB = yield* b.subscribe()
+        const acquired = new JobAcquired({
+          timestamp: new Date(0),
+          jobId: JobId.make("00000000-0000-4000-8000-000000000009"),
+          taskId: TaskId.make("task"),
+          scheduleId: null,
+          schedulerId: SchedulerId.make("a"),
+          attempt: 1
+        })
+        // Published, then the broker closes at once, within the time it holds such an event back.
+        yield* Effect.scoped(Effect.flatMap(brokerOn("closing"), (a) => a.publish(acquired)))
+        expect(yield* take(atB, 1)).toEqual([acquired])
+      })
+    ), 60_000)
+
   it.live("an event larger than a NOTIFY payload travels through the table", () =>
     Effect.scoped(
       Effect.gen(function* () {

@@ -547,14 +547,16 @@ export const make = Effect.gen(function* () {
     handedOut.get(schedulerId)?.some((job) => availableBy(job, nowMs)) === true
 
   /**
-   * The earliest time a job handed out ahead of its time (to any scheduler of this store) becomes
-   * available; Infinity when none waits. (One available now is its scheduler's lookOwed.)
+   * The earliest time after `nowMs` a job handed out ahead of its time (to any scheduler of this
+   * store) becomes available; Infinity when none waits. One available already is its own
+   * scheduler's to take (lookOwed): another scheduler's job loop must not count it as due.
    */
-  const nextHandOutMs = () => {
+  const nextHandOutMs = (nowMs: number) => {
     let earliest = Number.POSITIVE_INFINITY
     for (const queue of handedOut.values()) {
       for (const job of queue) {
-        if (job.availableAt !== null && job.availableAt.getTime() < earliest) earliest = job.availableAt.getTime()
+        const at = job.availableAt?.getTime()
+        if (at !== undefined && at > nowMs && at < earliest) earliest = at
       }
     }
     return earliest
@@ -594,8 +596,10 @@ export const make = Effect.gen(function* () {
       ? emptyLook
       : undefined
 
-  const acquireJobs = Effect.fn("PostgresDataStore.acquireJobs")(
-    (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
+  // Without Effect.fn's span, as getNextJobAvailableTime: the job loop calls both at each fire time
+  // of a cluster's stream (one a millisecond), mostly answered from memory; a span and a captured
+  // stack each cost more than that answer.
+  const acquireJobs = (schedulerId: SchedulerId, leaseDuration: Duration.Duration, limit: number) =>
       Effect.gen(function* () {
         const at = yield* Clock.currentTimeMillis
         nextLooked = undefined
@@ -640,7 +644,6 @@ export const make = Effect.gen(function* () {
           })
         )
       })
-  )
 
   const releaseJobs = Effect.fn("PostgresDataStore.releaseJobs")(
     (schedulerId: SchedulerId, releases: ReadonlyArray<JobRelease>) =>
@@ -692,22 +695,20 @@ export const make = Effect.gen(function* () {
   const toOption = (ms: number | null) => Option.map(Option.fromNullable(ms), (t) => new Date(t))
 
   /** The earlier of `ms` (null: none) and the next hand-out's time. */
-  const orNextHandOut = (ms: number | null) => {
-    const handOut = nextHandOutMs()
-    return toOption(ms === null || handOut < ms ? (handOut === Number.POSITIVE_INFINITY ? null : handOut) : ms)
-  }
+  const orNextHandOut = (ms: number | null) =>
+    Effect.map(Clock.currentTimeMillis, (nowMs) => {
+      const handOut = nextHandOutMs(nowMs)
+      return toOption(ms === null || handOut < ms ? (handOut === Number.POSITIVE_INFINITY ? null : handOut) : ms)
+    })
 
-  const getNextJobAvailableTime = Effect.fn("PostgresDataStore.getNextJobAvailableTime")(() => {
+  const getNextJobAvailableTime = () => {
     if (lookOwed) return Effect.map(now, Option.some)
     const looked = nextLooked
     nextLooked = undefined
     return looked !== undefined
-      ? Effect.succeed(orNextHandOut(looked))
-      : read(
-        "getNextJobAvailableTime",
-        Effect.map(q.nextJobAvailableTime(), orNextHandOut)
-      )
-  })
+      ? orNextHandOut(looked)
+      : read("getNextJobAvailableTime", Effect.flatMap(q.nextJobAvailableTime(), orNextHandOut))
+  }
 
   const getJobResult = Effect.fn("PostgresDataStore.getJobResult")((id: JobId) =>
     read("getJobResult", Effect.flatMap(Clock.currentTimeMillis, (at) => q.getResult({ id, now: at })))

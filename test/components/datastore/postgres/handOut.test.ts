@@ -240,6 +240,23 @@ describe("postgres store, jobs handed out by a schedule release", () => {
   )
 
   test(
+    "another scheduler of the same store does not take a hand-out that became available as its next job: it is its scheduler's",
+    Effect.gen(function* () {
+      const { store } = yield* openStore
+      yield* store.addTask(makeTask())
+      const { clock, time } = standingClock(Date.now())
+      const onClock = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withClock(effect, clock)
+      const availableMs = time.nowMs + store.releaseAheadMs! - 1
+      const [soon] = yield* onClock(releaseAvailableAt(store, "t", [availableMs]))
+      time.nowMs = availableMs + 1
+      // B's job loop, woken meanwhile: nothing for it, and nothing due that it should wait for.
+      expect(yield* onClock(store.acquireJobs(schedulerB, lease, 10))).toEqual([])
+      expect(yield* onClock(store.getNextJobAvailableTime())).toEqual(Option.none())
+      expect(ids(yield* onClock(store.acquireJobs(schedulerA, lease, 10)))).toEqual([soon!.id])
+    })
+  )
+
+  test(
     "on the real clock, a job handed out ahead is returned by acquireJobs once its availableAt passed, never before",
     Effect.gen(function* () {
       const { store } = yield* openStore
