@@ -3,7 +3,8 @@
  * held back) and which only inform.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { actedOnAtOnce } from "../../../src/components/broker/urgency.js"
+import { actedOnAtOnce, heldBackMs, wakeHorizonMs } from "../../../src/components/broker/urgency.js"
+import { prepareLeadMs } from "../../../src/services/scheduler/ScheduleLoop.js"
 import {
   JobAcquired,
   JobAdded,
@@ -47,6 +48,10 @@ const updated = (nextFireMs: number | null) =>
 const urgent = (events: ReadonlyArray<SchedulerEvent>) => actedOnAtOnce(events, nowMs)
 
 describe("actedOnAtOnce", () => {
+  it("a next fire time beyond the wake horizon reaches a scheduler held back in time to lease it ahead", () => {
+    expect(wakeHorizonMs).toBeGreaterThan(heldBackMs + prepareLeadMs)
+  })
+
   it("jobs acquired only inform", () => {
     expect(urgent([acquired(1)])).toBe(false)
     expect(urgent([acquired(1), acquired(2)])).toBe(false)
