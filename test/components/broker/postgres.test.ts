@@ -20,6 +20,17 @@ const brokerOn = (schema: string) =>
     Effect.map((context) => context.unsafeMap.get(EventBroker.key) as EventBroker["Type"])
   )
 
+/** A JobAcquired (an event that only informs, held back by the sender) of job number `n` (0-9). */
+const acquired = (n: number) =>
+  new JobAcquired({
+    timestamp: new Date(n),
+    jobId: JobId.make(`00000000-0000-4000-8000-00000000000${n}`),
+    taskId: TaskId.make("task"),
+    scheduleId: null,
+    schedulerId: SchedulerId.make("a"),
+    attempt: 1
+  })
+
 const started = (n: number) => new SchedulerStarted({ timestamp: new Date(n), schedulerId: SchedulerId.make(`s-${n}`) })
 
 const take = (stream: Stream.Stream<SchedulerEvent>, n: number) =>
@@ -70,21 +81,13 @@ describe("postgres EventBroker", () => {
         const b = yield* brokerOn("informs")
         const atA = yield* a.subscribe()
         const atB = yield* b.subscribe()
-        const acquired = Array.from({ length: 3 }, (_, i) =>
-          new JobAcquired({
-            timestamp: new Date(i),
-            jobId: JobId.make(`00000000-0000-4000-8000-00000000000${i}`),
-            taskId: TaskId.make("task"),
-            scheduleId: null,
-            schedulerId: SchedulerId.make("a"),
-            attempt: 1
-          }))
-        yield* a.publishAll(acquired.slice(0, 2))
-        yield* a.publish(acquired[2]!)
-        expect(yield* take(atB, 3)).toEqual(acquired)
+        const events = [acquired(0), acquired(1), acquired(2)]
+        yield* a.publishAll(events.slice(0, 2))
+        yield* a.publish(events[2]!)
+        expect(yield* take(atB, 3)).toEqual(events)
         // A's own notification came back to it too: skipped, so the marker from B follows directly.
         yield* b.publish(started(-1))
-        expect(yield* take(atA, 4)).toEqual([...acquired, started(-1)])
+        expect(yield* take(atA, 4)).toEqual([...events, started(-1)])
       })
     ), 60_000)
 
@@ -93,17 +96,9 @@ describe("postgres EventBroker", () => {
       Effect.gen(function* () {
         const b = yield* brokerOn("closing")
         const atB = yield* b.subscribe()
-        const acquired = new JobAcquired({
-          timestamp: new Date(0),
-          jobId: JobId.make("00000000-0000-4000-8000-000000000009"),
-          taskId: TaskId.make("task"),
-          scheduleId: null,
-          schedulerId: SchedulerId.make("a"),
-          attempt: 1
-        })
         // Published, then the broker closes at once, within the time it holds such an event back.
-        yield* Effect.scoped(Effect.flatMap(brokerOn("closing"), (a) => a.publish(acquired)))
-        expect(yield* take(atB, 1)).toEqual([acquired])
+        yield* Effect.scoped(Effect.flatMap(brokerOn("closing"), (a) => a.publish(acquired(9))))
+        expect(yield* take(atB, 1)).toEqual([acquired(9)])
       })
     ), 60_000)
 
