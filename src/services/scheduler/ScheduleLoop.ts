@@ -11,6 +11,7 @@ import { Clock, Duration, Effect, Exit, Option, Schema } from "effect"
 import type { TaskId } from "../../domain/ids.js"
 import { Schedule as ScheduleSchema, type Schedule } from "../../domain/Schedule.js"
 import { withFields } from "../../domain/instances.js"
+import type { Job } from "../../domain/Job.js"
 import type { Task } from "../../domain/Task.js"
 import type { DataStoreShape, ScheduleRelease } from "../DataStore.js"
 import {
@@ -183,19 +184,17 @@ const encodeSchedule = Schema.encodeSync(ScheduleSchema)
  * The releases with their jobs due after `nowMs` available from their fire time on: released
  * ahead of it (DataStore.releaseAheadMs), a job must not start before it.
  */
-const availableAtFireTimes = (releases: ReadonlyArray<ScheduleRelease>, nowMs: number): Array<ScheduleRelease> =>
-  releases.map((release) =>
-    release.jobs.some((job) => job.availableAt === null && job.scheduledFireTime!.getTime() > nowMs)
+const availableAtFireTimes = (releases: ReadonlyArray<ScheduleRelease>, nowMs: number): Array<ScheduleRelease> => {
+  const early = (job: Job) => job.availableAt === null && job.scheduledFireTime!.getTime() > nowMs
+  return releases.map((release) =>
+    release.jobs.some(early)
       ? {
         schedule: release.schedule,
-        jobs: release.jobs.map((job) =>
-          job.availableAt === null && job.scheduledFireTime!.getTime() > nowMs
-            ? withFields(job, { availableAt: job.scheduledFireTime })
-            : job
-        )
+        jobs: release.jobs.map((job) => (early(job) ? withFields(job, { availableAt: job.scheduledFireTime }) : job))
       }
       : release
   )
+}
 
 /**
  * Whether the stored schedule is the one leased, unchanged. Stores that hand out

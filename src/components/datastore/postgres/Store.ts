@@ -697,8 +697,8 @@ export const make = Effect.gen(function* () {
   /** The earlier of `ms` (null: none) and the next hand-out's time. */
   const orNextHandOut = (ms: number | null) =>
     Effect.map(Clock.currentTimeMillis, (nowMs) => {
-      const handOut = nextHandOutMs(nowMs)
-      return toOption(ms === null || handOut < ms ? (handOut === Number.POSITIVE_INFINITY ? null : handOut) : ms)
+      const earliest = Math.min(ms ?? Number.POSITIVE_INFINITY, nextHandOutMs(nowMs))
+      return toOption(earliest === Number.POSITIVE_INFINITY ? null : earliest)
     })
 
   const getNextJobAvailableTime = () => {
