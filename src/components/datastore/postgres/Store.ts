@@ -547,16 +547,18 @@ export const make = Effect.gen(function* () {
     handedOut.get(schedulerId)?.some((job) => availableBy(job, nowMs)) === true
 
   /**
-   * The earliest time after `nowMs` a job handed out ahead of its time (to any scheduler of this
-   * store) becomes available; Infinity when none waits. One available already is its own
-   * scheduler's to take (lookOwed): another scheduler's job loop must not count it as due.
+   * The earliest time after the last acquireJobs looked that a job handed out ahead of its time
+   * (to any scheduler of this store) becomes available; Infinity when none. One available by
+   * that look was its own scheduler's to take (lookOwed): another's job loop must not count it as
+   * due; one that became available since is reported, past or not, so the loop looks again.
    */
-  const nextHandOutMs = (nowMs: number) => {
+  let lastLookMs = Number.NEGATIVE_INFINITY
+  const nextHandOutMs = (afterMs: number) => {
     let earliest = Number.POSITIVE_INFINITY
     for (const queue of handedOut.values()) {
       for (const job of queue) {
         const at = job.availableAt?.getTime()
-        if (at !== undefined && at > nowMs && at < earliest) earliest = at
+        if (at !== undefined && at > afterMs && at < earliest) earliest = at
       }
     }
     return earliest
@@ -603,6 +605,7 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         const at = yield* Clock.currentTimeMillis
         nextLooked = undefined
+        lastLookMs = at
         const handed = takeHandedOut(schedulerId, limit, at)
         const empty = stillEmpty(at)
         if (handed.length > 0) {
@@ -695,19 +698,18 @@ export const make = Effect.gen(function* () {
   const toOption = (ms: number | null) => Option.map(Option.fromNullable(ms), (t) => new Date(t))
 
   /** The earlier of `ms` (null: none) and the next hand-out's time. */
-  const orNextHandOut = (ms: number | null) =>
-    Effect.map(Clock.currentTimeMillis, (nowMs) => {
-      const earliest = Math.min(ms ?? Number.POSITIVE_INFINITY, nextHandOutMs(nowMs))
-      return toOption(earliest === Number.POSITIVE_INFINITY ? null : earliest)
-    })
+  const orNextHandOut = (ms: number | null) => {
+    const earliest = Math.min(ms ?? Number.POSITIVE_INFINITY, nextHandOutMs(lastLookMs))
+    return toOption(earliest === Number.POSITIVE_INFINITY ? null : earliest)
+  }
 
   const getNextJobAvailableTime = () => {
     if (lookOwed) return Effect.map(now, Option.some)
     const looked = nextLooked
     nextLooked = undefined
     return looked !== undefined
-      ? orNextHandOut(looked)
-      : read("getNextJobAvailableTime", Effect.flatMap(q.nextJobAvailableTime(), orNextHandOut))
+      ? Effect.succeed(orNextHandOut(looked))
+      : read("getNextJobAvailableTime", Effect.map(q.nextJobAvailableTime(), orNextHandOut))
   }
 
   const getJobResult = Effect.fn("PostgresDataStore.getJobResult")((id: JobId) =>
